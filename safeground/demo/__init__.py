@@ -1,0 +1,1 @@
+"""Demo data: the real Azerbaijan reference layers, documented events and synthetic records."""

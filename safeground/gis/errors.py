@@ -1,0 +1,73 @@
+"""Domain errors: each carries a message that is safe to show to the caller.
+
+`api/` maps them to HTTP status codes in one table; the CLI prints them. No HTTP here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SafeGroundError(Exception):
+    """Base class; `str(error)` is safe to show to a user."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(SafeGroundError):
+    code = "NotFound"
+
+
+class InvalidParameter(SafeGroundError):
+    code = "InvalidParameter"
+
+
+class Forbidden(SafeGroundError):
+    code = "Forbidden"
+
+
+class Unauthorized(SafeGroundError):
+    code = "Unauthorized"
+
+
+class PayloadTooLarge(SafeGroundError):
+    code = "PayloadTooLarge"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One thing wrong with one row of an input file or request body."""
+
+    row: int | None  # 1-based feature number; None when the whole file is wrong
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(f"field '{self.field}'")
+        return f"{', '.join(where)}: {self.reason}" if where else self.reason
+
+
+@dataclass
+class InvalidInput(SafeGroundError):
+    """A file or body that cannot be accepted; lists every problem found."""
+
+    errors: list[RowError] = field(default_factory=list)
+    code = "InvalidInput"
+
+    def __post_init__(self) -> None:
+        shown = "; ".join(str(e) for e in self.errors[:5])
+        more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+        SafeGroundError.__init__(self, f"{len(self.errors)} problem(s): {shown}{more}")
+
+
+def invalid(reason: str, row: int | None = None, field: str | None = None) -> InvalidInput:
+    """A one-problem InvalidInput, for whole-file errors."""
+    return InvalidInput([RowError(row, field, reason)])

@@ -1,0 +1,73 @@
+"""Settings, one small class per concern, read from SAFEGROUND_* environment variables.
+
+They are built once by `create_app(settings)` or the CLI and passed down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Azerbaijan's extent (44.75, 38.39, 50.62, 41.91) plus about half a degree on each side.
+AZERBAIJAN_AOI = (44.25, 37.89, 51.12, 42.41)
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAFEGROUND_DATABASE_", extra="ignore")
+
+    url: str = Field(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/safeground",
+        description="SQLAlchemy URL of the PostGIS database (psycopg 3 driver).",
+    )
+    pool_size: int = Field(10, ge=1, le=200)
+    statement_timeout_ms: int = Field(60_000, ge=100)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, url: str) -> str:
+        if not url.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError("SafeGround needs PostgreSQL + PostGIS: use a postgresql+psycopg:// URL")
+        return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+class ImportSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAFEGROUND_IMPORT_", extra="ignore")
+
+    max_upload_mb: float = Field(200, gt=0, description="Largest file accepted for import.")
+    max_unzipped_mb: float = Field(1000, gt=0, description="Largest total size a zip may expand to.")
+    aoi_bbox: tuple[float, float, float, float] = Field(
+        AZERBAIJAN_AOI,
+        description="Area of interest (min lon, min lat, max lon, max lat): features outside it are "
+        "refused as probably wrong.",
+    )
+    coordinate_decimals: int = Field(
+        7, ge=5, le=9, description="Coordinates are stored rounded to this many decimals (7 ≈ 1 cm)."
+    )
+
+    @field_validator("aoi_bbox")
+    @classmethod
+    def _ordered(cls, bbox: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        minx, miny, maxx, maxy = bbox
+        if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+            raise ValueError("aoi_bbox must be min lon, min lat, max lon, max lat within ±180/±90")
+        return bbox
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAFEGROUND_API_", extra="ignore")
+
+    title: str = "SafeGround"
+    cors_origins: list[str] = Field(default_factory=list)
+    default_limit: int = Field(100, ge=1)
+    max_limit: int = Field(10_000, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything, grouped; `Settings()` reads the environment when called, not when imported."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFEGROUND_", extra="ignore")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)

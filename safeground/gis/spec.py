@@ -1,0 +1,207 @@
+"""What a layer spec is: the frozen declaration every layer module in `layers/` makes.
+
+The engine (`gis/`) works only through these specs, so adding a layer is one module plus one
+migration. This module also holds the building blocks the specs share: roles, the common
+columns, and field types for properties models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import sqlalchemy as sa
+from geoalchemy2 import Geography, Geometry
+from pydantic import AfterValidator, BaseModel, Field
+
+GeometryType = Literal["Point", "MultiPolygon"]
+
+
+class Role(enum.IntEnum):
+    """Who may read what; each role sees everything the roles below it see."""
+
+    public = 0
+    partner = 1
+    staff = 2
+    editor = 3
+    admin = 4
+
+
+# --- field types shared by properties models -------------------------------------------------
+
+
+def _not_in_future(value: dt.date) -> dt.date:
+    if value > dt.date.today():
+        raise ValueError(f"date {value.isoformat()} is in the future")
+    return value
+
+
+PastDate = Annotated[dt.date, AfterValidator(_not_in_future)]
+Count = Annotated[int, Field(ge=0, le=100_000_000)]
+ShortText = Annotated[str, Field(max_length=300)]
+LongText = Annotated[str, Field(max_length=5000)]
+
+
+class Properties(BaseModel):
+    """Base of every layer's properties model: unknown fields are reported, not stored."""
+
+    model_config = {"extra": "forbid", "str_strip_whitespace": True}
+
+
+# --- map style ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a layer is drawn: colour by a property's value, or one colour."""
+
+    color: str = "#3388ff"
+    color_by: str | None = None
+    colors: Mapping[str, str] = field(default_factory=dict)
+    icon: str = "circle"
+    labels: Mapping[str, str] = field(default_factory=dict)  # value -> legend label
+    fill_opacity: float = 0.35
+
+    def color_for(self, value: object) -> str:
+        return self.colors.get(str(value), self.color) if self.color_by else self.color
+
+
+# --- the spec ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    name: str
+    title: str
+    description: str
+    geometry_type: GeometryType
+    table: sa.Table
+    properties: type[Properties]
+    temporal_field: str | None = None
+    read_role: Role = Role.public
+    # Fields a caller below the given role never sees, in any output, filter or schema.
+    restricted_fields: Mapping[str, Role] = field(default_factory=dict)
+    # Columns the database computes (e.g. area_m2): output only, never imported.
+    computed_fields: tuple[str, ...] = ()
+    queryable_fields: tuple[str, ...] = ()
+    popup_fields: tuple[str, ...] = ()
+    tooltip_field: str | None = None
+    style: Style = field(default_factory=Style)
+    hxl: Mapping[str, str] = field(default_factory=dict)
+    attribution: str = ""
+    license: str = ""
+    reference: bool = False  # reference data (villages, districts) rather than activity records
+
+    @property
+    def property_names(self) -> tuple[str, ...]:
+        """Importable properties, in declaration order."""
+        return tuple(self.properties.model_fields)
+
+    @property
+    def output_fields(self) -> tuple[str, ...]:
+        return (*self.property_names, *self.computed_fields)
+
+    def visible_fields(self, role: Role) -> tuple[str, ...]:
+        return tuple(f for f in self.output_fields if self.restricted_fields.get(f, Role.public) <= role)
+
+    def readable_by(self, role: Role) -> bool:
+        return role >= self.read_role
+
+    @property
+    def geometry_column(self) -> sa.Column:
+        return self.table.c.geom
+
+
+class Registry(Mapping[str, LayerSpec]):
+    """The layers, by name, in a stable order."""
+
+    def __init__(self, specs: Iterable[LayerSpec]) -> None:
+        self._specs = {s.name: s for s in specs}
+
+    def __getitem__(self, name: str) -> LayerSpec:
+        return self._specs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def readable(self, role: Role) -> list[LayerSpec]:
+        return [s for s in self._specs.values() if s.readable_by(role)]
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+metadata = sa.MetaData()
+
+
+def enum_check(column: str, values: Iterable[str]) -> sa.CheckConstraint:
+    """A CHECK that keeps a text column inside an enum's values (named for readable errors)."""
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=f"{column}_allowed")
+
+
+def non_negative(*columns: str) -> list[sa.CheckConstraint]:
+    return [sa.CheckConstraint(f"{c} >= 0", name=f"{c}_non_negative") for c in columns]
+
+
+def geometry_checks() -> list[sa.CheckConstraint]:
+    """Valid, non-empty geometry, with lon/lat in range (SRID 4326 is in the column type)."""
+    return [
+        sa.CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
+        sa.CheckConstraint(
+            "ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 "
+            "AND ST_YMin(geom) >= -90 AND ST_YMax(geom) <= 90",
+            name="geom_in_range",
+        ),
+    ]
+
+
+def common_columns(geometry_type: GeometryType) -> list[sa.Column | sa.Constraint]:
+    """The columns every layer table has, besides its properties."""
+    return [
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("external_id", sa.Text, nullable=False, unique=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column(
+            "geom", Geometry(geometry_type, srid=4326, spatial_index=False), nullable=False
+        ),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("deleted_at", sa.DateTime(timezone=True)),
+        sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batches.id")),
+        *geometry_checks(),
+    ]
+
+
+def layer_table(name: str, geometry_type: GeometryType, *columns: sa.Column | sa.Constraint) -> sa.Table:
+    """A layer's table: the common columns plus its own, with GiST indexes on geometry and geography."""
+    table = sa.Table(name, metadata, *common_columns(geometry_type), *columns)
+    sa.Index(f"{name}_geom_gist", table.c.geom, postgresql_using="gist")
+    sa.Index(f"{name}_geog_gist", geography(table.c.geom), postgresql_using="gist")
+    sa.Index(f"{name}_updated_at", table.c.updated_at)
+    return table
+
+
+import_batches = sa.Table(
+    "import_batches",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("layer", sa.Text, nullable=False),
+    sa.Column("filename", sa.Text),
+    sa.Column("actor", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("inserted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("unchanged", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+def geography(column: sa.ColumnElement) -> sa.ColumnElement:
+    """`column::geography`, spelled so it matches the GiST index on that expression."""
+    return sa.func.geography(column, type_=Geography)

@@ -1,0 +1,57 @@
+"""Districts: first-order administrative units, rayons and cities (reference data)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from safeground.gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table, non_negative
+from safeground.layers.villages import WOF_ATTRIBUTION
+
+
+class DistrictProperties(Properties):
+    name: ShortText
+    name_az: ShortText | None = None
+    name_az_ascii: ShortText | None = None
+    code: ShortText
+    iso_code: ShortText | None = None
+    unit_type: ShortText | None = None
+    population_1999: Count | None = None
+
+
+table = layer_table(
+    "districts",
+    "MultiPolygon",
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_az", sa.Text),
+    sa.Column("name_az_ascii", sa.Text),
+    sa.Column("code", sa.Text, nullable=False, unique=True),
+    sa.Column("iso_code", sa.Text),
+    sa.Column("unit_type", sa.Text),
+    sa.Column("population_1999", sa.Integer),
+    *non_negative("population_1999"),
+)
+
+SPEC = LayerSpec(
+    name="districts",
+    title="Districts",
+    description="Districts (rayons) and cities: the first-order administrative units of ISO 3166-2.",
+    geometry_type="MultiPolygon",
+    table=table,
+    properties=DistrictProperties,
+    queryable_fields=("name", "name_az", "code", "iso_code", "unit_type"),
+    popup_fields=("name", "name_az", "code", "unit_type", "population_1999"),
+    tooltip_field="name",
+    style=Style(color="#555555", fill_opacity=0.0),
+    hxl={
+        "external_id": "#adm1+code+wof",
+        "name": "#adm1+name",
+        "name_az": "#adm1+name+i_az",
+        "code": "#adm1+code",
+        "iso_code": "#adm1+code+iso",
+        "population_1999": "#population+year1999",
+        "source": "#meta+source",
+    },
+    attribution=WOF_ATTRIBUTION,
+    license="CC0 (Who's On First Mesoshapes), CC BY (Statoids names)",
+    reference=True,
+)

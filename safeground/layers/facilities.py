@@ -1,0 +1,89 @@
+"""Facilities: rehabilitated schools, kindergartens, safe play areas, health posts, water points."""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+
+from safeground.gis.spec import (
+    Count,
+    LayerSpec,
+    LongText,
+    PastDate,
+    Properties,
+    ShortText,
+    Style,
+    enum_check,
+    layer_table,
+    non_negative,
+)
+
+
+class FacilityType(enum.StrEnum):
+    school = "school"
+    kindergarten = "kindergarten"
+    safe_play_area = "safe_play_area"
+    health_post = "health_post"
+    water_point = "water_point"
+    other = "other"
+
+
+class FacilityProperties(Properties):
+    facility_type: FacilityType
+    name: ShortText
+    rehabilitated_on: PastDate | None = None
+    works_done: LongText | None = None
+    capacity: Count | None = None
+    organisation: ShortText | None = None
+    notes: LongText | None = None
+
+
+table = layer_table(
+    "facilities",
+    "Point",
+    sa.Column("facility_type", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("rehabilitated_on", sa.Date),
+    sa.Column("works_done", sa.Text),
+    sa.Column("capacity", sa.Integer),
+    sa.Column("organisation", sa.Text),
+    sa.Column("notes", sa.Text),
+    enum_check("facility_type", FacilityType),
+    *non_negative("capacity"),
+)
+
+SPEC = LayerSpec(
+    name="facilities",
+    title="Facilities",
+    description="Schools, kindergartens, safe play areas, health posts and water points built or "
+    "rehabilitated in conflict-affected communities.",
+    geometry_type="Point",
+    table=table,
+    properties=FacilityProperties,
+    temporal_field="rehabilitated_on",
+    queryable_fields=("facility_type", "rehabilitated_on", "organisation"),
+    popup_fields=("name", "facility_type", "rehabilitated_on", "works_done", "capacity", "source"),
+    tooltip_field="name",
+    style=Style(
+        color="#2b83ba",
+        color_by="facility_type",
+        colors={
+            "school": "#2b83ba",
+            "kindergarten": "#5e3c99",
+            "safe_play_area": "#1b9e77",
+            "health_post": "#e7298a",
+            "water_point": "#66a9cf",
+            "other": "#636363",
+        },
+        icon="school",
+    ),
+    hxl={
+        "external_id": "#loc+code",
+        "name": "#loc+name",
+        "facility_type": "#indicator+type",
+        "rehabilitated_on": "#date",
+        "capacity": "#capacity",
+        "source": "#meta+source",
+    },
+)

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Install what SafeGround needs on a Debian 12 machine: PostgreSQL 15 + PostGIS and GDAL from apt,
+# and the Python package (with its test extras) in .venv. Idempotent and quick when all is there.
+# Usage: scripts/bootstrap.sh [--browser]    (--browser also installs chromium, for map tests)
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+say() { printf 'safeground: %s\n' "$*"; }
+die() { printf 'safeground: error: %s\n' "$*" >&2; exit 1; }
+
+browser=0
+for arg in "$@"; do
+  case $arg in
+    --browser) browser=1 ;;
+    -h | --help) sed -n '2,4s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) die "unknown argument: $arg (usage: scripts/bootstrap.sh [--browser])" ;;
+  esac
+done
+
+PYTHON=${PYTHON:-python3}
+VENV=$ROOT/.venv
+STAMP=$VENV/.installed
+
+# --- system packages ------------------------------------------------------------------------------
+
+packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin)
+[ "$browser" = 1 ] && packages+=(chromium)
+
+# A python3 without the venv module (Debian's own, without python3-venv) cannot make .venv.
+if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  packages+=(python3-venv)
+fi
+
+installed() {
+  if command -v dpkg-query >/dev/null 2>&1; then
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+  else # not Debian: look for what each package provides
+    case $1 in
+      postgresql-15) [ -x /usr/lib/postgresql/15/bin/postgres ] ;;
+      postgresql-15-postgis-3) [ -f /usr/share/postgresql/15/extension/postgis.control ] ;;
+      gdal-bin) command -v ogr2ogr >/dev/null 2>&1 ;;
+      chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ;;
+      *) return 1 ;;
+    esac
+  fi
+}
+
+missing=()
+for pkg in "${packages[@]}"; do
+  installed "$pkg" || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing system packages: ${missing[*]}
+  install them as root, then run this again:
+    sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "missing system packages (${missing[*]}) and no apt-get to install them"
+  export DEBIAN_FRONTEND=noninteractive
+  say "installing ${missing[*]} (apt-get)…"
+  apt-get update -qq
+  apt-get install -y -qq -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    "${missing[@]}" </dev/null >/dev/null
+fi
+
+# --- Python ---------------------------------------------------------------------------------------
+
+command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON on PATH (SafeGround needs Python >= 3.11)"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+  die "$("$PYTHON" -V 2>&1) is too old: SafeGround needs Python >= 3.11 (set PYTHON=/path/to/python3.11)"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating .venv with $("$PYTHON" -V 2>&1)…"
+  "$PYTHON" -m venv "$VENV"
+elif ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
+  die ".venv is broken or older than Python 3.11 (its interpreter may be gone): run 'make clean', then this again"
+fi
+
+# Two runs at once (make demo in one terminal, make test in another) must not both run pip.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$VENV/.lock"
+  flock 9
+fi
+
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+  say "installing the safeground package and its dependencies into .venv (pip)…"
+  # Stamp with the time pip started, so an edit to pyproject.toml during the install still counts.
+  touch "$STAMP.new"
+  # pip's own output goes to a log; shown only when it fails.
+  log=$VENV/pip-install.log
+  if ! "$VENV/bin/pip" install --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    die "pip install failed (full log: $log)"
+  fi
+  mv "$STAMP.new" "$STAMP"
+  say "Python environment ready (.venv)"
+fi

@@ -1,0 +1,81 @@
+"""The demo loads whole, validly, and a second load changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from safeground.demo.load import load_demo
+from safeground.gis import db
+from safeground.gis.settings import ImportSettings
+from safeground.layers import REGISTRY
+
+from .conftest import DATA, create_database, drop_database
+
+
+@pytest.fixture(scope="module")
+def demo_engine():
+    url = create_database("safeground_demo")
+    engine = sa.create_engine(url)
+    db.upgrade(engine)
+    first = load_demo(engine, ImportSettings(), DATA, "national")
+    yield engine, first, url
+    engine.dispose()
+    drop_database(url)
+
+
+def test_demo_load_gives_the_expected_counts(demo_engine) -> None:
+    engine, first, _ = demo_engine
+    counts = {r.layer: r.inserted for r in first}
+    assert counts["districts"] == 78 and counts["villages"] == 5012
+    with engine.connect() as conn:
+        synthetic = {
+            name: conn.execute(sa.text(f"SELECT count(*) FROM {name} WHERE source = 'synthetic demo'")).scalar_one()
+            for name in ("hazard_areas", "facilities", "distributions", "outreach_sessions")
+        }
+        documented = conn.execute(sa.text(
+            "SELECT count(*) FROM (SELECT source FROM facilities UNION ALL SELECT source FROM distributions "
+            "UNION ALL SELECT source FROM outreach_sessions) s WHERE source LIKE 'ICRC photo gallery%'"
+        )).scalar_one()
+    assert synthetic["hazard_areas"] == 2500 and synthetic["outreach_sessions"] > 3500
+    assert documented == 8
+
+
+def test_demo_geometries_are_all_valid(demo_engine) -> None:
+    engine, _, _ = demo_engine
+    with engine.connect() as conn:
+        for name in REGISTRY:
+            invalid = conn.execute(sa.text(f"SELECT count(*) FROM {name} WHERE NOT ST_IsValid(geom)")).scalar_one()
+            assert invalid == 0, name
+
+
+def test_loading_the_demo_twice_changes_nothing(demo_engine) -> None:
+    engine, _, _ = demo_engine
+    again = load_demo(engine, ImportSettings(), DATA, "national")
+    assert all(r.inserted == 0 and r.updated == 0 for r in again), again
+
+
+def test_documented_place_missing_from_the_gazetteer_says_how_it_was_placed(demo_engine) -> None:
+    engine, _, _ = demo_engine
+    with engine.connect() as conn:
+        notes = conn.execute(sa.text("SELECT notes FROM facilities WHERE notes LIKE '%not in the gazetteer%'")).scalars().all()
+    assert len(notes) == 2 and all("Aghdam" in n for n in notes)
+
+
+def test_cli_lists_the_layers_and_exports(demo_engine, tmp_path: Path) -> None:
+    _, _, url = demo_engine
+    env = {"SAFEGROUND_DATABASE_URL": url.render_as_string(hide_password=False), "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "safeground.api.cli"]
+    listed = subprocess.run([*cli, "layers"], env=env, capture_output=True, text=True, check=True).stdout
+    assert "5,012" in listed and "hazard_areas" in listed
+    out = tmp_path / "d.gpkg"
+    done = subprocess.run([*cli, "export", "districts", "--format", "gpkg", "--out", str(out)],
+                          env=env, capture_output=True, text=True, check=True).stdout
+    assert "78 districts" in done
+    bad = subprocess.run([*cli, "import", "villages", str(DATA / "documented_events.csv")],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode == 1 and "no geometry" in bad.stderr

@@ -1,0 +1,108 @@
+"""The layer registry matches the live schema the migrations build."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from safeground.gis import db
+from safeground.layers import REGISTRY
+
+from .conftest import create_database, drop_database
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_spec_columns_exist_in_live_table(conn: sa.Connection, name: str) -> None:
+    spec = REGISTRY[name]
+    live = {c["name"]: c for c in sa.inspect(conn).get_columns(name)}
+    assert set(spec.table.c.keys()) == set(live)
+    for field in spec.output_fields:
+        assert field in live, f"{name}.{field} is declared but missing from the table"
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_geometry_column_has_declared_type_and_srid_4326(conn: sa.Connection, name: str) -> None:
+    spec = REGISTRY[name]
+    row = conn.execute(
+        sa.text("SELECT type, srid FROM geometry_columns WHERE f_table_name = :t AND f_geometry_column = 'geom'"),
+        {"t": name},
+    ).one()
+    assert row.srid == 4326
+    assert row.type == spec.geometry_type.upper()
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_gist_indexes_on_geometry_and_geography(conn: sa.Connection, name: str) -> None:
+    defs = conn.execute(
+        sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = :t"), {"t": name}
+    ).scalars().all()
+    gist = [d for d in defs if "USING gist" in d]
+    assert any(d.endswith("(geom)") for d in gist), gist
+    assert any("geography(geom)" in d for d in gist), gist
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_temporal_and_queryable_fields_are_columns(name: str) -> None:
+    spec = REGISTRY[name]
+    for field in (spec.temporal_field, *spec.queryable_fields, *spec.popup_fields, *spec.restricted_fields):
+        if field is not None:
+            assert field in spec.table.c, f"{name}: '{field}' is not a column"
+
+
+def test_geography_query_uses_the_geography_index(conn: sa.Connection) -> None:
+    from safeground.gis.spec import geography
+
+    t = REGISTRY["villages"].table
+    point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(47.0, 40.0), 4326))
+    query = sa.select(t.c.id).where(sa.func.ST_DWithin(geography(t.c.geom), point, 1000))
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    plan = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + str(query.compile(compile_kwargs={"literal_binds": True})))))
+    assert "villages_geog_gist" in plan, plan
+
+
+def test_hazard_area_m2_is_computed_geodesically_by_the_database(conn: sa.Connection) -> None:
+    from pyproj import Geod
+
+    wkt = "MULTIPOLYGON(((47 40,47.01 40,47.01 40.01,47 40.01,47 40)))"
+    area = conn.execute(
+        sa.text(
+            "INSERT INTO hazard_areas (external_id, source, geom, hazard_type, status, recorded_on) "
+            "VALUES ('t1', 'test', ST_GeomFromText(:w, 4326), 'AP_mine', 'confirmed', '2024-01-01') "
+            "RETURNING area_m2"
+        ),
+        {"w": wkt},
+    ).scalar_one()
+    expected, _ = Geod(ellps="WGS84").polygon_area_perimeter([47, 47.01, 47.01, 47], [40, 40, 40.01, 40.01])
+    assert area == pytest.approx(abs(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO facilities (external_id, source, geom, facility_type, name) VALUES ('x', 's', ST_GeomFromText('POINT(47 40)', 4326), 'castle', 'n')",
+        "INSERT INTO facilities (external_id, source, geom, facility_type, name, capacity) VALUES ('x', 's', ST_GeomFromText('POINT(47 40)', 4326), 'school', 'n', -1)",
+        "INSERT INTO facilities (external_id, source, geom, facility_type, name) VALUES ('x', 's', ST_GeomFromText('POINT(47 40)', 3857), 'school', 'n')",
+        "INSERT INTO hazard_areas (external_id, source, geom, hazard_type, status, recorded_on) VALUES ('x', 's', ST_GeomFromText('MULTIPOLYGON(((47 40,47.1 40.1,47.1 40,47 40.1,47 40)))', 4326), 'IED', 'confirmed', '2024-01-01')",
+        "INSERT INTO villages (external_id, source, geom, name) VALUES ('x', 's', ST_GeomFromText('POINT(200 40)', 4326), 'n')",
+    ],
+    ids=["unknown-enum", "negative-count", "wrong-srid", "self-intersecting", "lon-out-of-range"],
+)
+def test_database_constraints_refuse_bad_rows(conn: sa.Connection, sql: str) -> None:
+    with pytest.raises(sa.exc.DBAPIError), conn.begin_nested():
+        conn.exec_driver_sql(sql)
+
+
+def test_migrations_upgrade_from_empty_and_downgrade_cleanly() -> None:
+    url = create_database("safeground_migrate")
+    engine = sa.create_engine(url)
+    try:
+        db.upgrade(engine)
+        assert set(REGISTRY) <= set(sa.inspect(engine).get_table_names())
+        db.downgrade(engine, "base")
+        left = set(sa.inspect(engine).get_table_names()) - {"spatial_ref_sys", "alembic_version"}
+        assert left == set()
+        db.upgrade(engine)
+        assert set(REGISTRY) <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+        drop_database(url)
