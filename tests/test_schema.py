@@ -18,6 +18,18 @@ def test_spec_columns_exist_in_live_table(conn: sa.Connection, name: str) -> Non
     assert set(spec.table.c.keys()) == set(live)
     for field in spec.output_fields:
         assert field in live, f"{name}.{field} is declared but missing from the table"
+    for column in spec.table.c:
+        declared = column.type.compile(dialect=conn.dialect).split("(")[0]
+        actual = live[column.name]["type"].compile(dialect=conn.dialect).split("(")[0]
+        assert declared == actual, f"{name}.{column.name}: declared {declared}, live {actual}"
+        assert column.nullable == live[column.name]["nullable"], f"{name}.{column.name} nullability"
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_spec_check_constraints_exist_in_live_table(conn: sa.Connection, name: str) -> None:
+    declared = {c.name for c in REGISTRY[name].table.constraints if isinstance(c, sa.CheckConstraint)}
+    live = {c["name"] for c in sa.inspect(conn).get_check_constraints(name)}
+    assert declared <= live, declared - live
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

@@ -14,7 +14,7 @@ from rich.table import Table
 from safeground.gis import db
 from safeground.gis.errors import InvalidInput, SafeGroundError
 from safeground.gis.export import SUFFIX, ExportFormat, export_layer
-from safeground.gis.ingest import import_file, read_file
+from safeground.gis.ingest import import_frame, read_file
 from safeground.gis.settings import Settings
 from safeground.gis.spec import Role
 from safeground.layers import REGISTRY
@@ -97,12 +97,12 @@ def import_(
     try:
         spec = _layer(layer)
         engine = db.make_engine(settings.database)
-        frame_rows = len(read_file(file, settings.imports, crs=crs, source_layer=source_layer))
-        with _progress(frame_rows * 2, f"importing {file.name}") as advance, engine.begin() as conn:
-            report = import_file(
-                conn, spec, file, settings.imports, crs=crs, source_layer=source_layer,
+        frame = read_file(file, settings.imports, crs=crs, source_layer=source_layer)
+        with _progress(len(frame) * 2, f"importing {file.name}") as advance, engine.begin() as conn:
+            report = import_frame(
+                conn, spec, frame, settings.imports, filename=file.name, actor="cli",
                 dry_run=dry_run, make_valid=make_valid, id_field=id_field,
-                default_source=source or file.name, actor="cli", progress=advance,
+                default_source=source or file.name, progress=advance,
             )
     except SafeGroundError as exc:
         _fail(exc)

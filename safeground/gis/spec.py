@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import types
+import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -178,9 +180,59 @@ def common_columns(geometry_type: GeometryType) -> list[sa.Column | sa.Constrain
     ]
 
 
-def layer_table(name: str, geometry_type: GeometryType, *columns: sa.Column | sa.Constraint) -> sa.Table:
-    """A layer's table: the common columns plus its own, with GiST indexes on geometry and geography."""
-    table = sa.Table(name, metadata, *common_columns(geometry_type), *columns)
+def property_columns(model: type[Properties]) -> list[sa.Column | sa.Constraint]:
+    """The table columns a properties model implies, so a layer declares each property once.
+
+    str → text, date → date, bounded int (Count) → integer, plain int → bigint, float → double;
+    an enum adds a CHECK on its values, `ge=0` a non-negative CHECK, a required field NOT NULL.
+    """
+    out: list[sa.Column | sa.Constraint] = []
+    for name, info in model.model_fields.items():
+        base, metadata_items = _unwrap(info.annotation)
+        metadata_items += list(info.metadata)
+        bounded = any(getattr(m, "le", None) is not None for m in metadata_items)
+        if isinstance(base, type) and issubclass(base, enum.Enum):
+            column_type: sa.types.TypeEngine = sa.Text()
+            out.append(enum_check(name, [e.value for e in base]))
+        elif base is str:
+            column_type = sa.Text()
+        elif base is dt.date:
+            column_type = sa.Date()
+        elif base is int:
+            column_type = sa.Integer() if bounded else sa.BigInteger()
+        elif base is float:
+            column_type = sa.Double()
+        else:
+            raise TypeError(f"{model.__name__}.{name}: no column type for {base!r}")
+        if any(getattr(m, "ge", None) == 0 for m in metadata_items):
+            out += non_negative(name)
+        out.append(sa.Column(name, column_type, nullable=not info.is_required()))
+    return out
+
+
+def _unwrap(annotation: object) -> tuple[object, list[object]]:
+    """`Annotated[int, Field(ge=0)] | None` → (int, [the Field's constraints])."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return _unwrap(args[0])
+    if typing.get_origin(annotation) is Annotated:
+        base, *extra = typing.get_args(annotation)
+        inner, found = _unwrap(base)
+        for item in extra:
+            found += list(getattr(item, "metadata", [item]))
+        return inner, found
+    return annotation, []
+
+
+def layer_table(
+    name: str,
+    geometry_type: GeometryType,
+    properties: type[Properties],
+    *extra: sa.Column | sa.Constraint,
+) -> sa.Table:
+    """A layer's table: the common columns, one per property, any extra (computed columns,
+    cross-field checks), and GiST indexes on the geometry and on its geography cast."""
+    table = sa.Table(name, metadata, *common_columns(geometry_type), *property_columns(properties), *extra)
     sa.Index(f"{name}_geom_gist", table.c.geom, postgresql_using="gist")
     sa.Index(f"{name}_geog_gist", geography(table.c.geom), postgresql_using="gist")
     sa.Index(f"{name}_updated_at", table.c.updated_at)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 
-import sqlalchemy as sa
 from pydantic import Field
 from typing import Annotated
 
@@ -17,9 +16,7 @@ from safeground.gis.spec import (
     Role,
     ShortText,
     Style,
-    enum_check,
     layer_table,
-    non_negative,
 )
 
 
@@ -45,21 +42,7 @@ class DistributionProperties(Properties):
     notes: LongText | None = None
 
 
-table = layer_table(
-    "distributions",
-    "Point",
-    sa.Column("distributed_on", sa.Date, nullable=False),
-    sa.Column("item_category", sa.Text, nullable=False),
-    sa.Column("quantity", sa.Float),
-    sa.Column("unit", sa.Text),
-    sa.Column("households", sa.Integer),
-    sa.Column("beneficiaries", sa.Integer),
-    sa.Column("partner_organisation", sa.Text),
-    sa.Column("place_name", sa.Text),
-    sa.Column("notes", sa.Text),
-    enum_check("item_category", ItemCategory),
-    *non_negative("quantity", "households", "beneficiaries"),
-)
+table = layer_table("distributions", "Point", DistributionProperties)
 
 SPEC = LayerSpec(
     name="distributions",

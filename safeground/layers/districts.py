@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from safeground.gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table, non_negative
+from safeground.gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 from safeground.layers.villages import WOF_ATTRIBUTION
 
 
@@ -18,18 +18,8 @@ class DistrictProperties(Properties):
     population_1999: Count | None = None
 
 
-table = layer_table(
-    "districts",
-    "MultiPolygon",
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("name_az", sa.Text),
-    sa.Column("name_az_ascii", sa.Text),
-    sa.Column("code", sa.Text, nullable=False, unique=True),
-    sa.Column("iso_code", sa.Text),
-    sa.Column("unit_type", sa.Text),
-    sa.Column("population_1999", sa.Integer),
-    *non_negative("population_1999"),
-)
+# District codes are how people name districts (AZ.AM): unique, beside the external id.
+table = layer_table("districts", "MultiPolygon", DistrictProperties, sa.UniqueConstraint("code"))
 
 SPEC = LayerSpec(
     name="districts",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 
-import sqlalchemy as sa
 
 from safeground.gis.spec import (
     Count,
@@ -14,9 +13,7 @@ from safeground.gis.spec import (
     Properties,
     ShortText,
     Style,
-    enum_check,
     layer_table,
-    non_negative,
 )
 
 
@@ -39,19 +36,7 @@ class FacilityProperties(Properties):
     notes: LongText | None = None
 
 
-table = layer_table(
-    "facilities",
-    "Point",
-    sa.Column("facility_type", sa.Text, nullable=False),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("rehabilitated_on", sa.Date),
-    sa.Column("works_done", sa.Text),
-    sa.Column("capacity", sa.Integer),
-    sa.Column("organisation", sa.Text),
-    sa.Column("notes", sa.Text),
-    enum_check("facility_type", FacilityType),
-    *non_negative("capacity"),
-)
+table = layer_table("facilities", "Point", FacilityProperties)
 
 SPEC = LayerSpec(
     name="facilities",

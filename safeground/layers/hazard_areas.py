@@ -14,7 +14,6 @@ from safeground.gis.spec import (
     Role,
     ShortText,
     Style,
-    enum_check,
     layer_table,
 )
 
@@ -55,17 +54,8 @@ class HazardAreaProperties(Properties):
 table = layer_table(
     "hazard_areas",
     "MultiPolygon",
-    sa.Column("name", sa.Text),
-    sa.Column("hazard_type", sa.Text, nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("recorded_on", sa.Date, nullable=False),
-    sa.Column("status_changed_on", sa.Date),
-    sa.Column("survey_method", sa.Text),
-    sa.Column("source_organisation", sa.Text),
-    sa.Column("notes", sa.Text),
-    sa.Column("area_m2", sa.Float, sa.Computed("ST_Area(geom::geography)", persisted=True)),
-    enum_check("hazard_type", HazardType),
-    enum_check("status", HazardStatus),
+    HazardAreaProperties,
+    sa.Column("area_m2", sa.Double, sa.Computed("ST_Area(geom::geography)", persisted=True)),
     sa.CheckConstraint(
         "status_changed_on IS NULL OR status_changed_on >= recorded_on", name="status_after_record"
     ),

@@ -16,9 +16,7 @@ from safeground.gis.spec import (
     Role,
     ShortText,
     Style,
-    enum_check,
     layer_table,
-    non_negative,
 )
 
 
@@ -69,17 +67,7 @@ class OutreachSessionProperties(Properties):
 table = layer_table(
     "outreach_sessions",
     "Point",
-    sa.Column("held_on", sa.Date, nullable=False),
-    sa.Column("audience", sa.Text),
-    sa.Column("modality", sa.Text),
-    *(sa.Column(p, sa.Integer) for p in PARTS),
-    sa.Column("participants_total", sa.Integer),
-    sa.Column("organisation", sa.Text),
-    sa.Column("place_name", sa.Text),
-    sa.Column("notes", sa.Text),
-    enum_check("audience", Audience),
-    enum_check("modality", Modality),
-    *non_negative(*PARTS, "participants_total"),
+    OutreachSessionProperties,
     sa.CheckConstraint(
         "participants_total IS NULL OR participants_total >= "
         "coalesce(girls, 0) + coalesce(boys, 0) + coalesce(women, 0) + coalesce(men, 0)",

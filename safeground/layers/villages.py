@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 
-from safeground.gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table, non_negative
+from safeground.gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 
 WOF_ATTRIBUTION = (
     "Administrative boundaries and places: Who's On First (https://whosonfirst.org, "
@@ -24,18 +23,7 @@ class VillageProperties(Properties):
     geonames_id: int | None = None
 
 
-table = layer_table(
-    "villages",
-    "Point",
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("name_az", sa.Text),
-    sa.Column("district_code", sa.Text),
-    sa.Column("district_name", sa.Text),
-    sa.Column("population", sa.Integer),
-    sa.Column("feature_code", sa.Text),
-    sa.Column("geonames_id", sa.BigInteger),
-    *non_negative("population"),
-)
+table = layer_table("villages", "Point", VillageProperties)
 
 SPEC = LayerSpec(
     name="villages",
