@@ -122,6 +122,18 @@ def test_csv_with_longitude_latitude_and_csv_with_wkt(conn, tmp_path, limits) ->
     assert import_file(conn, HAZARDS, wkt, limits).inserted == 1
 
 
+def test_kobo_and_odk_csv_exports_are_read_by_their_gps_columns(conn, tmp_path, limits) -> None:
+    kobo = tmp_path / "kobo.csv"
+    kobo.write_text("_uuid,held_on,_gps_latitude,_gps_longitude,_gps_altitude,_gps_precision\n"
+                    "a1b2,2024-03-01,40.1,47.3,0,5\n")
+    odk = tmp_path / "odk.csv"
+    odk.write_text("KEY,held_on,gps-Latitude,gps-Longitude\nuuid:9,2024-03-02,40.2,47.4\n")
+    assert import_file(conn, SESSIONS, kobo, limits, id_field="_uuid").inserted == 1
+    assert import_file(conn, SESSIONS, odk, limits, id_field="KEY").inserted == 1
+    xs = conn.execute(sa.text("SELECT ST_X(geom) FROM outreach_sessions ORDER BY external_id")).scalars().all()
+    assert xs == pytest.approx([47.3, 47.4])
+
+
 def test_html_in_text_is_stored_as_text(conn, tmp_path, limits) -> None:
     name = "<img src=x onerror=alert(1)>"
     path = write_geojson(tmp_path / "x.geojson", [session("x1", 47, 40, place_name=name)])

@@ -158,7 +158,7 @@ def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
         bad = table[wkt].ne("") & pd.isna(geometry)
         table = table.drop(columns=[wkt])
     else:
-        pair = next((p for p in LONLAT_COLUMNS if p[0] in columns and p[1] in columns), None)
+        pair = _lonlat_columns(columns)
         if pair is None:
             raise invalid(
                 f"'{path.name}' has no geometry: give longitude and latitude columns "
@@ -176,6 +176,20 @@ def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
     frame.attrs["unparseable_geometry_rows"] = [int(i) + 1 for i in bad.to_numpy().nonzero()[0]]
     frame.attrs["crs_assumed"] = crs is None
     return frame
+
+
+def _lonlat_columns(columns: dict[str, str]) -> tuple[str, str] | None:
+    """Longitude/latitude column names (lower-cased): the usual pairs, or a form's GPS question as
+    KoBoToolbox (`_gps_longitude`) and ODK Central (`gps-Longitude`) export it."""
+    pair = next((p for p in LONLAT_COLUMNS if p[0] in columns and p[1] in columns), None)
+    if pair is not None:
+        return pair
+    for name in columns:
+        if name.endswith("latitude"):
+            prefix = name[: -len("latitude")]
+            if prefix.endswith(("_", "-")) and prefix + "longitude" in columns:
+                return prefix + "longitude", name
+    return None
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, fmt: str) -> gpd.GeoDataFrame:
