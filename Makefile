@@ -41,7 +41,10 @@ db: install ## start the private PostGIS cluster in var/pg
 demo: db ## migrate, load the demo data (SCALE=…), serve http://127.0.0.1:PORT
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground db upgrade
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground demo load --scale $(SCALE)
+	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground map overview --offline \
+	  --out artifacts/maps/safeground-overview.html
 	@echo "safeground: serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	@echo "safeground: maps on http://127.0.0.1:$(PORT)/maps; offline: artifacts/maps/safeground-overview.html"
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" exec $(VENV)/bin/safeground serve --host 127.0.0.1 --port $(PORT)
 
 # The tests make and drop their own throw-away database on SAFEGROUND_TEST_SERVER_URL's server.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what SafeGround needs on a Debian 12 machine: PostgreSQL 15 + PostGIS and GDAL from apt,
-# and the Python package (with its test extras) in .venv. Idempotent and quick when all is there.
+# Install what SafeGround needs on a Debian 12 machine: PostgreSQL 15 + PostGIS, GDAL and Node.js
+# from apt, the Python package (with its test extras) in .venv and the maps' npm packages in
+# node_modules. Idempotent and quick when all is there.
 # Usage: scripts/bootstrap.sh [--browser]    (--browser also installs chromium, for map tests)
 set -euo pipefail
 
@@ -14,7 +15,7 @@ browser=0
 for arg in "$@"; do
   case $arg in
     --browser) browser=1 ;;
-    -h | --help) sed -n '2,4s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,5s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) die "unknown argument: $arg (usage: scripts/bootstrap.sh [--browser])" ;;
   esac
 done
@@ -51,6 +52,10 @@ missing=()
 for pkg in "${packages[@]}"; do
   installed "$pkg" || missing+=("$pkg")
 done
+# The maps' front-end packages (Leaflet and its plugins) come from npm (package-lock.json). Any
+# node/npm on PATH will do (e.g. NodeSource's, which bundles npm); else Debian's.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -97,4 +102,20 @@ if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
   fi
   mv "$STAMP.new" "$STAMP"
   say "Python environment ready (.venv)"
+fi
+
+# --- map assets (npm) -----------------------------------------------------------------------------
+
+# Leaflet and its plugins, pinned by package-lock.json; maps link or inline them from node_modules,
+# never from a CDN. Install scripts are not needed (and not run).
+NPM_STAMP=node_modules/.safeground-installed
+if [ ! -f "$NPM_STAMP" ] || [ package-lock.json -nt "$NPM_STAMP" ] || [ package.json -nt "$NPM_STAMP" ]; then
+  say "installing the maps' front-end packages into node_modules (npm ci)…"
+  log=$VENV/npm-ci.log
+  if ! npm ci --ignore-scripts --no-audit --no-fund >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    die "npm ci failed (full log: $log)"
+  fi
+  touch "$NPM_STAMP"
+  say "map assets ready (node_modules)"
 fi

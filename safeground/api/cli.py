@@ -11,6 +11,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from safeground.api.cli_analysis import coverage as coverage_command
+from safeground.api.cli_keys import audit, keys_app
+from safeground.api.cli_maps import map_app
 from safeground.gis import db
 from safeground.gis.errors import InvalidInput, SafeGroundError
 from safeground.gis.export import SUFFIX, ExportFormat, export_layer
@@ -24,6 +27,10 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 demo_app = typer.Typer(help="The Azerbaijan demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+app.add_typer(map_app, name="map")
+app.command("coverage")(coverage_command)
+app.command("audit")(audit)
 console = Console()
 err = Console(stderr=True)
 
@@ -191,10 +198,10 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Serve the API (OGC API - Features, analysis, maps) with uvicorn."""
-    import uvicorn
+    from safeground.api import serving
 
     _settings()  # refuse bad configuration before starting
-    uvicorn.run("safeground.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    serving.run(host, port, workers)
 
 
 def main() -> None:

@@ -16,11 +16,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from rich.console import Console
 
 from safeground.demo.documented import documented_events
+from safeground.demo.raster import build_population_raster
 from safeground.demo.reference import read_districts, read_villages
 from safeground.demo.synthetic import SOURCE, generate
 from safeground.gis.errors import InvalidParameter
 from safeground.gis.ingest import ImportReport, import_frame
-from safeground.gis.settings import ImportSettings
+from safeground.gis.settings import DEMO_POPULATION_RASTER, ImportSettings
 from safeground.layers import REGISTRY
 
 SCALES = ("national", "large")
@@ -32,6 +33,7 @@ def load_demo(
     data_dir: Path,
     scale: str = "national",
     console: Console | None = None,
+    raster_path: Path | None = Path(DEMO_POPULATION_RASTER),
 ) -> list[ImportReport]:
     if scale not in SCALES:
         raise InvalidParameter(f"unknown scale '{scale}': use {' or '.join(SCALES)}")
@@ -54,6 +56,9 @@ def load_demo(
             spec = REGISTRY[layer]
             reports.append(import_frame(conn, spec, frame, limits, filename=f"demo:{scale}", actor="demo"))
             _retire_old_synthetic(conn, spec.table, frame)
+    if raster_path is not None:
+        say(f"building the MODELLED population raster {raster_path}")
+        build_population_raster(districts, villages, raster_path)
     return reports
 
 

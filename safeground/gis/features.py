@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from safeground.gis.spec import LayerSpec
 
 # Decimal digits in GeoJSON output: 7 ≈ 1 cm, the precision coordinates are stored at.
 GEOJSON_DIGITS = 7
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def feature_json(spec: LayerSpec, fields: tuple[str, ...], alias: sa.FromClause | None = None) -> sa.ColumnElement:
-    """`json_build_object(...)` of one GeoJSON Feature for a row of the layer's table."""
+def sql_key(name: str) -> sa.ColumnElement:
+    """A JSON key as an SQL string literal: keys come from specs only, and literals (not bound
+    parameters) keep the statement short and its text stable, so it can be prepared and cached."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return sa.literal_column(f"'{name}'", sa.Text)
+
+
+def feature_json(
+    spec: LayerSpec,
+    fields: tuple[str, ...],
+    alias: sa.FromClause | None = None,
+    extra: tuple[str, ...] = (),
+) -> sa.ColumnElement:
+    """`json_build_object(...)` of one GeoJSON Feature for a row of the layer's table.
+
+    `extra` names bookkeeping columns (e.g. updated_at) appended to the properties.
+    """
     t = alias if alias is not None else spec.table
     pairs: list[sa.ColumnElement] = []
-    for name in ("external_id", *fields, "source"):
-        pairs += [sa.literal(name), t.c[name]]
+    for name in ("external_id", *fields, "source", *extra):
+        pairs += [sql_key(name), t.c[name]]
     return sa.func.json_build_object(
-        "type",
-        "Feature",
-        "id",
+        sql_key("type"),
+        sql_key("Feature"),
+        sql_key("id"),
         t.c.id,
-        "geometry",
-        sa.cast(sa.func.ST_AsGeoJSON(t.c.geom, GEOJSON_DIGITS), sa.JSON),
-        "properties",
+        sql_key("geometry"),
+        sa.cast(sa.func.ST_AsGeoJSON(t.c.geom, sa.literal_column(str(GEOJSON_DIGITS))), sa.JSON),
+        sql_key("properties"),
         sa.func.json_build_object(*pairs),
     )
 

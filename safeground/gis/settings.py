@@ -61,6 +61,51 @@ class ApiSettings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(10_000, ge=1)
+    key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="How long an API key's role is remembered by each process (0: ask the database "
+        "on every request); a revoked key stops working after at most this long.",
+    )
+
+
+# Where `safeground demo load` writes the modelled population raster (var/ is git-ignored).
+DEMO_POPULATION_RASTER = "var/rasters/population_modelled_1km.tif"
+
+
+class AnalysisSettings(BaseSettings):
+    """Limits and layer roles of the analyses (coverage, nearest, within, route check, exposure)."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFEGROUND_ANALYSIS_", extra="ignore")
+
+    max_distance_m: float = Field(
+        100_000, gt=0, le=1_000_000, description="Largest distance any analysis accepts, in metres."
+    )
+    max_route_km: float = Field(500, gt=0, le=20_000, description="Longest route a route check accepts.")
+    hazard_layer: str = Field("hazard_areas", description="The layer whose active features are dangers.")
+    area_layer: str = Field("districts", description="The areas results are summed up by (?district=).")
+    place_layer: str = Field("villages", description="Coverage targets by default; ?village= looks here.")
+    activity_layer: str = Field("outreach_sessions", description="What covers a target by default.")
+    route_context_layers: tuple[str, ...] = Field(
+        ("facilities", "villages"), description="Layers listed along a route besides the hazards."
+    )
+    unknown_population: int = Field(
+        500, ge=0, description="People assumed in a target of unknown population, for the priority "
+        "score only (never in the people-at-risk figures)."
+    )
+    rasters: dict[str, str] = Field(
+        default_factory=lambda: {"population": DEMO_POPULATION_RASTER},
+        description="Rasters by key -> GeoTIFF path. Requests name a key, never a path.",
+    )
+    population_raster: str | None = Field(
+        "population", description="Key of the population raster for exposure; none: villages."
+    )
+
+    @field_validator("population_raster")
+    @classmethod
+    def _no_empty_key(cls, key: str | None) -> str | None:
+        return key or None
 
 
 class Settings(BaseSettings):
@@ -71,3 +116,4 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)

@@ -96,6 +96,16 @@ class LayerSpec:
     attribution: str = ""
     license: str = ""
     reference: bool = False  # reference data (villages, districts) rather than activity records
+    # Analyses (coverage, route checks, exposure) read these; they never change what is stored.
+    # Which features are still dangerous, as column -> values (e.g. status: suspected, confirmed);
+    # empty means every live feature counts.
+    active_filter: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The column holding how many people a feature stands for (a village's population), if any.
+    population_field: str | None = None
+    # Columns that name a feature, most readable first, so `?district=Agdam` can find it.
+    name_fields: tuple[str, ...] = ()
+    # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
+    notice: str = ""
 
     @property
     def property_names(self) -> tuple[str, ...]:

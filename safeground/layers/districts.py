@@ -29,6 +29,7 @@ SPEC = LayerSpec(
     table=table,
     properties=DistrictProperties,
     queryable_fields=("name", "name_az", "code", "iso_code", "unit_type"),
+    name_fields=("name", "code", "name_az", "name_az_ascii"),
     popup_fields=("name", "name_az", "code", "unit_type", "population_1999"),
     tooltip_field="name",
     style=Style(color="#555555", fill_opacity=0.0),

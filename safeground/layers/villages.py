@@ -33,6 +33,8 @@ SPEC = LayerSpec(
     table=table,
     properties=VillageProperties,
     queryable_fields=("name", "name_az", "district_code", "district_name", "feature_code"),
+    population_field="population",
+    name_fields=("name", "name_az"),
     popup_fields=("name", "name_az", "district_name", "population", "feature_code"),
     tooltip_field="name",
     style=Style(color="#404040", icon="home"),

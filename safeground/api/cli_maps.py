@@ -1,0 +1,132 @@
+"""`safeground map overview|visit --out FILE.html [--offline]`: the maps the API serves, as files.
+
+A map file travels (printed, mailed, copied to a phone), so it is drawn for the `partner` role
+unless asked otherwise: hazard areas shown, fields reserved to staff left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from safeground.gis import db
+from safeground.gis.errors import SafeGroundError
+from safeground.gis.maps import folium_map, nearby, pages
+from safeground.gis.maps.assets import MapAssets, MapSettings
+from safeground.gis.settings import Settings
+from safeground.gis.spec import Role
+from safeground.layers import REGISTRY
+
+map_app = typer.Typer(
+    help="Maps as HTML files (--offline: one self-contained file that opens with no network).",
+    no_args_is_help=True,
+)
+console = Console()
+err = Console(stderr=True)
+ROLES = [r.name for r in Role]
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write", dir_okay=False)]
+Offline = Annotated[
+    bool, typer.Option(help="inline Leaflet and its plugins: one file that opens with no network")
+]
+RoleOption = Annotated[
+    str, typer.Option(help=f"draw the map as this role sees it: {', '.join(ROLES)}")
+]
+AssetsUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="without --offline: where pages load Leaflet from, e.g. "
+        "http://127.0.0.1:8000/maps/assets (default: this machine's node_modules)"
+    ),
+]
+
+
+def _fail(message: str) -> None:
+    err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+    raise typer.Exit(1)
+
+
+def _role(name: str) -> Role:
+    if name not in ROLES:
+        _fail(f"unknown role '{name}': use one of {', '.join(ROLES)}")
+    return Role[name]
+
+
+def _write(
+    page: pages.Page, out: Path, offline: bool, assets_url: str | None, started: float
+) -> None:
+    settings = MapSettings()
+    base_url = assets_url or settings.node_modules.resolve().as_uri()
+    html = folium_map.render(
+        page.map, MapAssets.from_settings(settings, inline=offline, base_url=base_url)
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    counts = ", ".join(f"{n:,} {key}" for key, n in page.counts.items())
+    console.print(
+        f"{out}: {len(html.encode()) / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s "
+        f"({'offline, self-contained' if offline else 'assets from ' + base_url}); {counts}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@map_app.command("overview")
+def overview(
+    out: Out,
+    offline: Offline = False,
+    district: Annotated[
+        str | None, typer.Option(help="a district's name or code, e.g. Aghdam")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="only activities since this date (YYYY-MM-DD)")
+    ] = None,
+    role: RoleOption = "partner",
+    assets_url: AssetsUrl = None,
+) -> None:
+    """Every layer the role may read, nationally or for one district."""
+    started = time.perf_counter()
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"since: '{since}' is not a date (YYYY-MM-DD)")
+        return
+    engine = db.make_engine(Settings().database)
+    try:
+        with engine.connect() as conn:
+            page = pages.overview(conn, REGISTRY, _role(role), district=district, since=day)
+    except SafeGroundError as exc:
+        _fail(exc.message)
+        return
+    _write(page, out, offline, assets_url, started)
+
+
+@map_app.command("visit")
+def visit(
+    out: Out,
+    offline: Offline = False,
+    village: Annotated[str | None, typer.Option(help="village id or name")] = None,
+    lon: Annotated[float | None, typer.Option(help="longitude of the centre (with --lat)")] = None,
+    lat: Annotated[float | None, typer.Option(help="latitude of the centre (with --lon)")] = None,
+    radius_m: Annotated[float, typer.Option(help="reach, in metres")] = nearby.DEFAULT_RADIUS_M,
+    role: RoleOption = "partner",
+    assets_url: AssetsUrl = None,
+) -> None:
+    """A printable map of a village (or a point) and what lies within reach."""
+    started = time.perf_counter()
+    engine = db.make_engine(Settings().database)
+    try:
+        with engine.connect() as conn:
+            page = pages.visit(
+                conn, REGISTRY, _role(role), village=village, lon=lon, lat=lat, radius_m=radius_m
+            )
+    except SafeGroundError as exc:
+        _fail(exc.message)
+        return
+    _write(page, out, offline, assets_url, started)

@@ -1,0 +1,1 @@
+"""Browser test helpers: Debian's Chromium driven by Playwright, the app on a local port."""

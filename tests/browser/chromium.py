@@ -1,0 +1,157 @@
+"""Debian's Chromium (`scripts/bootstrap.sh --browser` installs it), headless, driven by Playwright.
+
+Playwright never downloads a browser here: it drives /usr/bin/chromium through `executable_path`.
+A page is opened with its console errors, uncaught exceptions, dialogs (alert!) and network requests
+recorded; with `offline=True` every request that is not file: or data: is refused.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Route, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+# Replaces window.alert & co. before any script of the page runs: a call is recorded, never shown.
+ALERT_TRAP = """
+window.__alerts = [];
+for (const name of ["alert", "confirm", "prompt"]) {
+  window[name] = (...args) => { window.__alerts.push([name, ...args.map(String)]); };
+}
+"""
+# What is drawn, per layer key: SVG paths, single markers, and the points inside cluster bubbles.
+DRAWN = """
+(keys) => {
+  const out = {};
+  for (const key of keys) {
+    const paths = document.querySelectorAll(`path.sg-p-${key}`).length;
+    const markers = document.querySelectorAll(`.leaflet-marker-icon.sg-m-${key}`).length;
+    let clustered = 0;
+    for (const el of document.querySelectorAll(`.sg-c-${key}`)) {
+      clustered += parseInt(el.textContent, 10);
+    }
+    out[key] = paths + markers + clustered;
+  }
+  return out;
+}
+"""
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        raise RuntimeError(
+            "no chromium on PATH: run `make install-test` (scripts/bootstrap.sh --browser)"
+        )
+    return found
+
+
+@contextmanager
+def chromium(extra_args: list[str] | None = None) -> Iterator[Browser]:
+    """A headless Chromium; Playwright gives each launch a fresh, throw-away profile."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=[*ARGS, *(extra_args or [])]
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def another(browser: Browser, extra_args: list[str]) -> Iterator[Browser]:
+    """A second Chromium with other flags (e.g. no network), from the same Playwright."""
+    second = browser.browser_type.launch(
+        executable_path=chromium_path(), headless=True, args=[*ARGS, *extra_args]
+    )
+    try:
+        yield second
+    finally:
+        second.close()
+
+
+@dataclass
+class Report:
+    """What happened while a page loaded."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.console_errors + self.page_errors
+
+
+@contextmanager
+def open_map(
+    browser: Browser,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    offline: bool = False,
+    viewport: tuple[int, int] = (1280, 800),
+) -> Iterator[tuple[Page, Report]]:
+    """Open a map page and wait until it says it is ready (map.js sets data-sg-ready)."""
+    context = browser.new_context(
+        viewport={"width": viewport[0], "height": viewport[1]},
+        extra_http_headers=headers or {},
+        service_workers="block",
+    )
+    report = Report()
+    page = context.new_page()
+    page.add_init_script(ALERT_TRAP)
+    page.on("console", lambda m: m.type == "error" and report.console_errors.append(m.text))
+    page.on("pageerror", lambda e: report.page_errors.append(str(e)))
+    page.on("dialog", lambda d: (report.dialogs.append(d.message), d.dismiss()))
+    page.on("request", lambda r: report.requests.append(r.url))
+    if offline:
+
+        def refuse(route: Route) -> None:
+            if route.request.url.startswith(("file:", "data:")):
+                route.continue_()
+            else:
+                report.refused.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        context.route("**/*", refuse)
+    try:
+        page.goto(url, wait_until="load")
+        try:
+            page.wait_for_function(
+                "document.documentElement.dataset.sgReady === '1'", timeout=30_000
+            )
+        except Exception as exc:
+            raise AssertionError(f"the map at {url} never became ready: {report}") from exc
+        yield page, report
+    finally:
+        context.close()
+
+
+def drawn(page: Page, keys: list[str]) -> dict[str, int]:
+    return page.evaluate(DRAWN, keys)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path

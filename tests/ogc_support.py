@@ -1,0 +1,130 @@
+"""Shared fixtures for the OGC API tests: one demo database per session, keys per role, a live server.
+
+The demo database (the national demo, committed) is built once however many test modules import
+these fixtures, and dropped at the end of the session. Read-only tests use it; tests that write
+use the `committed` database of conftest.py instead.
+
+Test modules import the fixture functions (`demo_fixture`, …); tests ask for them by name (`demo`).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from fastapi.testclient import TestClient
+
+from safeground.api.app import create_app
+from safeground.demo.load import load_demo
+from safeground.gis import db
+from safeground.gis.access import create_key
+from safeground.gis.settings import ImportSettings, Settings
+from safeground.gis.spec import Role
+
+from .conftest import DATA, create_database, drop_database, settings_for
+
+ROLES = (Role.public, Role.partner, Role.staff, Role.editor, Role.admin)
+
+
+@dataclass(frozen=True)
+class Demo:
+    url: sa.URL
+    settings: Settings
+    engine: sa.Engine
+    keys: dict[Role, str | None]  # public: no key
+
+
+_DEMO: dict[str, Demo] = {}
+_SERVER: dict[str, str] = {}
+
+
+def _build_demo() -> Demo:
+    url = create_database("safeground_ogc")
+    settings = settings_for(url)
+    engine = db.make_engine(settings.database)
+    db.upgrade(engine)
+    load_demo(engine, ImportSettings(), DATA, "national")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")  # as autovacuum would: estimated extents need statistics
+        keys: dict[Role, str | None] = {Role.public: None}
+        keys |= {role: create_key(conn, f"test {role.name}", role) for role in ROLES[1:]}
+    return Demo(url, settings, engine, keys)
+
+
+@pytest.fixture(scope="session", name="demo")
+def demo_fixture(request: pytest.FixtureRequest) -> Demo:
+    """The national demo, loaded once per session (several modules share this fixture)."""
+    if "demo" not in _DEMO:
+        _DEMO["demo"] = _build_demo()
+
+        def drop() -> None:
+            found = _DEMO.pop("demo")
+            found.engine.dispose()
+            drop_database(found.url)
+
+        request.addfinalizer(drop)
+    return _DEMO["demo"]
+
+
+@pytest.fixture(scope="session", name="demo_client")
+def demo_client_fixture(demo: Demo) -> Iterator[TestClient]:
+    app = create_app(demo.settings)
+    with TestClient(app) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def headers(demo: Demo, role: Role) -> dict[str, str]:
+    key = demo.keys[role]
+    return {"X-API-Key": key} if key else {}
+
+
+def sql_count(demo: Demo, sql: str, **params: object) -> int:
+    with demo.engine.connect() as conn:
+        return int(conn.execute(sa.text(sql), params).scalar_one())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session", name="live_server")
+def live_server_fixture(demo: Demo, request: pytest.FixtureRequest) -> str:
+    """The app served by uvicorn on a free local port, in a background thread; its base URL."""
+    if "url" not in _SERVER:
+        port = free_port()
+        config = uvicorn.Config(
+            create_app(demo.settings), host="127.0.0.1", port=port, log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        _SERVER["url"] = f"http://127.0.0.1:{port}"
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(10)
+            _SERVER.clear()
+
+        request.addfinalizer(stop)
+    return _SERVER["url"]
+
+
+def tmp_file(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path

@@ -1,0 +1,245 @@
+"""Maps in a real browser (Debian's Chromium, headless): the app served on a loopback port over a
+throw-away database holding the national demo, plus records whose names are markup.
+
+Each map must load without a JavaScript error, draw exactly the features SQL counts, keep names
+inert, and — offline — render with every network request refused. Screenshots go to
+artifacts/screenshots/ (and the overview to docs/screenshots/ for the README).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from safeground.api.app import create_app
+from safeground.demo.load import load_demo
+from safeground.gis import db
+from safeground.gis.access import create_key
+from safeground.gis.settings import ImportSettings
+from safeground.gis.spec import Role, geography
+from safeground.layers import REGISTRY
+from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
+from tests.browser.records import XSS, insert, point, square
+from tests.browser.server import serving
+from tests.conftest import DATA, ROOT, create_database, drop_database, settings_for
+
+DOCS_SCREENSHOT = ROOT / "docs" / "screenshots" / "overview.png"
+# Proxy everything (loopback included) to a port where nothing listens: no request can leave.
+NO_NETWORK = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+SINCE = dt.date(2024, 1, 1)
+
+
+@dataclass(frozen=True)
+class Demo:
+    engine: sa.Engine
+    key: str
+    xss_facility: int
+    xss_village: int
+    xss_district: str
+    village: int  # a village of Aghdam, for the visit map
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    url = create_database("safeground_maps")
+    engine = sa.create_engine(url)
+    try:
+        db.upgrade(engine)
+        load_demo(engine, ImportSettings(), DATA, "national")
+        with engine.begin() as conn:
+            facility = insert(
+                conn, "facilities", point(46.95, 39.95), facility_type="school", name=XSS
+            )
+            village = insert(
+                conn, "villages", point(46.96, 39.96), name=XSS, district_name="Aghdam"
+            )
+            insert(conn, "districts", square(50.7, 38.6, 0.05), name=XSS, code="XSS.1")
+            aghdam = conn.scalar(
+                sa.text(
+                    "SELECT id FROM villages WHERE district_name = 'Aghdam' AND name <> :x "
+                    "ORDER BY population DESC NULLS LAST, id LIMIT 1"
+                ),
+                {"x": XSS},
+            )
+            key = create_key(conn, "browser tests", Role.partner)
+        yield Demo(engine, key, facility, village, "XSS.1", int(aghdam))
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def base_url(demo: Demo) -> Iterator[str]:
+    with serving(create_app(settings_for(demo.engine.url))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+def sql_counts(
+    engine: sa.Engine, where: dict[str, list[sa.ColumnElement]] | None = None
+) -> dict[str, int]:
+    """Live features per layer a partner may read, counted directly (not by the map code)."""
+    counts = {}
+    with engine.connect() as conn:
+        for spec in REGISTRY.readable(Role.partner):
+            t = spec.table
+            extra = (where or {}).get(spec.name, [])
+            counts[spec.name] = conn.scalar(
+                sa.select(sa.func.count()).select_from(t).where(t.c.deleted_at.is_(None), *extra)
+            )
+    return counts
+
+
+def assert_clean(report) -> None:
+    assert report.errors == [], report.errors
+    assert report.dialogs == [] and report.refused == []
+
+
+def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser) -> None:
+    expected = sql_counts(demo.engine)
+    with open_map(browser, f"{base_url}/maps/overview", headers={"X-API-Key": demo.key}) as (
+        page,
+        report,
+    ):
+        assert_clean(report)
+        assert drawn(page, list(expected)) == expected
+        assert (
+            page.locator("#sg-notice").is_visible() and page.locator(".sg-synthetic").is_visible()
+        )
+        assert (
+            "Areas with no hazard shown are not known to be safe"
+            in page.locator("#sg-notice").inner_text()
+        )
+        path = screenshot(page, "overview")
+    if not DOCS_SCREENSHOT.exists() or os.environ.get("SAFEGROUND_UPDATE_SCREENSHOTS"):
+        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOT)
+
+
+def test_district_overview_draws_the_district_and_recent_activities(
+    demo, base_url, browser
+) -> None:
+    districts = REGISTRY["districts"].table
+    aghdam = sa.select(districts.c.geom).where(districts.c.name == "Aghdam").scalar_subquery()
+    where = {}
+    for spec in REGISTRY.readable(Role.partner):
+        where[spec.name] = [sa.func.ST_Intersects(spec.table.c.geom, aghdam)]
+        if spec.temporal_field and spec.name != "hazard_areas":
+            where[spec.name].append(spec.table.c[spec.temporal_field] >= SINCE)
+    expected = sql_counts(demo.engine, where)
+    url = f"{base_url}/maps/overview?district=aghdam&since={SINCE}"
+    with open_map(browser, url, headers={"X-API-Key": demo.key}) as (page, report):
+        assert_clean(report)
+        assert drawn(page, list(expected)) == expected
+        assert page.locator("#sg-title h1").inner_text() == "SafeGround overview: Aghdam"
+        screenshot(page, "overview-aghdam")
+
+
+def test_visit_map_draws_what_lies_within_reach_and_prints(demo, base_url, browser) -> None:
+    villages = REGISTRY["villages"].table
+    centre = (
+        sa.select(geography(villages.c.geom)).where(villages.c.id == demo.village).scalar_subquery()
+    )
+    where = {
+        name: [sa.func.ST_DWithin(geography(REGISTRY[name].table.c.geom), centre, 5000)]
+        for name in ("districts", "hazard_areas", "villages", "facilities", "outreach_sessions")
+    }
+    expected = {k: v for k, v in sql_counts(demo.engine, where).items() if k in where}
+    expected["outreach_sessions_last"] = min(1, expected["outreach_sessions"])
+    url = f"{base_url}/maps/visit?village={demo.village}&radius_m=5000"
+    with open_map(browser, url, headers={"X-API-Key": demo.key}) as (page, report):
+        assert_clean(report)
+        assert drawn(page, list(expected)) == expected
+        assert page.locator(".leaflet-control-measure").count() == 1
+        assert page.locator(".leaflet-control-scale").count() == 1
+        title = page.locator("#sg-title").inner_text()
+        assert "Visit:" in title and "reach 5.0 km" in title and "° N" in title
+        screenshot(page, "visit")
+        page.emulate_media(media="print")
+        assert (
+            page.locator(".leaflet-control-layers").evaluate("e => getComputedStyle(e).display")
+            == "none"
+        )
+        assert page.locator("#sg-notice").is_visible()
+        screenshot(page, "visit-print")
+
+
+def test_offline_file_renders_everything_with_the_network_refused(
+    demo, base_url, browser, tmp_path
+) -> None:
+    response = httpx.get(
+        f"{base_url}/maps/overview?offline=true", headers={"X-API-Key": demo.key}, timeout=60
+    )
+    assert response.status_code == 200
+    offline = tmp_path / "safeground-overview.html"
+    offline.write_bytes(response.content)
+    expected = sql_counts(demo.engine)
+    with (
+        another(browser, NO_NETWORK) as isolated,
+        open_map(isolated, offline.as_uri(), offline=True) as (
+            page,
+            report,
+        ),
+    ):
+        assert_clean(report)
+        assert drawn(page, list(expected)) == expected
+        assert [u for u in report.requests if not u.startswith(("file:", "data:"))] == []
+        screenshot(page, "overview-offline")
+
+
+def test_names_that_are_markup_stay_text_everywhere(demo, base_url, browser) -> None:
+    with open_map(browser, f"{base_url}/maps/overview") as (
+        page,
+        report,
+    ):  # anonymous: public layers
+        opened = page.evaluate(
+            """(id) => {
+                let found = null;
+                window.safeground.map.eachLayer(l => {
+                    if (l.feature && l.feature.id === id) found = l;
+                });
+                if (!found) return null;
+                found.openPopup();
+                found.openTooltip();
+                return [document.querySelector('.leaflet-popup-content').textContent,
+                        document.querySelector('.leaflet-tooltip').textContent];
+            }""",
+            demo.xss_facility,
+        )
+        assert opened is not None, "the XSS facility is not on the map"
+        popup, tooltip = opened
+        assert XSS in popup and tooltip == XSS
+        page.wait_for_timeout(200)  # an onerror would have fired by now
+        assert page.evaluate("window.__alerts") == [] and page.locator('img[src="x"]').count() == 0
+        assert_clean(report)
+    for url, title in (
+        (f"{base_url}/maps/overview?district={demo.xss_district}", f"SafeGround overview: {XSS}"),
+        (f"{base_url}/maps/visit?village={demo.xss_village}", f"Visit: {XSS} (Aghdam)"),
+    ):
+        with open_map(browser, url) as (page, report):
+            assert page.locator("#sg-title h1").inner_text() == title
+            assert page.title() == title
+            assert (
+                page.evaluate("window.__alerts") == [] and page.locator('img[src="x"]').count() == 0
+            )
+            assert_clean(report)
+
+
+def test_anonymous_visit_map_says_hazards_are_not_shown(demo, base_url, browser) -> None:
+    with open_map(browser, f"{base_url}/maps/visit?village={demo.village}") as (page, report):
+        assert_clean(report)
+        notice = page.locator("#sg-notice").inner_text()
+        assert "Hazard areas are NOT shown" in notice and "not known to be safe" in notice
+        assert drawn(page, ["hazard_areas"]) == {"hazard_areas": 0}
