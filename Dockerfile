@@ -1,5 +1,11 @@
 # The SafeGround API, for a server deployment next to PostGIS: see docker-compose.yml.
 # (For development and tests there is no need for Docker: `make demo`, `make test`.)
+# The maps' front-end packages (Leaflet and its plugins), pinned by package-lock.json.
+FROM node:20-bookworm-slim AS map-assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,6 +25,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 # Then the package itself; data/ stays in /app, where `safeground demo load` looks for it.
 COPY . .
+COPY --from=map-assets /assets/node_modules /app/node_modules
+ENV SAFEGROUND_MAPS_NODE_MODULES=/app/node_modules
 RUN pip install --no-deps . \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin safeground
 

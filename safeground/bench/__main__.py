@@ -29,6 +29,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from safeground.bench import analysis as analysis_bench
+from safeground.bench import maps as maps_bench
 from safeground.bench import measure, scenarios
 from safeground.demo.load import load_demo
 from safeground.gis import db
@@ -228,6 +230,19 @@ def print_table(results: list[dict[str, object]]) -> None:
     console.print(table)
 
 
+def print_rows(title: str, rows: list[dict[str, object]]) -> None:
+    """The analysis and map figures: absolute times against their targets (no PostgreSQL twin)."""
+    if not rows:
+        return
+    table = Table(title=title)
+    columns = [c for c in rows[0] if not isinstance(rows[0][c], dict)]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "name" else "right")
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    console.print(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m safeground.bench", description=__doc__)
     parser.add_argument("--scale", default="large", choices=("national", "large"))
@@ -252,12 +267,19 @@ def main(argv: list[str] | None = None) -> int:
         with served(url, WORKERS) as base:
             console.print(f"serving on {base} with {WORKERS} workers; measuring…")
             results = run(base, key, dsn, args.quick, max(1, args.rounds))
+            engine_url = url.render_as_string(hide_password=False)
+            others = {
+                "analysis": analysis_bench.run(engine_url, base, {"X-API-Key": key}),
+                "maps": maps_bench.run(engine_url, base, {"X-API-Key": key}),
+            }
     print_table(results)
+    for title, rows in others.items():
+        print_rows(f"{title} ({args.scale} scale)", rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "scale": args.scale, "workers": WORKERS, "rounds": args.rounds, "quick": args.quick,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "seconds": round(time.perf_counter() - started, 1), "results": results,
+        "seconds": round(time.perf_counter() - started, 1), "results": results, **others,
     }  # fmt: skip
     args.out.write_text(json.dumps(document, indent=2))
     console.print(f"wrote {args.out} ({document['seconds']} s in all)")
