@@ -42,6 +42,16 @@ def quote(identifier: str) -> str:
     return _quote(identifier)
 
 
+def active_condition(alias: str, spec: LayerSpec, params: dict[str, object]) -> str:
+    """`AND alias.column = ANY(:active_i)` for each of the spec's active_filter entries (the
+    values go into `params`): only features still dangerous, e.g. suspected or confirmed."""
+    parts = []
+    for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
+        params[f"active_{i}"] = list(values)
+        parts.append(f"AND {alias}.{quote(column)} = ANY(:active_{i})")
+    return " ".join(parts)
+
+
 def distance_m(name: str, value: float, cap_m: float, *, allow_zero: bool = True) -> float:
     """A distance parameter in metres, finite, not negative and at most the configured cap.
 

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from safeground.gis.analysis.common import (
     NO_DATA_NOTICE,
     Window,
+    active_condition,
     custom_plans,
     json_object_sql,
     properties_sql,
@@ -187,14 +188,6 @@ def _within(alias: str, spec: LayerSpec, limit: str) -> str:
                ELSE ST_DWithin(geography({alias}.geom), geography(t.geom), {limit}) END"""
 
 
-def _active(alias: str, spec: LayerSpec, params: dict[str, object]) -> str:
-    parts = []
-    for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
-        params[f"active_{i}"] = list(values)
-        parts.append(f"AND {alias}.{quote(column)} = ANY(:active_{i})")
-    return " ".join(parts)
-
-
 def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
     """The statement and its parameters (also what the EXPLAIN tests and the bench look at)."""
     blocks = sql_blocks()
@@ -237,7 +230,7 @@ def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
         parts |= {"by_date": "CAST(NULL AS date)", "by_in_window": "", "by_before_window": ""}
     parts["by_within"] = _within("b", q.by, ":within_m")
     if q.hazard is not None and q.risk_within_m is not None:
-        parts |= {"hazard": quote(q.hazard.table.name), "hazard_active": _active("h", q.hazard, params),
+        parts |= {"hazard": quote(q.hazard.table.name), "hazard_active": active_condition("h", q.hazard, params),
                   "hazard_within": _within("h", q.hazard, ":risk_within_m"),
                   "hazard_bounds": _bounds("h", q.hazard), "hazard_measure": _measure("h", q.hazard)}
         hazards = blocks["hazards"]

@@ -25,7 +25,7 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS, Transformer
 
-from safeground.gis.analysis.common import NO_DATA_NOTICE, custom_plans, quote
+from safeground.gis.analysis.common import NO_DATA_NOTICE, active_condition, custom_plans, quote
 from safeground.gis.errors import Forbidden
 from safeground.gis.spec import LayerSpec, Role
 
@@ -92,14 +92,6 @@ def _area_sql(q: Exposure) -> tuple[str, str]:
             f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)")
 
 
-def _active(alias: str, spec: LayerSpec, params: dict[str, object]) -> str:
-    parts = []
-    for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
-        params[f"active_{i}"] = list(values)
-        parts.append(f"AND {alias}.{quote(column)} = ANY(:active_{i})")
-    return " ".join(parts)
-
-
 # --- from the raster ---------------------------------------------------------------------------
 
 # OFFSET 0 makes PostgreSQL draw each buffer once rather than once per use.
@@ -136,7 +128,7 @@ def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[
         # A degree of latitude is at least 110.5 km, of longitude at least that times cos(lat).
         "pad_deg": q.within_m / 110_574.0 / max(0.01, math.cos(math.radians(max(abs(extent[1]), abs(extent[3]))))),
     }
-    sql = BUFFERS_SQL.format(hazard=quote(q.hazard.table.name), active=_active("h", q.hazard, params))
+    sql = BUFFERS_SQL.format(hazard=quote(q.hazard.table.name), active=active_condition("h", q.hazard, params))
     buffers = shapely.from_wkb(conn.execute(sa.text(sql), params).scalars().all())
     rows = []
     with rasterio.open(raster.path) as src:
@@ -233,7 +225,7 @@ def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
     sql = PLACES_SQL.format(
         name=name, code=code, area=quote(q.area.table.name), places=quote(q.places.table.name),
         population=quote(q.places.population_field), hazard=quote(q.hazard.table.name),
-        active=_active("h", q.hazard, params),
+        active=active_condition("h", q.hazard, params),
     )
     rows = []
     for r in conn.execute(sa.text(sql), params).mappings():
