@@ -13,11 +13,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 from safeground.gis import db
 from safeground.gis.settings import DatabaseSettings, ImportSettings, Settings
 from safeground.layers import REGISTRY
+
+# In CI the property tests draw the same examples every run, so a red build is reproducible;
+# on a developer's machine they explore new ones each time.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
