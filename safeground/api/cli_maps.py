@@ -1,4 +1,5 @@
-"""`safeground map overview|visit --out FILE.html [--offline]`: the maps the API serves, as files.
+"""`safeground map overview|coverage|visit --out FILE.html [--offline]`: the maps the API serves,
+as files.
 
 A map file travels (printed, mailed, copied to a phone), so it is drawn for the `partner` role
 unless asked otherwise: hazard areas shown, fields reserved to staff left out.
@@ -7,6 +8,7 @@ unless asked otherwise: hazard areas shown, fields reserved to staff left out.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +19,7 @@ from rich.text import Text
 
 from safeground.gis import db
 from safeground.gis.errors import SafeGroundError
-from safeground.gis.maps import folium_map, nearby, pages
+from safeground.gis.maps import coverage_page, folium_map, nearby, pages, route_page
 from safeground.gis.maps.assets import MapAssets, MapSettings
 from safeground.gis.settings import Settings
 from safeground.gis.spec import Role
@@ -115,16 +117,80 @@ def visit(
     lon: Annotated[float | None, typer.Option(help="longitude of the centre (with --lat)")] = None,
     lat: Annotated[float | None, typer.Option(help="latitude of the centre (with --lon)")] = None,
     radius_m: Annotated[float, typer.Option(help="reach, in metres")] = nearby.DEFAULT_RADIUS_M,
+    route: Annotated[
+        Path | None,
+        typer.Option(help="a GeoJSON file holding the planned route (a LineString or a Feature)"),
+    ] = None,
+    buffer_m: Annotated[float, typer.Option(help="with --route: corridor half-width, metres")] = 500,
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
 ) -> None:
-    """A printable map of a village (or a point) and what lies within reach."""
+    """A printable map of a village (or a point) and what lies within reach, or of a planned
+    route (--route) and the hazard areas along it."""
     started = time.perf_counter()
-    engine = db.make_engine(Settings().database)
+    geojson = None
+    if route is not None:
+        if village is not None or lon is not None or lat is not None:
+            _fail("give either --route or a village / --lon and --lat, not both")
+        try:
+            geojson = json.loads(route.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            _fail(f"route: cannot read {route} as GeoJSON ({exc})")
+    settings = Settings()
+    engine = db.make_engine(settings.database)
     try:
         with engine.connect() as conn:
-            page = pages.visit(
-                conn, REGISTRY, _role(role), village=village, lon=lon, lat=lat, radius_m=radius_m
+            if route is not None:
+                page = route_page.route_visit(
+                    conn, REGISTRY, settings.analysis, _role(role), geojson=geojson,
+                    buffer_m=buffer_m,
+                )
+            else:
+                page = pages.visit(
+                    conn, REGISTRY, _role(role), village=village, lon=lon, lat=lat,
+                    radius_m=radius_m,
+                )
+    except SafeGroundError as exc:
+        _fail(exc.message)
+        return
+    _write(page, out, offline, assets_url, started)
+
+
+@map_app.command("coverage")
+def coverage(
+    out: Out,
+    offline: Offline = False,
+    target: Annotated[str | None, typer.Option(help="point layer (default villages)")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="what covers a target (default outreach_sessions)")
+    ] = None,
+    within_m: Annotated[float, typer.Option(help="covered by a `by` feature this close")] = 2000,
+    since: Annotated[str | None, typer.Option(help="window start, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="window end, YYYY-MM-DD")] = None,
+    risk_within_m: Annotated[
+        str, typer.Option(help="at risk within this distance of an active hazard; 'none' drops it")
+    ] = "5000",
+    district: Annotated[str | None, typer.Option(help="a district's name or code")] = None,
+    status: Annotated[
+        str, typer.Option(help="which at-risk targets to draw: uncovered, covered or all")
+    ] = "all",
+    rings: Annotated[bool, typer.Option(help="draw the within_m and risk_within_m rings")] = False,
+    size_by: Annotated[str, typer.Option(help="size uncovered targets by population or priority")] = (
+        "population"
+    ),
+    role: RoleOption = "partner",
+    assets_url: AssetsUrl = None,
+) -> None:
+    """The coverage analysis on a map: uncovered targets at risk prominent, covered ones muted."""
+    started = time.perf_counter()
+    settings = Settings()
+    engine = db.make_engine(settings.database)
+    try:
+        with engine.connect() as conn:
+            page = coverage_page.coverage(
+                conn, REGISTRY, settings.analysis, _role(role), target=target, by=by,
+                within_m=within_m, risk_within_m=risk_within_m, since=since, until=until,
+                district=district, status=status, rings=rings, size_by=size_by,
             )
     except SafeGroundError as exc:
         _fail(exc.message)

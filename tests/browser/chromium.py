@@ -7,6 +7,7 @@ recorded; with `offline=True` every request that is not file: or data: is refuse
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -109,8 +110,10 @@ def open_map(
     headers: dict[str, str] | None = None,
     offline: bool = False,
     viewport: tuple[int, int] = (1280, 800),
+    post_json: object = None,
 ) -> Iterator[tuple[Page, Report]]:
-    """Open a map page and wait until it says it is ready (map.js sets data-sg-ready)."""
+    """Open a map page and wait until it says it is ready (map.js sets data-sg-ready); with
+    `post_json`, the page itself is requested by a POST of that JSON body (e.g. a route)."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]},
         extra_http_headers=headers or {},
@@ -133,6 +136,14 @@ def open_map(
                 route.abort("internetdisconnected")
 
         context.route("**/*", refuse)
+    if post_json is not None:
+        body = json.dumps(post_json)
+
+        def post(route: Route) -> None:
+            headers = route.request.all_headers() | {"content-type": "application/json"}
+            route.continue_(method="POST", post_data=body, headers=headers)
+
+        context.route(url, post)
     try:
         page.goto(url, wait_until="load")
         try:

@@ -2,21 +2,21 @@
 
 Pages link Leaflet and its plugins from `/maps/assets/` (the npm packages, served here), so they
 work on a LAN with no internet; `offline=true` inlines everything into one file to download.
-Coverage maps (`/maps/coverage`) and route visits (`POST /maps/visit`) will call
-`gis.maps.folium_map.coverage_map` / `visit_map` with the analysis results.
+Coverage maps (`/maps/coverage`) and route visits (`POST /maps/visit`) draw the analyses' answers,
+checked and access-controlled by `gis.analysis.answers` exactly as `/analysis/...` is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from safeground.api.deps import EngineDep, PrincipalDep, RegistryDep
-from safeground.gis.maps import folium_map, nearby, pages
+from safeground.api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
+from safeground.gis.maps import coverage_page, folium_map, nearby, pages, route_page
 from safeground.gis.maps.assets import MapAssets, MapSettings, media_type, served_file
 
 router = APIRouter(prefix="/maps", tags=["maps"])
@@ -133,6 +133,85 @@ def visit(
             download_href=None if offline else _offline_href(request),
         )
     return _page(settings, page, offline, "safeground-visit.html")
+
+
+@router.get(
+    "/coverage",
+    response_class=HTMLResponse,
+    summary="Coverage map: targets near hazards, covered or not",
+    description="The coverage analysis (`/analysis/coverage`, same parameters, same access rules) "
+    "on a map: uncovered targets at risk in red, sized by population or priority; covered ones "
+    "muted; the hazard areas and the `by` features of the window; the summary figures and the "
+    "parameters in the panel. Targets not at risk are not drawn; `status` (default all) chooses "
+    "among those at risk. Without an API key, ask with `risk_within_m=none`.",
+)
+def coverage(
+    request: Request,
+    engine: EngineDep,
+    app_settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    settings: MapSettingsDep,
+    target: Annotated[str | None, Query(description="Point layer (default villages)")] = None,
+    by: Annotated[
+        str | None, Query(description="What covers a target (default outreach_sessions)")
+    ] = None,
+    within_m: Annotated[
+        float, Query(description="A target is covered by a `by` feature this close")
+    ] = 2000,
+    since: Annotated[dt.date | None, Query(description="Window start, YYYY-MM-DD")] = None,
+    until: Annotated[dt.date | None, Query(description="Window end, YYYY-MM-DD")] = None,
+    risk_within_m: Annotated[
+        str, Query(description="At risk within this distance of an active hazard; 'none' drops it")
+    ] = "5000",
+    district: Annotated[str | None, Query(description="District name or code")] = None,
+    status: Annotated[
+        Literal["uncovered", "covered", "all"], Query(description="Which at-risk targets to draw")
+    ] = "all",
+    rings: Annotated[
+        bool, Query(description="Draw the within_m and risk_within_m rings around uncovered targets")
+    ] = False,
+    size_by: Annotated[
+        Literal["population", "priority"], Query(description="What sizes an uncovered target")
+    ] = "population",
+    offline: OfflineQuery = False,
+) -> HTMLResponse:
+    with engine.connect() as conn:
+        page = coverage_page.coverage(
+            conn, registry, app_settings.analysis, principal.role, target=target, by=by,
+            within_m=within_m, risk_within_m=risk_within_m,
+            since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+            district=district, status=status, rings=rings, size_by=size_by,
+            download_href=None if offline else _offline_href(request),
+        )
+    return _page(settings, page, offline, "safeground-coverage.html")
+
+
+@router.post(
+    "/visit",
+    response_class=HTMLResponse,
+    summary="Printable map of a planned route and the hazards along it",
+    description="The body is a GeoJSON LineString (or a Feature holding one). The route check "
+    "(`POST /analysis/route-check`, same rules) on a map: the corridor of `buffer_m` each side, "
+    "every hazard area in it labelled with its distance from the route and where along it (km), "
+    "the facilities and villages along the way, and the route check's notice. Finding nothing "
+    "does NOT mean the route is safe.",
+)
+def visit_route(
+    engine: EngineDep,
+    app_settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    settings: MapSettingsDep,
+    body: Annotated[dict[str, Any], Body(description="A GeoJSON LineString, or a Feature")],
+    buffer_m: Annotated[float, Query(description="Corridor half-width in metres")] = 500,
+    offline: OfflineQuery = False,
+) -> HTMLResponse:
+    with engine.connect() as conn:
+        page = route_page.route_visit(
+            conn, registry, app_settings.analysis, principal.role, geojson=body, buffer_m=buffer_m
+        )
+    return _page(settings, page, offline, "safeground-route.html")
 
 
 @router.get(

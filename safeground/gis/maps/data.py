@@ -310,11 +310,11 @@ def overview(
             where.append(sa.func.ST_Intersects(spec.table.c.geom, area))
         if since is not None and spec.temporal_field and spec.name != roles.hazards:
             where.append(spec.table.c[spec.temporal_field] >= since)
-        selection.layers.append(_capped(conn, spec, role, scale, where, roles))
+        selection.layers.append(capped(conn, spec, role, scale, where, roles))
     return selection
 
 
-def _capped(
+def capped(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,

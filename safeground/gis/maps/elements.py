@@ -64,6 +64,8 @@ class MapFrame:
     hidden: tuple[str, ...] = ()  # titles of layers the caller may not read
     hazards_hidden: str | None = None  # the hazard layer's title, when it is among them
     download_href: str | None = None
+    alert: str | None = None  # an analysis' own notice (e.g. the route check's), always shown
+    alert_strong: bool = False  # the analysis found nothing: the notice matters most then
 
 
 def frame_for(
@@ -75,6 +77,8 @@ def frame_for(
     hidden: Sequence[str] = (),
     hazards_title: str | None = None,
     download_href: str | None = None,
+    alert: str | None = None,
+    alert_strong: bool = False,
 ) -> MapFrame:
     """A frame whose dates, synthetic label and attributions come from the layers shown."""
     updates = [layer.latest_update for layer in layers if layer.latest_update is not None]
@@ -91,6 +95,8 @@ def frame_for(
         hidden=tuple(hidden),
         hazards_hidden=hazards_title if hazards_title in hidden else None,
         download_href=download_href,
+        alert=alert,
+        alert_strong=alert_strong,
     )
 
 
@@ -124,6 +130,9 @@ def notice_html(frame: MapFrame) -> str:
         '<div id="sg-notice" class="sg-panel sg-notice">'
         f'<p class="sg-warning">&#9888; {_e(NOT_SAFE)}</p>'
     ]
+    if frame.alert:
+        strong = " sg-alert-strong" if frame.alert_strong else ""
+        parts.append(f'<p class="sg-warning sg-alert{strong}">{_e(frame.alert)}</p>')
     if frame.hazards_hidden:
         parts.append(
             f'<p class="sg-hidden">{_e(frame.hazards_hidden)} are NOT shown: your access does not '

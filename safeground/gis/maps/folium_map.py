@@ -64,16 +64,23 @@ def layers_map(
     *,
     base: str | None = "districts",
     bounds: tuple[float, float, float, float] | None = None,
+    under: Sequence[Element] = (),
+    over: Sequence[Element] = (),
 ) -> folium.Map:
     """A map of the given layers: the one keyed `base` as the base layer, the others as overlays,
-    framed on `bounds` (default: all the layers' features)."""
+    framed on `bounds` (default: all the layers' features). `under` and `over` are drawn below and
+    above the layers (before the layer control, which names them)."""
     m = _new_map(frame, bounds or union_bounds(layers))
     configs: dict[str, dict[str, object]] = {}
     clustered: list[tuple[str, str]] = []
+    for element in under:
+        m.add_child(element)
     for layer in layers:
         configs[layer.key] = layer_config(layer)
         if _add_layer(m, layer, base=layer.key == base):
             clustered.append((layer.key, (layer.style or layer.spec.style).color))
+    for element in over:
+        m.add_child(element)
     folium.TileLayer(
         "OpenStreetMap", name=OSM_NAME, overlay=False, show=False, control=True
     ).add_to(m)
@@ -125,6 +132,45 @@ def visit_map(
         interactive=False,
         class_name="sg-centre",
     ).add_to(m)
+    _measure(m)
+    return finish(m, frame, layers)
+
+
+def route_map(
+    layers: Sequence[LayerData],
+    frame: MapFrame,
+    route: Mapping[str, object],
+    corridor: Mapping[str, object],
+    bounds: tuple[float, float, float, float],
+    *,
+    base: str = "districts",
+) -> folium.Map:
+    """A printable map of a planned route: its corridor (GeoJSON polygon) shaded under the layers,
+    the route (GeoJSON line) above them, a scale bar and a measure tool. Both geometries hold
+    coordinates only (no names), built by PostGIS."""
+    shaded = folium.GeoJson(
+        dict(corridor),
+        name="Corridor",
+        style_function=lambda _: {"color": VISIT_COLOUR, "weight": 1, "dashArray": "6 4",
+                                  "fillColor": VISIT_COLOUR, "fillOpacity": 0.08,
+                                  "className": "sg-corridor"},
+        interactive=False,
+        control=True,
+    )
+    line = folium.GeoJson(
+        dict(route),
+        name="Route",
+        style_function=lambda _: {"color": VISIT_COLOUR, "weight": 4, "opacity": 0.9,
+                                  "className": "sg-route"},
+        interactive=False,
+        control=True,
+    )
+    m = layers_map(layers, frame, base=base, bounds=bounds, under=[shaded], over=[line])
+    _measure(m)
+    return finish(m, frame, layers)
+
+
+def _measure(m: folium.Map) -> None:
     MeasureControl(
         position="topleft",
         primary_length_unit="meters",
@@ -132,7 +178,6 @@ def visit_map(
         primary_area_unit="sqmeters",
         secondary_area_unit="hectares",
     ).add_to(m)
-    return finish(m, frame, layers)
 
 
 def coverage_map(
@@ -143,19 +188,23 @@ def coverage_map(
     *,
     rings_m: Sequence[float] = (),
     size_by: str | None = "population",
+    size_max: float | None = None,
     base: str = "districts",
 ) -> folium.Map:
     """Hook for the coverage analysis: its uncovered targets prominent (red, sized by `size_by`,
     with distance rings on request), covered ones muted, over `context` (boundaries, hazards, the
     sessions that count). The summary figures and parameters go in `frame.facts` / `frame.lines`.
-    The targets' features carry a boolean `covered`."""
+    The targets' features carry a boolean `covered`; `size_max` sizes by a score (e.g. priority)
+    linearly up to that value, instead of by a head count."""
     targets = [
         _with(uncovered, style=COVERED, emphasis=True, key=f"{uncovered.key}_uncovered"),
         _with(covered, style=COVERED, key=f"{covered.key}_covered"),
     ]
     layers = [*context, *targets]
     m = layers_map(layers, frame, base=base)
-    extra = {"rings": [float(r) for r in rings_m], "sizeBy": size_by}
+    extra: dict[str, object] = {"rings": [float(r) for r in rings_m], "sizeBy": size_by}
+    if size_max:  # a score, not a head count: sized linearly up to the largest drawn
+        extra["sizeMax"] = float(size_max)
     m.add_child(
         LayerConfigs({targets[0].key: layer_config(targets[0]) | extra}), name="sg_coverage_configs"
     )

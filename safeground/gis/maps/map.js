@@ -45,7 +45,8 @@ var SG = (function () {
       var size = cfg.emphasis ? 18 : 12;
       if (cfg.sizeBy) { // e.g. villages by population: 12 px for none, up to 30 px
         var v = parseFloat(String(feature.properties[cfg.sizeBy]).replace(/,/g, ""));
-        if (v > 0) size = Math.round(Math.min(30, 12 + Math.sqrt(v) / 12));
+        if (v > 0) size = Math.round(cfg.sizeMax ? 12 + 18 * Math.min(1, v / cfg.sizeMax)
+                                                 : Math.min(30, 12 + Math.sqrt(v) / 12));
       }
       var marker = L.marker(latlng, {
         icon: L.divIcon({
@@ -63,7 +64,10 @@ var SG = (function () {
         });
       });
       parts.push(marker);
-      return L.featureGroup(parts);
+      var group = L.featureGroup(parts);
+      // L.GeoJSON styles each feature's layer: the rings keep their own style and class
+      group.setStyle = function () { return group; };
+      return group;
     };
   }
 
