@@ -50,6 +50,7 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
         "crs": [CRS84],
         "geometryType": spec.geometry_type,
         "synthetic": facts.synthetic,
+        "itemCount": facts.feature_count,
         "links": [
             *links.alternates(path, DOC_FORMATS, fmt, "this collection"),
             links.link(items, "items", GEOJSON, "the features as GeoJSON", {"f": "json"}),
