@@ -41,12 +41,9 @@ from safeground.gis.spec import Style
 CLUSTER_ABOVE = 200
 OSM_NAME = "OpenStreetMap (needs internet)"
 VISIT_COLOUR = "#1f4e9c"
-COVERED = Style(
-    color="#9e9e9e",
-    color_by="covered",
-    colors={"true": "#9e9e9e", "false": "#d7191c"},
-    labels={"true": "Covered", "false": "Not covered"},
-)
+# Each coverage layer holds one kind of target, so one colour each (and one legend entry).
+UNCOVERED_STYLE = Style(color="#d7191c")
+COVERED_STYLE = Style(color="#9e9e9e")
 
 
 @dataclass(frozen=True)
@@ -197,8 +194,8 @@ def coverage_map(
     The targets' features carry a boolean `covered`; `size_max` sizes by a score (e.g. priority)
     linearly up to that value, instead of by a head count."""
     targets = [
-        _with(uncovered, style=COVERED, emphasis=True, key=f"{uncovered.key}_uncovered"),
-        _with(covered, style=COVERED, key=f"{covered.key}_covered"),
+        _with(uncovered, style=UNCOVERED_STYLE, emphasis=True, key=f"{uncovered.key}_uncovered"),
+        _with(covered, style=COVERED_STYLE, key=f"{covered.key}_covered"),
     ]
     layers = [*context, *targets]
     m = layers_map(layers, frame, base=base)

@@ -124,5 +124,13 @@ def route_facts(summary: dict[str, Any], hazards: str) -> list[str]:
         facts.append(f"No {hazards} on record within {buffer} of the route.")
     along = summary.get("along_the_way") or {}
     if along:
-        facts.append("Along the way: " + ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in along.items()) + ".")
+        facts.append("Along the way: " + ", ".join(_count(n, k) for k, n in along.items()) + ".")
     return facts
+
+
+def _count(n: int, layer: str) -> str:
+    """'1 village', '6 villages', '1 facility': layer names are plurals in -s or -ies."""
+    noun = layer.replace("_", " ")
+    if n == 1:
+        noun = noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
+    return f"{n:,} {noun}"
