@@ -278,7 +278,9 @@ def test_coverage_hook_draws_uncovered_targets_prominently(conn) -> None:
     frame = pages.frame_for(context, "Coverage", facts=["1 of 2 villages not covered"])
     m = folium_map.coverage_map(targets(False), targets(True), context, frame, rings_m=[5000])
     html = folium_map.render(m, LINKED)
-    assert "Not covered" in html and "1 of 2 villages not covered" in html
+    assert "1 of 2 villages not covered" in html
+    legend = html[html.index('id="sg-legend"'):]
+    assert "#d7191c" in legend and "#9e9e9e" in legend  # uncovered red, covered grey
     assert '"rings":[5000.0]' in html and '"sizeBy":"population"' in html
     assert '"villages_uncovered"' in html and '"emphasis":true' in html
 
