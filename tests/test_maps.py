@@ -391,3 +391,16 @@ def test_cli_writes_overview_and_visit_files(settings, committed, tmp_path) -> N
         cli, ["map", "overview", "--district", "Nowhere", "--out", str(out)], env=env
     )
     assert bad.exit_code == 1 and "unknown district 'Nowhere'" in bad.output
+
+
+def test_activity_colours_stay_out_of_the_hazard_palette() -> None:
+    """A cluster of sessions or distributions must never be read as a hazard or as cleared land."""
+    hazard = {c.lower() for c in REGISTRY["hazard_areas"].style.colors.values()}
+    for name in ("facilities", "distributions", "outreach_sessions"):
+        style = REGISTRY[name].style
+        used = {style.color.lower(), *(c.lower() for c in style.colors.values())}
+        assert not used & hazard, name
+        for c in used:
+            r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
+            assert not (g > r + 40 and g > b + 40), f"{name} uses a green ({c}) like released land"
+            assert not (r > 180 and g < 150 and b < 90), f"{name} uses a red/orange ({c}) like a hazard"

@@ -58,7 +58,9 @@ SPEC = LayerSpec(
     queryable_fields=("distributed_on", "item_category", "partner_organisation", "place_name"),
     popup_fields=("place_name", "distributed_on", "item_category", "quantity", "unit", "households", "source"),
     tooltip_field="place_name",
-    style=Style(color="#e66101", color_by="item_category", icon="gift"),
+    # Activity colours stay out of the hazard palette (reds, oranges, greens, greys), so a cluster of
+    # activities is never read as a hazard or as cleared land.
+    style=Style(color="#253494", color_by="item_category", icon="gift"),
     hxl={
         "external_id": "#activity+code",
         "distributed_on": "#date",

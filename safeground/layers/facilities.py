@@ -56,7 +56,7 @@ SPEC = LayerSpec(
         colors={
             "school": "#2b83ba",
             "kindergarten": "#5e3c99",
-            "safe_play_area": "#1b9e77",
+            "safe_play_area": "#17a2b8",
             "health_post": "#e7298a",
             "water_point": "#66a9cf",
             "other": "#636363",

@@ -88,7 +88,8 @@ SPEC = LayerSpec(
     queryable_fields=("held_on", "audience", "modality", "organisation", "place_name"),
     popup_fields=("place_name", "held_on", "audience", "modality", "participants_total", "source"),
     tooltip_field="place_name",
-    style=Style(color="#008837", icon="bullhorn"),
+    # Out of the hazard palette: green would read as cleared land (see distributions.py).
+    style=Style(color="#762a83", icon="bullhorn"),
     hxl={
         "external_id": "#activity+code",
         "held_on": "#date",
