@@ -188,6 +188,21 @@ def _within(alias: str, spec: LayerSpec, limit: str) -> str:
                ELSE ST_DWithin(geography({alias}.geom), geography(t.geom), {limit}) END"""
 
 
+def _box(distance: str, *, grown: bool = True) -> str:
+    """t's search box, in degrees, for candidates within `distance` metres (an SQL expression).
+
+    `grown` widens it by the planar frame's worst error (t.slack_per_m), so that no candidate whose
+    exact distance is within reach is left out by the cheap frame.
+    """
+    reach = f"{distance} * (1 + t.slack_per_m * {distance})" if grown else distance
+    return f"ST_Expand(t.geom, {reach} / t.kx + 1e-9, {reach} / t.ky + 1e-9)"
+
+
+# How far a nearest candidate can lie, given the least upper bound found (c.least_high_m): the
+# bound grown by three times the frame's error, plus 5 cm of rounding.
+NEAREST_REACH = "c.least_high_m * (1 + 3 * t.slack_per_m * c.least_high_m) + 0.05"
+
+
 def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
     """The statement and its parameters (also what the EXPLAIN tests and the bench look at)."""
     blocks = sql_blocks()
@@ -218,6 +233,10 @@ def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
         "AND ST_Intersects(s.geom, t.geom))" if q.area_id is not None else "",
         "area_name": f"a.{quote(names[0])}" if names else "a.external_id",
         "area_code": f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)",
+        "risk_box": _box(":risk_within_m"),
+        "within_box": _box(":within_m"),
+        "reach_box": _box("r.reach_m", grown=False),
+        "nearest_reach": NEAREST_REACH,
         "by_bounds": _bounds("b", q.by),
         "by_measure": _measure("b", q.by),
     }

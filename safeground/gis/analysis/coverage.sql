@@ -131,8 +131,7 @@ FROM (
         SELECT h.geom, {hazard_measure}
         FROM {hazard} h
         WHERE h.deleted_at IS NULL {hazard_active}
-          AND h.geom && ST_Expand(t.geom, :risk_within_m * (1 + t.slack_per_m * :risk_within_m) / t.kx + 1e-9,
-                                          :risk_within_m * (1 + t.slack_per_m * :risk_within_m) / t.ky + 1e-9)
+          AND h.geom && {risk_box}
         OFFSET 0
     ) h
     CROSS JOIN LATERAL (SELECT t.slack_per_m * :risk_within_m AS slack) s
@@ -144,9 +143,9 @@ CROSS JOIN LATERAL (
     FROM (
         SELECT h.geom, {hazard_measure}, r.reach_m
         FROM {hazard} h
-        CROSS JOIN LATERAL (SELECT c.least_high_m * (1 + 3 * t.slack_per_m * c.least_high_m) + 0.05 AS reach_m) r
+        CROSS JOIN LATERAL (SELECT {nearest_reach} AS reach_m) r
         WHERE c.hazards_within > 0 AND h.deleted_at IS NULL {hazard_active}
-          AND h.geom && ST_Expand(t.geom, r.reach_m / t.kx + 1e-9, r.reach_m / t.ky + 1e-9)
+          AND h.geom && {reach_box}
         OFFSET 0
     ) h
     CROSS JOIN LATERAL ({hazard_bounds}) b2
@@ -172,8 +171,7 @@ FROM (
         SELECT b.geom, {by_date} AS on_date, {by_measure}
         FROM {by} b
         WHERE b.deleted_at IS NULL {by_in_window} AND (hz.at_risk OR :all_targets)
-          AND b.geom && ST_Expand(t.geom, :within_m * (1 + t.slack_per_m * :within_m) / t.kx + 1e-9,
-                                          :within_m * (1 + t.slack_per_m * :within_m) / t.ky + 1e-9)
+          AND b.geom && {within_box}
         OFFSET 0
     ) b
     CROSS JOIN LATERAL (SELECT t.slack_per_m * :within_m AS slack) s
@@ -186,8 +184,7 @@ CROSS JOIN LATERAL (
         FROM {by} b
         WHERE b.deleted_at IS NULL {by_before_window}
           AND :dated AND :show_uncovered AND (hz.at_risk OR :all_targets) AND c.covered IS NOT TRUE
-          AND b.geom && ST_Expand(t.geom, :within_m * (1 + t.slack_per_m * :within_m) / t.kx + 1e-9,
-                                          :within_m * (1 + t.slack_per_m * :within_m) / t.ky + 1e-9)
+          AND b.geom && {within_box}
         OFFSET 0
     ) b
     CROSS JOIN LATERAL (SELECT t.slack_per_m * :within_m AS slack) s
@@ -199,9 +196,9 @@ CROSS JOIN LATERAL (
     FROM (
         SELECT b.geom, {by_measure}, r.reach_m
         FROM {by} b
-        CROSS JOIN LATERAL (SELECT c.least_high_m * (1 + 3 * t.slack_per_m * c.least_high_m) + 0.05 AS reach_m) r
+        CROSS JOIN LATERAL (SELECT {nearest_reach} AS reach_m) r
         WHERE c.covered AND b.deleted_at IS NULL {by_in_window}
-          AND b.geom && ST_Expand(t.geom, r.reach_m / t.kx + 1e-9, r.reach_m / t.ky + 1e-9)
+          AND b.geom && {reach_box}
         OFFSET 0
     ) b
     CROSS JOIN LATERAL ({by_bounds}) b2
