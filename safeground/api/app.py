@@ -7,9 +7,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from safeground import __version__
-from safeground.api.errors import add_exception_handlers
 from safeground.api import openapi30
 from safeground.api.auth import KeyCache
+from safeground.api.errors import add_exception_handlers
 from safeground.api.routes import analysis as analysis_routes
 from safeground.api.routes import health, ogc
 from safeground.api.routes import maps as map_routes

@@ -14,6 +14,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safeground.api.coverage_params import (
+    ByOption,
+    CoverageParams,
+    DistrictOption,
+    RiskOption,
+    SinceOption,
+    TargetOption,
+    UntilOption,
+    WithinOption,
+)
 from safeground.gis import db
 from safeground.gis.analysis.answers import coverage_answer
 from safeground.gis.analysis.common import csv_text
@@ -28,13 +38,13 @@ err = Console(stderr=True)
 
 
 def coverage(
-    target: Annotated[str | None, typer.Option(help="point layer to rank (default villages)")] = None,
-    by: Annotated[str | None, typer.Option(help="what covers a target (default outreach_sessions)")] = None,
-    within_m: Annotated[float, typer.Option(help="covered by a `by` feature this close, metres")] = 2000,
-    since: Annotated[str | None, typer.Option(help="window start YYYY-MM-DD (default until - 364 days)")] = None,
-    until: Annotated[str | None, typer.Option(help="window end YYYY-MM-DD (default today)")] = None,
-    risk_within_m: Annotated[str, typer.Option(help="at risk within this distance of an active hazard, or 'none'")] = "5000",
-    district: Annotated[str | None, typer.Option(help="one district, by name or code (e.g. Aghdam, AZ.AM)")] = None,
+    target: TargetOption = None,
+    by: ByOption = None,
+    within_m: WithinOption = 2000,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    risk_within_m: RiskOption = "5000",
+    district: DistrictOption = None,
     status: Annotated[str, typer.Option(help="uncovered, covered or all")] = "uncovered",
     csv: Annotated[Path | None, typer.Option("--csv", help="write every listed target as CSV", dir_okay=False)] = None,
     geojson: Annotated[Path | None, typer.Option("--geojson", help="write the whole answer as GeoJSON", dir_okay=False)] = None,
@@ -46,10 +56,9 @@ def coverage(
     engine = db.make_engine(settings.database)
     try:
         with engine.connect() as conn:
+            params = CoverageParams(target, by, within_m, since, until, risk_within_m, district)
             body = coverage_answer(
-                conn, REGISTRY, settings.analysis, Role.admin, target=target, by=by,
-                within_m=within_m, risk_within_m=risk_within_m, since=since, until=until,
-                district=district, status=status,
+                conn, REGISTRY, settings.analysis, Role.admin, **params.kwargs(), status=status
             )
     except SafeGroundError as exc:
         err.print(f"[bold red]error:[/] {exc.message}", highlight=False)

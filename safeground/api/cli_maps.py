@@ -17,6 +17,16 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from safeground.api.coverage_params import (
+    ByOption,
+    CoverageParams,
+    DistrictOption,
+    RiskOption,
+    SinceOption,
+    TargetOption,
+    UntilOption,
+    WithinOption,
+)
 from safeground.gis import db
 from safeground.gis.errors import SafeGroundError
 from safeground.gis.maps import coverage_page, folium_map, nearby, pages, route_page
@@ -160,17 +170,13 @@ def visit(
 def coverage(
     out: Out,
     offline: Offline = False,
-    target: Annotated[str | None, typer.Option(help="point layer (default villages)")] = None,
-    by: Annotated[
-        str | None, typer.Option(help="what covers a target (default outreach_sessions)")
-    ] = None,
-    within_m: Annotated[float, typer.Option(help="covered by a `by` feature this close")] = 2000,
-    since: Annotated[str | None, typer.Option(help="window start, YYYY-MM-DD")] = None,
-    until: Annotated[str | None, typer.Option(help="window end, YYYY-MM-DD")] = None,
-    risk_within_m: Annotated[
-        str, typer.Option(help="at risk within this distance of an active hazard; 'none' drops it")
-    ] = "5000",
-    district: Annotated[str | None, typer.Option(help="a district's name or code")] = None,
+    target: TargetOption = None,
+    by: ByOption = None,
+    within_m: WithinOption = 2000,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    risk_within_m: RiskOption = "5000",
+    district: DistrictOption = None,
     status: Annotated[
         str, typer.Option(help="which at-risk targets to draw: uncovered, covered or all")
     ] = "all",
@@ -188,9 +194,9 @@ def coverage(
     try:
         with engine.connect() as conn:
             page = coverage_page.coverage(
-                conn, REGISTRY, settings.analysis, _role(role), target=target, by=by,
-                within_m=within_m, risk_within_m=risk_within_m, since=since, until=until,
-                district=district, status=status, rings=rings, size_by=size_by,
+                conn, REGISTRY, settings.analysis, _role(role),
+                **CoverageParams(target, by, within_m, since, until, risk_within_m, district).kwargs(),
+                status=status, rings=rings, size_by=size_by,
             )
     except SafeGroundError as exc:
         _fail(exc.message)

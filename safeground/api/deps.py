@@ -24,7 +24,6 @@ from safeground.gis.query import ItemsQuery, Page, build_items_query, parse_page
 from safeground.gis.settings import Settings
 from safeground.gis.spec import LayerSpec, Registry, Role
 
-
 # Dependencies that do no blocking work are `async def`: FastAPI runs them inline, where a plain
 # `def` would cost a hop through the threadpool each (several per request add up to milliseconds).
 

@@ -7,12 +7,12 @@ Wiring only: every parameter is checked and every layer's access enforced in
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 
+from safeground.api.coverage_params import CoverageDep
 from safeground.api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
 from safeground.gis.analysis import answers
 from safeground.gis.analysis.common import csv_text
@@ -61,22 +61,13 @@ def coverage(
     settings: SettingsDep,
     registry: RegistryDep,
     principal: PrincipalDep,
-    target: Annotated[str | None, Query(description="Point layer to rank (default villages)")] = None,
-    by: Annotated[str | None, Query(description="What covers a target (default outreach_sessions)")] = None,
-    within_m: Annotated[float, Query(description="A target is covered by a `by` feature this close")] = 2000,
-    since: Annotated[dt.date | None, Query(description="Window start, YYYY-MM-DD (default until − 364 days)")] = None,
-    until: Annotated[dt.date | None, Query(description="Window end, YYYY-MM-DD (default today)")] = None,
-    risk_within_m: Annotated[str, Query(description="At risk within this distance of an active hazard; 'none' drops the condition")] = "5000",
-    district: Annotated[str | None, Query(description="District name or code, e.g. Aghdam or AZ.AM")] = None,
+    params: CoverageDep,
     status: Annotated[Literal["uncovered", "covered", "all"], Query(description="Which targets to list")] = "uncovered",
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
         body = answers.coverage_answer(
-            conn, registry, settings.analysis, principal.role, target=target, by=by,
-            within_m=within_m, risk_within_m=risk_within_m,
-            since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-            district=district, status=status,
+            conn, registry, settings.analysis, principal.role, **params.kwargs(), status=status
         )
     return _answer(body, f, "coverage", ("external_id", "name", "district", "priority"))
 

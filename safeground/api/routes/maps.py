@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from safeground.api.coverage_params import CoverageDep
 from safeground.api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
 from safeground.gis.maps import coverage_page, folium_map, nearby, pages, route_page
 from safeground.gis.maps.assets import MapAssets, MapSettings, media_type, served_file
@@ -152,19 +153,7 @@ def coverage(
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
-    target: Annotated[str | None, Query(description="Point layer (default villages)")] = None,
-    by: Annotated[
-        str | None, Query(description="What covers a target (default outreach_sessions)")
-    ] = None,
-    within_m: Annotated[
-        float, Query(description="A target is covered by a `by` feature this close")
-    ] = 2000,
-    since: Annotated[dt.date | None, Query(description="Window start, YYYY-MM-DD")] = None,
-    until: Annotated[dt.date | None, Query(description="Window end, YYYY-MM-DD")] = None,
-    risk_within_m: Annotated[
-        str, Query(description="At risk within this distance of an active hazard; 'none' drops it")
-    ] = "5000",
-    district: Annotated[str | None, Query(description="District name or code")] = None,
+    params: CoverageDep,
     status: Annotated[
         Literal["uncovered", "covered", "all"], Query(description="Which at-risk targets to draw")
     ] = "all",
@@ -178,10 +167,8 @@ def coverage(
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = coverage_page.coverage(
-            conn, registry, app_settings.analysis, principal.role, target=target, by=by,
-            within_m=within_m, risk_within_m=risk_within_m,
-            since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-            district=district, status=status, rings=rings, size_by=size_by,
+            conn, registry, app_settings.analysis, principal.role, **params.kwargs(),
+            status=status, rings=rings, size_by=size_by,
             download_href=None if offline else _offline_href(request),
         )
     return _page(settings, page, offline, "safeground-coverage.html")
