@@ -12,8 +12,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from rich.console import Console
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from safeground.demo.documented import documented_events
 from safeground.demo.raster import build_population_raster

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.pool import ConnectionPoolEntry
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from safeground.gis.settings import DatabaseSettings
 

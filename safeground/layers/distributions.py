@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 from pydantic import Field
-from typing import Annotated
 
 from safeground.gis.spec import (
     Count,

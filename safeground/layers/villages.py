@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from safeground.gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 
 WOF_ATTRIBUTION = (
