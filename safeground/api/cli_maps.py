@@ -31,6 +31,7 @@ from safeground.gis import db
 from safeground.gis.errors import SafeGroundError
 from safeground.gis.maps import coverage_page, folium_map, nearby, pages, route_page
 from safeground.gis.maps.assets import MapAssets, MapSettings
+from safeground.gis.maps.data import Roles
 from safeground.gis.settings import Settings
 from safeground.gis.spec import Role
 from safeground.layers import REGISTRY
@@ -109,10 +110,14 @@ def overview(
     except ValueError:
         _fail(f"since: '{since}' is not a date (YYYY-MM-DD)")
         return
-    engine = db.make_engine(Settings().database)
+    settings = Settings()
+    engine = db.make_engine(settings.database)
     try:
         with engine.connect() as conn:
-            page = pages.overview(conn, REGISTRY, _role(role), district=district, since=day)
+            page = pages.overview(
+                conn, REGISTRY, _role(role), district=district, since=day,
+                roles=Roles.from_settings(settings.analysis),
+            )
     except SafeGroundError as exc:
         _fail(exc.message)
         return
@@ -158,7 +163,7 @@ def visit(
             else:
                 page = pages.visit(
                     conn, REGISTRY, _role(role), village=village, lon=lon, lat=lat,
-                    radius_m=radius_m,
+                    radius_m=radius_m, roles=Roles.from_settings(settings.analysis),
                 )
     except SafeGroundError as exc:
         _fail(exc.message)

@@ -87,6 +87,7 @@ class AnalysisSettings(BaseSettings):
     area_layer: str = Field("districts", description="The areas results are summed up by (?district=).")
     place_layer: str = Field("villages", description="Coverage targets by default; ?village= looks here.")
     activity_layer: str = Field("outreach_sessions", description="What covers a target by default.")
+    facility_layer: str = Field("facilities", description="The facilities a visit map lists nearby.")
     route_context_layers: tuple[str, ...] = Field(
         ("facilities", "villages"), description="Layers listed along a route besides the hazards."
     )

@@ -19,6 +19,7 @@ from safeground.api.coverage_params import CoverageDep
 from safeground.api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
 from safeground.gis.maps import coverage_page, folium_map, nearby, pages, route_page
 from safeground.gis.maps.assets import MapAssets, MapSettings, media_type, served_file
+from safeground.gis.maps.data import Roles
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -76,6 +77,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
+    app_settings: SettingsDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -97,6 +99,7 @@ def overview(
             district=district,
             since=since,
             download_href=None if offline else _offline_href(request),
+            roles=Roles.from_settings(app_settings.analysis),
         )
     return _page(settings, page, offline, "safeground-overview.html")
 
@@ -109,6 +112,7 @@ def overview(
 def visit(
     request: Request,
     engine: EngineDep,
+    app_settings: SettingsDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -132,6 +136,7 @@ def visit(
             lat=lat,
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
+            roles=Roles.from_settings(app_settings.analysis),
         )
     return _page(settings, page, offline, "safeground-visit.html")
 

@@ -42,10 +42,10 @@ def coverage(
     rings: bool = False,
     size_by: str = "population",
     download_href: str | None = None,
-    roles: Roles = Roles(),
 ) -> Page:
     """The coverage answer on a map. Targets not at risk are not drawn; `status` chooses among the
     at-risk ones (default both, uncovered above covered)."""
+    roles = Roles.from_settings(analysis)
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
     body = answers.coverage_answer(

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from safeground.gis.errors import InvalidParameter
+from safeground.gis.settings import AnalysisSettings
 from safeground.gis.spec import LayerSpec, Registry, Role, Style
 
 # demo/synthetic.py's SOURCE (gis/ may not import the demo); a test keeps the two equal.
@@ -24,15 +25,33 @@ SYNTHETIC_SOURCE = "synthetic demo"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+_LAYERS = AnalysisSettings.model_fields  # the layer roles' defaults, declared once there
+
+
 @dataclass(frozen=True)
 class Roles:
-    """Which layer plays which part in a map, by name, so gis/ imports no concrete layer."""
+    """Which layer plays which part in a map, by name, so gis/ imports no concrete layer.
 
-    boundaries: str = "districts"
-    places: str = "villages"
-    hazards: str = "hazard_areas"
-    outreach: str = "outreach_sessions"
-    facilities: str = "facilities"
+    The names are the analysis settings' (SAFEGROUND_ANALYSIS_*_LAYER): maps and analyses must
+    agree on which layer holds the hazards. The defaults are those settings' defaults; the app
+    and the CLI pass `Roles.from_settings(settings.analysis)`.
+    """
+
+    boundaries: str = _LAYERS["area_layer"].default
+    places: str = _LAYERS["place_layer"].default
+    hazards: str = _LAYERS["hazard_layer"].default
+    outreach: str = _LAYERS["activity_layer"].default
+    facilities: str = _LAYERS["facility_layer"].default
+
+    @classmethod
+    def from_settings(cls, analysis: AnalysisSettings) -> Roles:
+        return cls(
+            boundaries=analysis.area_layer,
+            places=analysis.place_layer,
+            hazards=analysis.hazard_layer,
+            outreach=analysis.activity_layer,
+            facilities=analysis.facility_layer,
+        )
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,9 @@ def route_visit(
     geojson: Any,
     buffer_m: float = 500,
     download_href: str | None = None,
-    roles: Roles = Roles(),
 ) -> Page:
     """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
+    roles = Roles.from_settings(analysis)
     checked = answers.route_answer(conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m)
     answer: dict[str, Any] = json.loads(checked.body)
     route = common.geometry_from_geojson(geojson, ("LineString",), "route")  # checked just above
