@@ -8,7 +8,6 @@ builds in under 500 ms. Chromium is Debian's, driven by Playwright (a test extra
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from safeground.bench.browser import chromium
 from safeground.gis.access import ANONYMOUS, principal_for
 from safeground.gis.maps import folium_map, pages
 from safeground.gis.maps.assets import MapAssets, MapSettings
@@ -24,15 +24,6 @@ from safeground.gis.spec import Role
 from safeground.layers import REGISTRY
 
 REPEAT = 3
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @dataclass(frozen=True)
@@ -139,38 +130,27 @@ def _browser_ready_ms(
     """Per page, medians of REPEAT fresh loads: from navigation start to map.js's ready mark
     (which includes the server building the page), and from the end of the response to it (the
     browser's own work)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # a test extra: `make install` installs it
-        raise RuntimeError("the map benchmark needs playwright: pip install -e '.[test]'") from exc
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        raise RuntimeError("no chromium on PATH: run `make install-test`")
     results: list[tuple[float, float]] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        try:
-            for path in paths:
-                ready, render = [], []
-                for _ in range(REPEAT):
-                    context = browser.new_context(
-                        viewport={"width": 1280, "height": 800}, extra_http_headers=headers
-                    )
-                    page = context.new_page()
-                    page.goto(base_url.rstrip("/") + path, wait_until="load", timeout=120_000)
-                    page.wait_for_function(
-                        "document.documentElement.dataset.sgReady === '1'", timeout=120_000
-                    )
-                    timing = page.evaluate(
-                        "[window.safeground.readyMs, "
-                        "performance.getEntriesByType('navigation')[0].responseEnd]"
-                    )
-                    ready.append(float(timing[0]))
-                    render.append(float(timing[0]) - float(timing[1]))
-                    context.close()
-                results.append(
-                    (round(statistics.median(ready), 1), round(statistics.median(render), 1))
+    with chromium() as browser:  # one browser for every page and repeat
+        for path in paths:
+            ready, render = [], []
+            for _ in range(REPEAT):
+                context = browser.new_context(
+                    viewport={"width": 1280, "height": 800}, extra_http_headers=headers
                 )
-        finally:
-            browser.close()
+                page = context.new_page()
+                page.goto(base_url.rstrip("/") + path, wait_until="load", timeout=120_000)
+                page.wait_for_function(
+                    "document.documentElement.dataset.sgReady === '1'", timeout=120_000
+                )
+                timing = page.evaluate(
+                    "[window.safeground.readyMs, "
+                    "performance.getEntriesByType('navigation')[0].responseEnd]"
+                )
+                ready.append(float(timing[0]))
+                render.append(float(timing[0]) - float(timing[1]))
+                context.close()
+            results.append(
+                (round(statistics.median(ready), 1), round(statistics.median(render), 1))
+            )
     return results

@@ -8,26 +8,19 @@ recorded; with `offline=True` every request that is not file: or data: is refuse
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
+
+from safeground.bench.browser import CHROMIUM_ARGS, chromium, chromium_path
+
+__all__ = ["chromium", "another", "open_map", "drawn", "screenshot"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 # Replaces window.alert & co. before any script of the page runs: a call is recorded, never shown.
 ALERT_TRAP = """
 window.__alerts = [];
@@ -53,33 +46,11 @@ DRAWN = """
 """
 
 
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        raise RuntimeError(
-            "no chromium on PATH: run `make install-test` (scripts/bootstrap.sh --browser)"
-        )
-    return found
-
-
-@contextmanager
-def chromium(extra_args: list[str] | None = None) -> Iterator[Browser]:
-    """A headless Chromium; Playwright gives each launch a fresh, throw-away profile."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=[*ARGS, *(extra_args or [])]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @contextmanager
 def another(browser: Browser, extra_args: list[str]) -> Iterator[Browser]:
     """A second Chromium with other flags (e.g. no network), from the same Playwright."""
     second = browser.browser_type.launch(
-        executable_path=chromium_path(), headless=True, args=[*ARGS, *extra_args]
+        executable_path=chromium_path(), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
     )
     try:
         yield second
