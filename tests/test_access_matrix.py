@@ -14,7 +14,7 @@ import pytest
 from safeground.gis.spec import Role
 from safeground.layers import REGISTRY
 
-from .ogc_support import Demo, ROLES, demo_client_fixture, demo_fixture, headers  # noqa: F401
+from .ogc_support import ROLES, Demo, demo_client_fixture, demo_fixture, headers  # noqa: F401
 
 CASES = [(role, layer) for role in ROLES for layer in REGISTRY]
 

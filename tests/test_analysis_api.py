@@ -11,7 +11,8 @@ import pytest
 import shapely
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from safeground.api.app import create_app
 from safeground.gis.access import create_key

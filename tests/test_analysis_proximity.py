@@ -16,7 +16,16 @@ from safeground.gis.settings import AnalysisSettings
 from safeground.gis.spec import Role
 from safeground.layers import REGISTRY
 
-from .test_analysis_geo import GEOD, add, blob, box_north_of, close, moved, point_point_m, point_polygon_m
+from .test_analysis_geo import (
+    GEOD,
+    add,
+    blob,
+    box_north_of,
+    close,
+    moved,
+    point_point_m,
+    point_polygon_m,
+)
 
 Q = (46.95, 40.05)
 SETTINGS = AnalysisSettings(rasters={})

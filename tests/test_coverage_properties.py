@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import shapely
 import sqlalchemy as sa
-from hypothesis import HealthCheck, assume, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from safeground.gis.analysis.answers import coverage_answer, nearest_answer
 from safeground.gis.settings import AnalysisSettings

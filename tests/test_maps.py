@@ -291,9 +291,8 @@ def test_constants_shared_with_layers_and_demo_agree() -> None:
         colour(spec.style.color)
         for value in spec.style.colors.values():
             colour(value)
-    from folium.plugins import MarkerCluster, MeasureControl
-
     import folium
+    from folium.plugins import MarkerCluster, MeasureControl
 
     for element in (folium.Map, MarkerCluster, MeasureControl):
         names = {name for name, _ in (*element.default_js, *element.default_css)}
