@@ -9,16 +9,12 @@ Test modules import the fixture functions (`demo_fixture`, …); tests ask for t
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from fastapi.testclient import TestClient
 
 from safeground.api.app import create_app
@@ -29,6 +25,7 @@ from safeground.gis.settings import ImportSettings, Settings
 from safeground.gis.spec import Role
 
 from .conftest import DATA, create_database, drop_database, settings_for
+from .serving import serving
 
 ROLES = (Role.public, Role.partner, Role.staff, Role.editor, Role.admin)
 
@@ -91,33 +88,15 @@ def sql_count(demo: Demo, sql: str, **params: object) -> int:
         return int(conn.execute(sa.text(sql), params).scalar_one())
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session", name="live_server")
 def live_server_fixture(demo: Demo, request: pytest.FixtureRequest) -> str:
     """The app served by uvicorn on a free local port, in a background thread; its base URL."""
     if "url" not in _SERVER:
-        port = free_port()
-        config = uvicorn.Config(
-            create_app(demo.settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        _SERVER["url"] = f"http://127.0.0.1:{port}"
+        served = serving(create_app(demo.settings))
+        _SERVER["url"] = served.__enter__()
 
         def stop() -> None:
-            server.should_exit = True
-            thread.join(10)
+            served.__exit__(None, None, None)
             _SERVER.clear()
 
         request.addfinalizer(stop)

@@ -1,4 +1,5 @@
-"""The app served by uvicorn on a free loopback port, in a background thread, for the browser."""
+"""The app served by uvicorn on a free loopback port, in a background thread, for real clients
+(GDAL, OWSLib, Chromium)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,8 @@ from safeground.gis.spec import Role, geography
 from safeground.layers import REGISTRY
 from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
 from tests.browser.records import XSS, insert, point, square
-from tests.browser.server import serving
 from tests.conftest import DATA, ROOT, create_database, drop_database, settings_for
+from tests.serving import serving
 
 DOCS_SCREENSHOT = ROOT / "docs" / "screenshots" / "overview.png"
 # Proxy everything (loopback included) to a port where nothing listens: no request can leave.
