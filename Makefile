@@ -62,8 +62,8 @@ test: install-test ## run the tests (PYTEST_ARGS=…) against a private PostGIS
 	echo "SAFEGROUND_TEST_SERVER_URL=$$server $(VENV)/bin/python -m pytest $(PYTEST_ARGS)"; \
 	SAFEGROUND_TEST_SERVER_URL=$$server $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-bench: install-test db ## run python -m safeground.bench (BENCH_ARGS=…) against the database
-	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/python -m safeground.bench $(BENCH_ARGS)
+bench: install-test db ## run python -m bench (BENCH_ARGS=…) against the database
+	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 status: ## is the private cluster running, and its URL
 	@$(CLUSTER) status || true

@@ -90,13 +90,18 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
 fi
 
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-  say "installing the safeground package and its dependencies into .venv (pip)…"
+# The dependencies come from requirements.lock (exact versions with their hashes, made from
+# pyproject.toml by `make lock`), then the package itself, editable, without resolving anything.
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ requirements.lock -nt "$STAMP" ]; then
+  say "installing the safeground package and its locked dependencies into .venv (pip)…"
   # Stamp with the time pip started, so an edit to pyproject.toml during the install still counts.
   touch "$STAMP.new"
   # pip's own output goes to a log; shown only when it fails.
   log=$VENV/pip-install.log
-  if ! "$VENV/bin/pip" install --disable-pip-version-check -e '.[test]' >"$log" 2>&1; then
+  if ! { "$VENV/bin/pip" install --disable-pip-version-check --require-hashes --no-deps \
+           -r requirements.lock &&
+         "$VENV/bin/pip" install --disable-pip-version-check --no-deps -e .
+       } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     die "pip install failed (full log: $log)"
   fi

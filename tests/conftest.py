@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
-from safeground.gis import db
-from safeground.gis.settings import DatabaseSettings, ImportSettings, Settings
-from safeground.layers import REGISTRY
+from gis import db
+from gis.settings import DatabaseSettings, ImportSettings, Settings
+from layers import REGISTRY, migrations
 
 # In CI the property tests draw the same examples every run, so a red build is reproducible;
 # on a developer's machine they explore new ones each time.
@@ -71,7 +71,7 @@ def settings_for(url: sa.URL) -> Settings:
 def database_url() -> Iterator[sa.URL]:
     url = create_database("safeground_test")
     engine = sa.create_engine(url)
-    db.upgrade(engine)
+    migrations.upgrade(engine)
     engine.dispose()
     yield url
     drop_database(url)

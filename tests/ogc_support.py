@@ -17,12 +17,13 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from safeground.api.app import create_app
-from safeground.demo.load import load_demo
-from safeground.gis import db
-from safeground.gis.access import create_key
-from safeground.gis.settings import ImportSettings, Settings
-from safeground.gis.spec import Role
+from api.app import create_app
+from demo.load import load_demo
+from gis import db
+from gis.access import create_key
+from gis.settings import ImportSettings, Settings
+from gis.spec import Role
+from layers import migrations
 
 from .conftest import DATA, create_database, drop_database, settings_for
 from .serving import serving
@@ -46,7 +47,7 @@ def _build_demo() -> Demo:
     url = create_database("safeground_ogc")
     settings = settings_for(url)
     engine = db.make_engine(settings.database)
-    db.upgrade(engine)
+    migrations.upgrade(engine)
     load_demo(engine, ImportSettings(), DATA, "national")
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")  # as autovacuum would: estimated extents need statistics

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from safeground.gis.access import ANONYMOUS, create_key, principal_for, revoke_key
-from safeground.gis.errors import Unauthorized
-from safeground.gis.spec import Role
+from gis.access import ANONYMOUS, create_key, principal_for, revoke_key
+from gis.errors import Unauthorized
+from gis.spec import Role
 
 
 def test_key_is_stored_only_as_a_hash_and_resolves_to_its_role(conn: sa.Connection) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.spec import Role
+from layers import REGISTRY
 
 from .ogc_support import ROLES, Demo, demo_client_fixture, demo_fixture, headers  # noqa: F401
 

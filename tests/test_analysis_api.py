@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safeground.api.app import create_app
-from safeground.gis.access import create_key
-from safeground.gis.settings import AnalysisSettings, Settings
-from safeground.gis.spec import Role
+from api.app import create_app
+from gis.access import create_key
+from gis.settings import AnalysisSettings, Settings
+from gis.spec import Role
 
 from .test_analysis_geo import add, blob, box_north_of, moved
 

@@ -9,7 +9,7 @@ import shapely
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from safeground.api.cli import app
+from api.cli import app
 
 from .test_analysis_geo import add, blob, box_north_of, moved
 

@@ -16,7 +16,7 @@ import shapely
 import sqlalchemy as sa
 from pyproj import Geod
 
-from safeground.layers import REGISTRY
+from layers import REGISTRY
 
 GEOD = Geod(ellps="WGS84")
 DEFAULTS: dict[str, dict[str, Any]] = {

@@ -8,13 +8,13 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from safeground.gis.analysis.coverage import coverage_question, coverage_sql
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.analysis.coverage import coverage_question, coverage_sql
+from gis.spec import Role
+from layers import REGISTRY
 
 from .test_analysis_geo import add, box_north_of, moved
 
-migration = importlib.import_module("safeground.migrations.versions.0004_analysis_indexes")
+migration = importlib.import_module("layers.migrations.versions.0004_analysis_indexes")
 
 
 def test_partial_hazard_index_holds_exactly_the_active_statuses() -> None:

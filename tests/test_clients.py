@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from owslib.ogcapi.features import Features
 
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.spec import Role
+from layers import REGISTRY
 
 from .ogc_support import Demo, demo_fixture, live_server_fixture, sql_count  # noqa: F401
 

@@ -10,11 +10,11 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from safeground.gis.analysis.answers import coverage_answer
-from safeground.gis.errors import Forbidden, InvalidParameter, NotFound
-from safeground.gis.settings import AnalysisSettings
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.analysis.answers import coverage_answer
+from gis.errors import Forbidden, InvalidParameter, NotFound
+from gis.settings import AnalysisSettings
+from gis.spec import Role
+from layers import REGISTRY
 
 from .test_analysis_geo import add, blob, box_north_of, moved
 

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from safeground.gis.analysis.answers import coverage_answer, nearest_answer
-from safeground.gis.settings import AnalysisSettings
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.analysis.answers import coverage_answer, nearest_answer
+from gis.settings import AnalysisSettings
+from gis.spec import Role
+from layers import REGISTRY
 
 from .test_analysis_geo import add, blob, close, moved, point_point_m, point_polygon_m
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from safeground.demo.load import load_demo
-from safeground.gis import db
-from safeground.gis.settings import ImportSettings
-from safeground.layers import REGISTRY
+from demo.load import load_demo
+from gis.settings import ImportSettings
+from layers import REGISTRY, migrations
 
 from .conftest import DATA, create_database, drop_database
 
@@ -21,7 +20,7 @@ from .conftest import DATA, create_database, drop_database
 def demo_engine():
     url = create_database("safeground_demo")
     engine = sa.create_engine(url)
-    db.upgrade(engine)
+    migrations.upgrade(engine)
     first = load_demo(engine, ImportSettings(), DATA, "national")
     yield engine, first, url
     engine.dispose()
@@ -69,7 +68,7 @@ def test_documented_place_missing_from_the_gazetteer_says_how_it_was_placed(demo
 def test_cli_lists_the_layers_and_exports(demo_engine, tmp_path: Path) -> None:
     _, _, url = demo_engine
     env = {"SAFEGROUND_DATABASE_URL": url.render_as_string(hide_password=False), "PATH": "/usr/bin:/bin"}
-    cli = [sys.executable, "-m", "safeground.api.cli"]
+    cli = [sys.executable, "-m", "api.cli"]
     listed = subprocess.run([*cli, "layers"], env=env, capture_output=True, text=True, check=True).stdout
     assert "5,012" in listed and "hazard_areas" in listed
     out = tmp_path / "d.gpkg"

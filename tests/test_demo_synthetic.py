@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from safeground.demo import synthetic
-from safeground.demo.documented import documented_events
-from safeground.demo.reference import ABANDONED, read_districts, read_villages
-from safeground.layers import REGISTRY
+from demo import synthetic
+from demo.documented import documented_events
+from demo.reference import ABANDONED, read_districts, read_villages
+from layers import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

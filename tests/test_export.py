@@ -8,10 +8,10 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from safeground.gis.export import export_layer
-from safeground.gis.ingest import import_file
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.export import export_layer
+from gis.ingest import import_file
+from gis.spec import Role
+from layers import REGISTRY
 
 from .helpers import hazard, session, square, write_geojson
 

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
-from safeground.gis.analysis.answers import exposure_answer
-from safeground.gis.analysis.exposure import DESCRIPTION_TAG, MODELLED_TAG
-from safeground.gis.errors import Forbidden, InvalidParameter
-from safeground.gis.settings import AnalysisSettings
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.analysis.answers import exposure_answer
+from gis.analysis.exposure import DESCRIPTION_TAG, MODELLED_TAG
+from gis.errors import Forbidden, InvalidParameter
+from gis.settings import AnalysisSettings
+from gis.spec import Role
+from layers import REGISTRY
 
 from .test_analysis_geo import add, blob, moved, point_polygon_m
 
@@ -145,8 +145,8 @@ def test_one_district_and_the_access_rule(conn, tmp_path) -> None:
 
 
 def test_demo_raster_is_labelled_modelled(tmp_path) -> None:
-    from safeground.demo.raster import build_population_raster
-    from safeground.demo.reference import read_districts, read_villages
+    from demo.raster import build_population_raster
+    from demo.reference import read_districts, read_villages
 
     from .conftest import DATA
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from safeground.api.app import create_app
+from api.app import create_app
 
 
 def test_health_reports_postgres_and_postgis(settings, committed) -> None:
@@ -23,10 +23,10 @@ def test_unknown_path_is_a_json_404(settings) -> None:
 def test_collections_list_every_layer_with_its_feature_count(settings, committed, tmp_path, limits) -> None:
     import sqlalchemy as sa
 
-    from safeground.gis.access import create_key
-    from safeground.gis.ingest import import_file
-    from safeground.gis.spec import Role
-    from safeground.layers import REGISTRY
+    from gis.access import create_key
+    from gis.ingest import import_file
+    from gis.spec import Role
+    from layers import REGISTRY
 
     from .helpers import session, write_geojson
 

@@ -12,10 +12,10 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from safeground.gis.errors import InvalidInput, PayloadTooLarge
-from safeground.gis.ingest import import_file
-from safeground.gis.settings import ImportSettings
-from safeground.layers import REGISTRY
+from gis.errors import InvalidInput, PayloadTooLarge
+from gis.ingest import import_file
+from gis.settings import ImportSettings
+from layers import REGISTRY
 
 from .helpers import hazard, point_feature, session, square, write_geojson
 

@@ -13,15 +13,15 @@ from fastapi.testclient import TestClient
 from pyproj import Geod
 from typer.testing import CliRunner
 
-from safeground.api.app import create_app
-from safeground.api.cli import app as cli
-from safeground.demo.synthetic import SOURCE as DEMO_SOURCE
-from safeground.gis.access import create_key
-from safeground.gis.maps import data, folium_map, pages
-from safeground.gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
-from safeground.gis.maps.elements import NOT_SAFE, colour
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from api.app import create_app
+from api.cli import app as cli
+from demo.synthetic import SOURCE as DEMO_SOURCE
+from gis.access import create_key
+from gis.maps import data, folium_map, pages
+from gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
+from gis.maps.elements import NOT_SAFE, colour
+from gis.spec import Role
+from layers import REGISTRY
 from tests.browser.records import BRACES, XSS, insert, point, square
 
 GEOD = Geod(ellps="WGS84")

@@ -11,15 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from safeground.api.app import create_app
-from safeground.api.cli import app as cli
-from safeground.gis.access import create_key
-from safeground.gis.analysis import answers
-from safeground.gis.maps import coverage_page, folium_map, route_page
-from safeground.gis.maps.elements import NOT_SAFE, Panels
-from safeground.gis.settings import AnalysisSettings
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from api.app import create_app
+from api.cli import app as cli
+from gis.access import create_key
+from gis.analysis import answers
+from gis.maps import coverage_page, folium_map, route_page
+from gis.maps.elements import NOT_SAFE, Panels
+from gis.settings import AnalysisSettings
+from gis.spec import Role
+from layers import REGISTRY
 from tests.browser.records import XSS, insert, point
 from tests.test_maps import LINKED, OFFLINE, world
 

@@ -19,14 +19,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from safeground.api.app import create_app
-from safeground.demo.load import load_demo
-from safeground.gis import db
-from safeground.gis.access import create_key
-from safeground.gis.analysis import answers
-from safeground.gis.settings import AnalysisSettings, ImportSettings
-from safeground.gis.spec import Role, geography
-from safeground.layers import REGISTRY
+from api.app import create_app
+from demo.load import load_demo
+from gis.access import create_key
+from gis.analysis import answers
+from gis.settings import AnalysisSettings, ImportSettings
+from gis.spec import Role, geography
+from layers import REGISTRY, migrations
 from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
 from tests.browser.records import XSS, insert, point, square
 from tests.conftest import DATA, ROOT, create_database, drop_database, settings_for
@@ -53,7 +52,7 @@ def demo() -> Iterator[Demo]:
     url = create_database("safeground_maps")
     engine = sa.create_engine(url)
     try:
-        db.upgrade(engine)
+        migrations.upgrade(engine)
         load_demo(engine, ImportSettings(), DATA, "national")
         with engine.begin() as conn:
             facility = insert(

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from safeground.api.cli import app
-from safeground.gis.access import Principal, audit, principal_for
-from safeground.gis.errors import Unauthorized
-from safeground.gis.settings import Settings
-from safeground.gis.spec import Role
+from api.cli import app
+from gis.access import Principal, audit, principal_for
+from gis.errors import Unauthorized
+from gis.settings import Settings
+from gis.spec import Role
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.spec import Role
+from layers import REGISTRY
 
 from .ogc_support import Demo, demo_client_fixture, demo_fixture, headers, sql_count  # noqa: F401
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from safeground.gis.ingest import import_file
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.ingest import import_file
+from gis.spec import Role
+from layers import REGISTRY
 
 from .ogc_support import Demo, demo_client_fixture, demo_fixture, headers, sql_count  # noqa: F401
 

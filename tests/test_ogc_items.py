@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from safeground.gis.items import page_statement
-from safeground.gis.params import parse_bbox
-from safeground.gis.query import build_items_query, parse_page
-from safeground.gis.spec import Role
-from safeground.layers import REGISTRY
+from gis.items import page_statement
+from gis.params import parse_bbox
+from gis.query import build_items_query, parse_page
+from gis.spec import Role
+from layers import REGISTRY
 
 from .ogc_support import Demo, demo_client_fixture, demo_fixture, headers, sql_count  # noqa: F401
 

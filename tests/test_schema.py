@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from safeground.gis import db
-from safeground.layers import REGISTRY
+from layers import REGISTRY, migrations
 
 from .conftest import create_database, drop_database
 
@@ -62,7 +61,7 @@ def test_temporal_and_queryable_fields_are_columns(name: str) -> None:
 
 
 def test_geography_query_uses_the_geography_index(conn: sa.Connection) -> None:
-    from safeground.gis.spec import geography
+    from gis.spec import geography
 
     t = REGISTRY["villages"].table
     point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(47.0, 40.0), 4326))
@@ -108,12 +107,12 @@ def test_migrations_upgrade_from_empty_and_downgrade_cleanly() -> None:
     url = create_database("safeground_migrate")
     engine = sa.create_engine(url)
     try:
-        db.upgrade(engine)
+        migrations.upgrade(engine)
         assert set(REGISTRY) <= set(sa.inspect(engine).get_table_names())
-        db.downgrade(engine, "base")
+        migrations.downgrade(engine, "base")
         left = set(sa.inspect(engine).get_table_names()) - {"spatial_ref_sys", "alembic_version"}
         assert left == set()
-        db.upgrade(engine)
+        migrations.upgrade(engine)
         assert set(REGISTRY) <= set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()

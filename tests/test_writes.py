@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from safeground.api.app import create_app
-from safeground.gis.access import create_key
-from safeground.gis.settings import ApiSettings, ImportSettings, Settings
-from safeground.gis.spec import Role
+from api.app import create_app
+from gis.access import create_key
+from gis.settings import ApiSettings, ImportSettings, Settings
+from gis.spec import Role
 
 from .helpers import hazard, point_feature, session, square
 

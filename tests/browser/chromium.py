@@ -15,9 +15,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Route
 
-from safeground.bench.browser import CHROMIUM_ARGS, chromium, chromium_path
+from bench.browser import CHROMIUM_ARGS, chromium, chromium_path
 
-__all__ = ["chromium", "another", "open_map", "drawn", "screenshot"]
+__all__ = ["another", "chromium", "drawn", "open_map", "screenshot"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

@@ -6,7 +6,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from safeground.layers import REGISTRY
+from layers import REGISTRY
 
 XSS = "<img src=x onerror=alert(1)>"
 BRACES = "{{ 7*7 }}"

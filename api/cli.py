@@ -1,0 +1,212 @@
+"""`safeground …`: set up the database, load the demo, import, export, list layers, serve."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.cli_analysis import coverage as coverage_command
+from api.cli_keys import audit, keys_app
+from api.cli_maps import map_app
+from gis import db
+from gis.errors import InvalidInput, SafeGroundError
+from gis.export import SUFFIX, ExportFormat, export_layer
+from gis.ingest import import_frame, read_file
+from gis.settings import Settings
+from gis.spec import Role
+from layers import REGISTRY, migrations
+
+app = typer.Typer(help="SafeGround: weapon contamination and humanitarian work, in PostGIS.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+demo_app = typer.Typer(help="The Azerbaijan demo data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(keys_app, name="keys")
+app.add_typer(map_app, name="map")
+app.command("coverage")(coverage_command)
+app.command("audit")(audit)
+console = Console()
+err = Console(stderr=True)
+
+PROGRESS_ABOVE_ROWS = 3000
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _layer(name: str):  # type: ignore[no-untyped-def]
+    if name not in REGISTRY:
+        raise SafeGroundError(f"unknown layer '{name}'; layers: {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def _fail(exc: SafeGroundError) -> None:
+    err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+    if isinstance(exc, InvalidInput) and len(exc.errors) > 1:
+        for e in exc.errors[:200]:
+            err.print(f"  - {e}", highlight=False, markup=False)
+        if len(exc.errors) > 200:
+            err.print(f"  … {len(exc.errors) - 200} more")
+    raise typer.Exit(1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Migrate the database schema up (creates PostGIS and the layer tables)."""
+    engine = db.make_engine(_settings().database)
+    migrations.upgrade(engine, revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base")]) -> None:
+    """Migrate the database schema down (base drops every layer table)."""
+    engine = db.make_engine(_settings().database)
+    migrations.downgrade(engine, revision)
+    console.print(f"database at revision {revision}")
+
+
+@app.command("layers")
+def layers() -> None:
+    """List the layers with their geometry type, access and feature counts."""
+    from gis.catalog import feature_counts
+
+    engine = db.make_engine(_settings().database)
+    with engine.connect() as conn:
+        counts = feature_counts(conn, list(REGISTRY.values()))
+    table = Table("layer", "title", "geometry", "read by", "features")
+    for spec in REGISTRY.values():
+        table.add_row(spec.name, spec.title, spec.geometry_type, spec.read_role.name, f"{counts[spec.name]:,}")
+    console.print(table)
+
+
+@app.command("import")
+def import_(
+    layer: Annotated[str, typer.Argument(help="layer to import into")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, zipped Shapefile or CSV")],
+    dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
+    make_valid: Annotated[bool, typer.Option(help="repair invalid polygons instead of rejecting them")] = False,
+    id_field: Annotated[str, typer.Option(help="column holding each row's stable id")] = "external_id",
+    source: Annotated[str | None, typer.Option(help="source for rows without a 'source' column")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:32638")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="layer inside a GeoPackage or zip")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Import a file into a layer: all rows or none, upserting by external_id."""
+    settings = _settings()
+    try:
+        spec = _layer(layer)
+        engine = db.make_engine(settings.database)
+        frame = read_file(file, settings.imports, crs=crs, source_layer=source_layer)
+        with _progress(len(frame) * 2, f"importing {file.name}") as advance, engine.begin() as conn:
+            report = import_frame(
+                conn, spec, frame, settings.imports, filename=file.name, actor="cli",
+                dry_run=dry_run, make_valid=make_valid, id_field=id_field,
+                default_source=source or file.name, progress=advance,
+            )
+    except SafeGroundError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        return
+    verb = "would be" if dry_run else "were"
+    console.print(
+        f"{layer}: {report.rows:,} rows read; {report.inserted:,} {verb} inserted, "
+        f"{report.updated:,} updated, {report.unchanged:,} unchanged"
+        + (" (dry run: nothing written)" if dry_run else f" (import batch {report.batch_id})")
+    )
+    for note in [*report.warnings, *([f"columns ignored: {', '.join(report.ignored_columns)}"] if report.ignored_columns else [])]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+class _progress:
+    """A rich progress bar for big inputs; a no-op callback for small ones."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=err, transient=True) if total > 2 * PROGRESS_ABOVE_ROWS else None
+        self.total, self.label = total, label
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if self.bar is None:
+            return None
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda n: self.bar.advance(task, n)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+@app.command("export")
+def export(
+    layer: Annotated[str, typer.Argument(help="layer to export")],
+    format: Annotated[str, typer.Option("--format", "-f", help="geojson, gpkg or csv")] = "geojson",
+    out: Annotated[Path | None, typer.Option(help="output file (default: LAYER.EXT)")] = None,
+    hxl: Annotated[bool, typer.Option(help="CSV: add the HXL hashtag row")] = False,
+) -> None:
+    """Export a layer's live features (every field: the CLI runs with admin rights)."""
+    try:
+        spec = _layer(layer)
+        if format not in SUFFIX:
+            raise SafeGroundError(f"unknown format '{format}': use geojson, gpkg or csv")
+        fmt: ExportFormat = format  # type: ignore[assignment]
+        target = out or Path(f"{layer}{SUFFIX[fmt]}")
+        engine = db.make_engine(_settings().database)
+        with engine.connect() as conn:
+            count = export_layer(conn, spec, fmt, target, spec.visible_fields(Role.admin), hxl=hxl)
+    except SafeGroundError as exc:
+        _fail(exc)
+        return
+    console.print(f"{count:,} {layer} features written to {target}")
+
+
+@demo_app.command("load")
+def demo_load(
+    scale: Annotated[str, typer.Option(help="national (the demo) or large (for benchmarks)")] = "national",
+    data_dir: Annotated[Path, typer.Option(help="folder with the reference data")] = Path("data"),
+) -> None:
+    """Load the Azerbaijan reference layers, the documented events and synthetic demo records."""
+    from demo.load import load_demo
+
+    settings = _settings()
+    engine = db.make_engine(settings.database)
+    try:
+        reports = load_demo(engine, settings.imports, data_dir, scale, console=console)
+    except SafeGroundError as exc:
+        _fail(exc)
+        return
+    table = Table("layer", "rows", "inserted", "updated", "unchanged")
+    for r in reports:
+        table.add_row(r.layer, f"{r.rows:,}", f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}")
+    console.print(table)
+
+
+@app.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Serve the API (OGC API - Features, analysis, maps) with uvicorn."""
+    from api import serving
+
+    _settings()  # refuse bad configuration before starting
+    serving.run(host, port, workers)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""`safeground map overview|coverage|visit --out FILE.html [--offline]`: the maps the API serves,
+as files.
+
+A map file travels (printed, mailed, copied to a phone), so it is drawn for the `partner` role
+unless asked otherwise: hazard areas shown, fields reserved to staff left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from api.coverage_params import (
+    ByOption,
+    CoverageParams,
+    DistrictOption,
+    RiskOption,
+    SinceOption,
+    TargetOption,
+    UntilOption,
+    WithinOption,
+)
+from gis import db
+from gis.errors import SafeGroundError
+from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from gis.maps.assets import MapAssets, MapSettings
+from gis.maps.data import Roles
+from gis.settings import Settings
+from gis.spec import Role
+from layers import REGISTRY
+
+map_app = typer.Typer(
+    help="Maps as HTML files (--offline: one self-contained file that opens with no network).",
+    no_args_is_help=True,
+)
+console = Console()
+err = Console(stderr=True)
+ROLES = [r.name for r in Role]
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write", dir_okay=False)]
+Offline = Annotated[
+    bool, typer.Option(help="inline Leaflet and its plugins: one file that opens with no network")
+]
+RoleOption = Annotated[
+    str, typer.Option(help=f"draw the map as this role sees it: {', '.join(ROLES)}")
+]
+AssetsUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="without --offline: where pages load Leaflet from, e.g. "
+        "http://127.0.0.1:8000/maps/assets (default: this machine's node_modules)"
+    ),
+]
+
+
+def _fail(message: str) -> None:
+    err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+    raise typer.Exit(1)
+
+
+def _role(name: str) -> Role:
+    if name not in ROLES:
+        _fail(f"unknown role '{name}': use one of {', '.join(ROLES)}")
+    return Role[name]
+
+
+def _write(
+    page: pages.Page, out: Path, offline: bool, assets_url: str | None, started: float
+) -> None:
+    settings = MapSettings()
+    base_url = assets_url or settings.node_modules.resolve().as_uri()
+    html = folium_map.render(
+        page.map, MapAssets.from_settings(settings, inline=offline, base_url=base_url)
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    counts = ", ".join(f"{n:,} {key}" for key, n in page.counts.items())
+    console.print(
+        f"{out}: {len(html.encode()) / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s "
+        f"({'offline, self-contained' if offline else 'assets from ' + base_url}); {counts}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@map_app.command("overview")
+def overview(
+    out: Out,
+    offline: Offline = False,
+    district: Annotated[
+        str | None, typer.Option(help="a district's name or code, e.g. Aghdam")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="only activities since this date (YYYY-MM-DD)")
+    ] = None,
+    role: RoleOption = "partner",
+    assets_url: AssetsUrl = None,
+) -> None:
+    """Every layer the role may read, nationally or for one district."""
+    started = time.perf_counter()
+    try:
+        day = dt.date.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"since: '{since}' is not a date (YYYY-MM-DD)")
+        return
+    settings = Settings()
+    engine = db.make_engine(settings.database)
+    try:
+        with engine.connect() as conn:
+            page = pages.overview(
+                conn, REGISTRY, _role(role), district=district, since=day,
+                roles=Roles.from_settings(settings.analysis),
+            )
+    except SafeGroundError as exc:
+        _fail(exc.message)
+        return
+    _write(page, out, offline, assets_url, started)
+
+
+@map_app.command("visit")
+def visit(
+    out: Out,
+    offline: Offline = False,
+    village: Annotated[str | None, typer.Option(help="village id or name")] = None,
+    lon: Annotated[float | None, typer.Option(help="longitude of the centre (with --lat)")] = None,
+    lat: Annotated[float | None, typer.Option(help="latitude of the centre (with --lon)")] = None,
+    radius_m: Annotated[float, typer.Option(help="reach, in metres")] = nearby.DEFAULT_RADIUS_M,
+    route: Annotated[
+        Path | None,
+        typer.Option(help="a GeoJSON file holding the planned route (a LineString or a Feature)"),
+    ] = None,
+    buffer_m: Annotated[float, typer.Option(help="with --route: corridor half-width, metres")] = 500,
+    role: RoleOption = "partner",
+    assets_url: AssetsUrl = None,
+) -> None:
+    """A printable map of a village (or a point) and what lies within reach, or of a planned
+    route (--route) and the hazard areas along it."""
+    started = time.perf_counter()
+    geojson = None
+    if route is not None:
+        if village is not None or lon is not None or lat is not None:
+            _fail("give either --route or a village / --lon and --lat, not both")
+        try:
+            geojson = json.loads(route.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            _fail(f"route: cannot read {route} as GeoJSON ({exc})")
+    settings = Settings()
+    engine = db.make_engine(settings.database)
+    try:
+        with engine.connect() as conn:
+            if route is not None:
+                page = route_page.route_visit(
+                    conn, REGISTRY, settings.analysis, _role(role), geojson=geojson,
+                    buffer_m=buffer_m,
+                )
+            else:
+                page = pages.visit(
+                    conn, REGISTRY, _role(role), village=village, lon=lon, lat=lat,
+                    radius_m=radius_m, roles=Roles.from_settings(settings.analysis),
+                )
+    except SafeGroundError as exc:
+        _fail(exc.message)
+        return
+    _write(page, out, offline, assets_url, started)
+
+
+@map_app.command("coverage")
+def coverage(
+    out: Out,
+    offline: Offline = False,
+    target: TargetOption = None,
+    by: ByOption = None,
+    within_m: WithinOption = 2000,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    risk_within_m: RiskOption = "5000",
+    district: DistrictOption = None,
+    status: Annotated[
+        str, typer.Option(help="which at-risk targets to draw: uncovered, covered or all")
+    ] = "all",
+    rings: Annotated[bool, typer.Option(help="draw the within_m and risk_within_m rings")] = False,
+    size_by: Annotated[str, typer.Option(help="size uncovered targets by population or priority")] = (
+        "population"
+    ),
+    role: RoleOption = "partner",
+    assets_url: AssetsUrl = None,
+) -> None:
+    """The coverage analysis on a map: uncovered targets at risk prominent, covered ones muted."""
+    started = time.perf_counter()
+    settings = Settings()
+    engine = db.make_engine(settings.database)
+    try:
+        with engine.connect() as conn:
+            page = coverage_page.coverage(
+                conn, REGISTRY, settings.analysis, _role(role),
+                **CoverageParams(target, by, within_m, since, until, risk_within_m, district).kwargs(),
+                status=status, rings=rings, size_by=size_by,
+            )
+    except SafeGroundError as exc:
+        _fail(exc.message)
+        return
+    _write(page, out, offline, assets_url, started)

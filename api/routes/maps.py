@@ -1,0 +1,218 @@
+"""`/maps/...`: the Folium maps as pages, or as one self-contained file to take offline.
+
+Pages link Leaflet and its plugins from `/maps/assets/` (the npm packages, served here), so they
+work on a LAN with no internet; `offline=true` inlines everything into one file to download.
+Coverage maps (`/maps/coverage`) and route visits (`POST /maps/visit`) draw the analyses' answers,
+checked and access-controlled by `gis.analysis.answers` exactly as `/analysis/...` is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from api.coverage_params import CoverageDep
+from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
+from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
+from gis.maps.data import Roles
+
+router = APIRouter(prefix="/maps", tags=["maps"])
+
+
+def _map_settings(request: Request) -> MapSettings:
+    # Built on first use, once per app (never at import), like the app's other settings.
+    if not hasattr(request.app.state, "map_settings"):
+        request.app.state.map_settings = MapSettings()
+    return request.app.state.map_settings
+
+
+MapSettingsDep = Annotated[MapSettings, Depends(_map_settings)]
+OfflineQuery = Annotated[
+    bool,
+    Query(
+        description="One self-contained HTML file (Leaflet and its plugins inlined, no network "
+        "needed to open it), sent as a download."
+    ),
+]
+
+
+def _page(settings: MapSettings, page: pages.Page, offline: bool, filename: str) -> HTMLResponse:
+    # Relative asset URLs keep working behind a proxy that mounts the app under a prefix.
+    html = folium_map.render(
+        page.map, MapAssets.from_settings(settings, inline=offline, base_url="assets")
+    )
+    headers = {"Cache-Control": "private, max-age=0"}
+    if offline:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return HTMLResponse(html, headers=headers)
+
+
+def _offline_href(request: Request) -> str:
+    params = {k: v for k, v in request.query_params.items() if k != "offline"} | {"offline": "true"}
+    return "?" + urlencode(params)
+
+
+@router.get("", response_class=HTMLResponse, summary="The maps", include_in_schema=False)
+def index() -> HTMLResponse:
+    return HTMLResponse(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>SafeGround maps</title></head>"
+        "<body>"
+        "<h1>SafeGround maps</h1><ul><li><a href='maps/overview'>Overview</a> "
+        "(<a href='maps/overview?offline=true'>offline file</a>)</li></ul>"
+        "<form action='maps/visit'><label>Visit map of a village (id or name): "
+        "<input name='village' required></label> <label>within <input name='radius_m' value='5000' "
+        "size='6'> m</label> <button>Show</button></form>"
+        "<p>Areas with no hazard shown are not known to be safe.</p></body></html>"
+    )
+
+
+@router.get(
+    "/overview", response_class=HTMLResponse, summary="Overview map of every layer you may read"
+)
+def overview(
+    request: Request,
+    engine: EngineDep,
+    app_settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    settings: MapSettingsDep,
+    district: Annotated[
+        str | None,
+        Query(max_length=100, description="District name or code (case-insensitive), e.g. Aghdam"),
+    ] = None,
+    since: Annotated[
+        dt.date | None,
+        Query(description="Only activities on or after this date (hazard areas: all)"),
+    ] = None,
+    offline: OfflineQuery = False,
+) -> HTMLResponse:
+    with engine.connect() as conn:
+        page = pages.overview(
+            conn,
+            registry,
+            principal.role,
+            district=district,
+            since=since,
+            download_href=None if offline else _offline_href(request),
+            roles=Roles.from_settings(app_settings.analysis),
+        )
+    return _page(settings, page, offline, "safeground-overview.html")
+
+
+@router.get(
+    "/visit",
+    response_class=HTMLResponse,
+    summary="Printable map of a place and what lies within reach",
+)
+def visit(
+    request: Request,
+    engine: EngineDep,
+    app_settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    settings: MapSettingsDep,
+    village: Annotated[str | None, Query(max_length=200, description="Village id or name")] = None,
+    lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="Longitude of the centre")
+    ] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude of the centre")] = None,
+    radius_m: Annotated[
+        float, Query(ge=nearby.MIN_RADIUS_M, le=nearby.MAX_RADIUS_M, description="Reach, in metres")
+    ] = nearby.DEFAULT_RADIUS_M,
+    offline: OfflineQuery = False,
+) -> HTMLResponse:
+    with engine.connect() as conn:
+        page = pages.visit(
+            conn,
+            registry,
+            principal.role,
+            village=village,
+            lon=lon,
+            lat=lat,
+            radius_m=radius_m,
+            download_href=None if offline else _offline_href(request),
+            roles=Roles.from_settings(app_settings.analysis),
+        )
+    return _page(settings, page, offline, "safeground-visit.html")
+
+
+@router.get(
+    "/coverage",
+    response_class=HTMLResponse,
+    summary="Coverage map: targets near hazards, covered or not",
+    description="The coverage analysis (`/analysis/coverage`, same parameters, same access rules) "
+    "on a map: uncovered targets at risk in red, sized by population or priority; covered ones "
+    "muted; the hazard areas and the `by` features of the window; the summary figures and the "
+    "parameters in the panel. Targets not at risk are not drawn; `status` (default all) chooses "
+    "among those at risk. Without an API key, ask with `risk_within_m=none`.",
+)
+def coverage(
+    request: Request,
+    engine: EngineDep,
+    app_settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    settings: MapSettingsDep,
+    params: CoverageDep,
+    status: Annotated[
+        Literal["uncovered", "covered", "all"], Query(description="Which at-risk targets to draw")
+    ] = "all",
+    rings: Annotated[
+        bool, Query(description="Draw the within_m and risk_within_m rings around uncovered targets")
+    ] = False,
+    size_by: Annotated[
+        Literal["population", "priority"], Query(description="What sizes an uncovered target")
+    ] = "population",
+    offline: OfflineQuery = False,
+) -> HTMLResponse:
+    with engine.connect() as conn:
+        page = coverage_page.coverage(
+            conn, registry, app_settings.analysis, principal.role, **params.kwargs(),
+            status=status, rings=rings, size_by=size_by,
+            download_href=None if offline else _offline_href(request),
+        )
+    return _page(settings, page, offline, "safeground-coverage.html")
+
+
+@router.post(
+    "/visit",
+    response_class=HTMLResponse,
+    summary="Printable map of a planned route and the hazards along it",
+    description="The body is a GeoJSON LineString (or a Feature holding one). The route check "
+    "(`POST /analysis/route-check`, same rules) on a map: the corridor of `buffer_m` each side, "
+    "every hazard area in it labelled with its distance from the route and where along it (km), "
+    "the facilities and villages along the way, and the route check's notice. Finding nothing "
+    "does NOT mean the route is safe.",
+)
+def visit_route(
+    engine: EngineDep,
+    app_settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    settings: MapSettingsDep,
+    body: Annotated[dict[str, Any], Body(description="A GeoJSON LineString, or a Feature")],
+    buffer_m: Annotated[float, Query(description="Corridor half-width in metres")] = 500,
+    offline: OfflineQuery = False,
+) -> HTMLResponse:
+    with engine.connect() as conn:
+        page = route_page.route_visit(
+            conn, registry, app_settings.analysis, principal.role, geojson=body, buffer_m=buffer_m
+        )
+    return _page(settings, page, offline, "safeground-route.html")
+
+
+@router.get(
+    "/assets/{path:path}", summary="Leaflet and its plugins (npm packages)", include_in_schema=False
+)
+def asset(
+    settings: MapSettingsDep, path: Annotated[str, Path(description="file under node_modules")]
+) -> FileResponse:
+    target = served_file(settings.node_modules, path)
+    return FileResponse(
+        target, media_type=media_type(target), headers={"Cache-Control": "public, max-age=86400"}
+    )

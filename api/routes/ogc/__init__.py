@@ -1,0 +1,11 @@
+"""OGC API – Features (Part 1: core, GeoJSON, HTML, OpenAPI 3.0) over every layer of the registry."""
+
+from fastapi import APIRouter
+
+from api.routes.ogc import collections, items, landing, writes
+
+router = APIRouter()
+for module in (landing, collections, items, writes):
+    router.include_router(module.router)
+
+__all__ = ["router"]

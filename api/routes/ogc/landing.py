@@ -1,0 +1,66 @@
+"""`/` and `/conformance`: where a client (GDAL, QGIS, OWSLib) starts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import PrincipalDep, SettingsDep, format_dep
+from api.responses import HTML, JSON, OPENAPI, Format, Links, json_response, respond
+from gis.outputs.pages import document_page
+
+router = APIRouter(tags=["OGC API - Features"])
+DOC_FORMATS = (Format.json, Format.html)
+DocFormat = Annotated[Format, format_dep(*DOC_FORMATS)]
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+NO_DATA_NOTICE = "No data is not the same as safe: hazard maps are known to be incomplete."
+
+
+def document(
+    request: Request,
+    doc: dict[str, object],
+    fmt: Format,
+    principal: PrincipalDep,
+    title: str,
+    notices: tuple[str, ...] = (),
+) -> Response:
+    """A JSON document, or the same as an HTML page."""
+    if fmt == Format.html:
+        return respond(request, document_page(title, doc, notices).encode(), HTML, principal)
+    return json_response(request, doc, principal)
+
+
+@router.get("/", summary="Landing page")
+def landing(
+    request: Request, settings: SettingsDep, principal: PrincipalDep, fmt: DocFormat
+) -> Response:
+    links = Links(request)
+    doc = {
+        "title": settings.api.title,
+        "description": request.app.description,
+        "links": [
+            *links.alternates("/", DOC_FORMATS, fmt, "this document"),
+            links.link("/api", "service-desc", OPENAPI, "the API definition (OpenAPI 3.0)"),
+            links.link("/api.html", "service-doc", HTML, "the API documentation"),
+            links.link("/conformance", "conformance", JSON, "conformance classes"),
+            links.link("/collections", "data", JSON, "the layers (collections)"),
+        ],
+    }
+    return document(request, doc, fmt, principal, settings.api.title, (NO_DATA_NOTICE,))
+
+
+@router.get("/conformance", summary="Conformance classes implemented")
+def conformance(request: Request, principal: PrincipalDep, fmt: DocFormat) -> Response:
+    links = Links(request)
+    doc = {
+        "conformsTo": CONFORMANCE,
+        "links": links.alternates("/conformance", DOC_FORMATS, fmt, "this document"),
+    }
+    return document(request, doc, fmt, principal, "Conformance")

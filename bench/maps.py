@@ -1,0 +1,156 @@
+"""Map timings for `make bench`: how long each map takes to build, how big its page is, and how
+long headless Chromium takes to open it until the map is drawn (map.js marks that moment).
+
+Targets (issue 5): the national overview builds in under 2 s and opens in under 3 s; a visit map
+builds in under 500 ms. Chromium is Debian's, driven by Playwright (a test extra), never downloaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from bench.browser import chromium
+from gis.access import ANONYMOUS, principal_for
+from gis.maps import folium_map, pages
+from gis.maps.assets import MapAssets, MapSettings
+from gis.spec import Role
+from layers import REGISTRY
+
+REPEAT = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    path: str  # under the app's base URL
+    build: Callable[[sa.Connection, Role], pages.Page]
+    target_build_ms: float | None
+    target_ready_ms: float | None
+
+
+def cases(village: int | None) -> list[Case]:
+    overview = Case(
+        "map: overview (national)",
+        "/maps/overview",
+        lambda conn, role: pages.overview(conn, REGISTRY, role),
+        2000,
+        3000,
+    )
+    district = Case(
+        "map: overview (Aghdam, since 2024-01-01)",
+        "/maps/overview?district=Aghdam&since=2024-01-01",
+        lambda conn, role: pages.overview(conn, REGISTRY, role, district="Aghdam", since=_since()),
+        None,
+        None,
+    )
+    found = [overview, district]
+    if village is not None:
+        found.append(
+            Case(
+                "map: visit (a village of Aghdam, 5 km)",
+                f"/maps/visit?{urlencode({'village': village})}",
+                lambda conn, role: pages.visit(conn, REGISTRY, role, village=str(village)),
+                500,
+                None,
+            )
+        )
+    return found
+
+
+def run(engine_url: str, base_url: str, headers: dict[str, str]) -> list[dict[str, object]]:
+    """One row per map: build time (median of REPEAT, query + Folium + HTML), page sizes (linked
+    and offline), and the time until Chromium shows the served page ready (median of REPEAT)."""
+    engine = sa.create_engine(engine_url)
+    try:
+        with engine.connect() as conn:
+            key = headers.get("X-API-Key") or headers.get("x-api-key")
+            role = principal_for(conn, key).role if key else ANONYMOUS.role
+            village = conn.scalar(
+                sa.text(
+                    "SELECT id FROM villages WHERE district_name = 'Aghdam' AND deleted_at IS NULL "
+                    "ORDER BY population DESC NULLS LAST, id LIMIT 1"
+                )
+            )
+        settings = MapSettings()
+        rows = []
+        for case in cases(village):
+            build_ms, html, counts = _build(engine, case, role, MapAssets.from_settings(settings))
+            with engine.connect() as conn:
+                offline = folium_map.render(
+                    case.build(conn, role).map, MapAssets.from_settings(settings, inline=True)
+                )
+            rows.append(
+                {
+                    "name": case.name,
+                    "role": role.name,
+                    "features": counts,
+                    "build_ms": round(build_ms, 1),
+                    "html_bytes": len(html.encode()),
+                    "offline_html_bytes": len(offline.encode()),
+                    "target_build_ms": case.target_build_ms,
+                    "target_ready_ms": case.target_ready_ms,
+                }
+            )
+        timings = _browser_ready_ms(base_url, headers, [c.path for c in cases(village)])
+        for row, (ready, render) in zip(rows, timings, strict=True):
+            row["browser_ready_ms"], row["browser_render_ms"] = ready, render
+        return rows
+    finally:
+        engine.dispose()
+
+
+def _since() -> dt.date:
+    return dt.date(2024, 1, 1)
+
+
+def _build(
+    engine: sa.Engine, case: Case, role: Role, assets: MapAssets
+) -> tuple[float, str, dict[str, int]]:
+    times, html, counts = [], "", {}
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        with engine.connect() as conn:
+            page = case.build(conn, role)
+        html = folium_map.render(page.map, assets)
+        times.append((time.perf_counter() - started) * 1000)
+        counts = page.counts
+    return statistics.median(times), html, counts
+
+
+def _browser_ready_ms(
+    base_url: str, headers: dict[str, str], paths: list[str]
+) -> list[tuple[float, float]]:
+    """Per page, medians of REPEAT fresh loads: from navigation start to map.js's ready mark
+    (which includes the server building the page), and from the end of the response to it (the
+    browser's own work)."""
+    results: list[tuple[float, float]] = []
+    with chromium() as browser:  # one browser for every page and repeat
+        for path in paths:
+            ready, render = [], []
+            for _ in range(REPEAT):
+                context = browser.new_context(
+                    viewport={"width": 1280, "height": 800}, extra_http_headers=headers
+                )
+                page = context.new_page()
+                page.goto(base_url.rstrip("/") + path, wait_until="load", timeout=120_000)
+                page.wait_for_function(
+                    "document.documentElement.dataset.sgReady === '1'", timeout=120_000
+                )
+                timing = page.evaluate(
+                    "[window.safeground.readyMs, "
+                    "performance.getEntriesByType('navigation')[0].responseEnd]"
+                )
+                ready.append(float(timing[0]))
+                render.append(float(timing[0]) - float(timing[1]))
+                context.close()
+            results.append(
+                (round(statistics.median(ready), 1), round(statistics.median(render), 1))
+            )
+    return results

@@ -1,0 +1,278 @@
+"""What every analysis shares: checked parameters, GeoJSON inputs, time windows, output helpers.
+
+Parameters are checked here, before any SQL runs, so a bad request does no work and its error names
+the parameter; `api/` and the CLI only pass values through.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import shapely
+import shapely.errors
+import shapely.geometry
+import sqlalchemy as sa
+from pyproj import Geod
+from sqlalchemy.dialects import postgresql
+
+from gis.errors import InvalidParameter
+from gis.spec import LayerSpec, Role
+
+GEOD = Geod(ellps="WGS84")
+DEFAULT_WINDOW_DAYS = 365
+EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)  # a window beyond is a typo
+MAX_K = 1000
+MAX_VERTICES = 10_000
+NO_DATA_NOTICE = (
+    "Hazard maps are incomplete: no hazard found here does NOT mean the ground is safe. Most recent "
+    "mine incidents in the region happened outside mapped hazard areas."
+)
+_quote = postgresql.dialect().identifier_preparer.quote
+
+
+def quote(identifier: str) -> str:
+    """An identifier quoted for SQL text; identifiers only ever come from layer specs."""
+    return _quote(identifier)
+
+
+def active_condition(alias: str, spec: LayerSpec, params: dict[str, object]) -> str:
+    """`AND alias.column = ANY(:active_i)` for each of the spec's active_filter entries (the
+    values go into `params`): only features still dangerous, e.g. suspected or confirmed."""
+    parts = []
+    for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
+        params[f"active_{i}"] = list(values)
+        parts.append(f"AND {alias}.{quote(column)} = ANY(:active_{i})")
+    return " ".join(parts)
+
+
+def distance_m(name: str, value: float, cap_m: float, *, allow_zero: bool = True) -> float:
+    """A distance parameter in metres, finite, not negative and at most the configured cap.
+
+    Kept to the millimetre: finer means nothing on the ground, and a denormal float would make
+    PostgreSQL's arithmetic underflow.
+    """
+    if math.isfinite(value):
+        value = round(value, 3)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise InvalidParameter(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
+                               f"distance in metres, not {value}")
+    if value > cap_m:
+        raise InvalidParameter(f"{name} is {value:,.0f} m; analyses are capped at {cap_m:,.0f} m "
+                               "(SAFEGROUND_ANALYSIS_MAX_DISTANCE_M)")
+    return float(value)
+
+
+def nearest_count(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise InvalidParameter(f"k must be between 1 and {MAX_K}, not {k}")
+    return k
+
+
+def lon_lat(lon: float, lat: float, name: str = "") -> tuple[float, float]:
+    """A longitude/latitude pair in range (WGS 84 degrees)."""
+    prefix = f"{name}: " if name else ""
+    if not (math.isfinite(lon) and -180 <= lon <= 180):
+        raise InvalidParameter(f"{prefix}lon must be a longitude between -180 and 180, not {lon}")
+    if not (math.isfinite(lat) and -90 <= lat <= 90):
+        raise InvalidParameter(f"{prefix}lat must be a latitude between -90 and 90, not {lat}")
+    return float(lon), float(lat)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A closed range of days on a layer's temporal field: since <= day <= until."""
+
+    since: dt.date
+    until: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    @classmethod
+    def of(cls, since: dt.date | None, until: dt.date | None, today: dt.date | None = None) -> Window:
+        """The window asked for; by default the last 365 days up to `until`, itself today."""
+        until = until or today or dt.date.today()
+        for name, day in (("since", since), ("until", until)):
+            if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+                raise InvalidParameter(f"{name} must fall between {EARLIEST_DAY} and {LATEST_DAY}, not {day}")
+        since = since or until - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+        if since > until:
+            raise InvalidParameter(f"since ({since.isoformat()}) is after until ({until.isoformat()})")
+        return cls(since, until)
+
+
+def readable(spec: LayerSpec | None, role: Role) -> LayerSpec | None:
+    """The spec if the role may read it, else None (callers answer as for an unknown layer)."""
+    return spec if spec is not None and spec.readable_by(role) else None
+
+
+@dataclass(frozen=True)
+class Area:
+    """One feature of the area layer (a district), found by name or code."""
+
+    id: int
+    label: str
+
+
+def find_area(conn: sa.Connection, spec: LayerSpec, name: str, param: str = "district") -> Area:
+    """The live area whose name or code is `name`, case-insensitively; InvalidParameter otherwise.
+
+    Names are not unique (Sheki is a rayon and a city), so an ambiguous name is refused with the
+    candidates' codes rather than silently picking one.
+    """
+    fields = spec.name_fields or ("external_id",)
+    wanted = name.strip().casefold()
+    if not wanted or len(wanted) > 200 or not wanted.isprintable():
+        raise InvalidParameter(f"{param} must be a name or code of 1 to 200 printable characters")
+    t = spec.table
+    rows = conn.execute(
+        sa.select(t.c.id, *(t.c[f] for f in fields))
+        .where(t.c.deleted_at.is_(None), sa.or_(*(sa.func.lower(t.c[f]) == wanted for f in fields)))
+        .order_by(t.c.id)
+        .limit(10)
+    ).all()
+    labels = [" ".join(str(v) if i == 0 else f"({v})" for i, v in enumerate(r[1:3]) if v is not None) for r in rows]
+    if not rows:
+        raise InvalidParameter(f"unknown {param} '{name[:200]}': give a name or code of the {spec.name} layer")
+    if len(rows) > 1:
+        raise InvalidParameter(f"{param} '{name[:200]}' is ambiguous: {', '.join(labels)}; give the code")
+    return Area(rows[0].id, labels[0])
+
+
+# --- GeoJSON inputs ----------------------------------------------------------------------------
+
+
+def geometry_from_geojson(body: Any, allowed: Iterable[str], name: str = "body") -> shapely.Geometry:
+    """The geometry of a GeoJSON Feature or bare geometry, checked: type, ranges, validity, size."""
+    allowed = tuple(allowed)
+    if isinstance(body, Mapping) and body.get("type") == "Feature":
+        body = body.get("geometry")
+    if not isinstance(body, Mapping) or "type" not in body:
+        raise InvalidParameter(f"{name} must be a GeoJSON Feature or geometry ({', '.join(allowed)})")
+    kind = body.get("type")
+    if kind not in allowed:
+        raise InvalidParameter(f"{name} is a GeoJSON {str(kind)[:40]!r}; expected {' or '.join(allowed)}")
+    positions = _positions(body.get("coordinates"), {"Point": 0, "LineString": 1, "Polygon": 2}[kind], name)
+    if len(positions) > MAX_VERTICES:
+        raise InvalidParameter(f"{name} has {len(positions):,} positions; at most {MAX_VERTICES:,} are accepted")
+    for i, (lon, lat) in enumerate(positions):
+        lon_lat(lon, lat, f"{name} position {i + 1}")
+    try:
+        geometry = shapely.geometry.shape({"type": kind, "coordinates": body["coordinates"]})
+    except (ValueError, TypeError, shapely.errors.ShapelyError) as exc:
+        raise InvalidParameter(f"{name} is not a valid {kind}: {exc}") from None
+    if kind == "LineString" and len({tuple(p) for p in positions}) < 2:
+        raise InvalidParameter(f"{name}: a LineString needs at least two distinct points")
+    if kind == "Polygon" and not geometry.is_valid:
+        reason = shapely.is_valid_reason(geometry)
+        raise InvalidParameter(f"{name} is not a valid Polygon: {reason}")
+    return shapely.force_2d(geometry)
+
+
+def _positions(coordinates: Any, depth: int, name: str) -> list[tuple[float, float]]:
+    """Flatten GeoJSON coordinates of the given nesting depth, refusing anything that is not numbers."""
+    def position(p: Any) -> tuple[float, float]:
+        if (not isinstance(p, list | tuple) or len(p) < 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p[:2])):
+            raise InvalidParameter(f"{name}: every position must be [lon, lat] numbers")
+        return float(p[0]), float(p[1])
+
+    if depth == 0:
+        return [position(coordinates)]
+    if not isinstance(coordinates, list | tuple) or not coordinates:
+        raise InvalidParameter(f"{name}: coordinates are missing or empty")
+    out: list[tuple[float, float]] = []
+    for part in coordinates:
+        out += _positions(part, depth - 1, name)
+        if len(out) > MAX_VERTICES:
+            break
+    if depth == 1 and len(coordinates) < 2:
+        raise InvalidParameter(f"{name}: a line or ring needs at least two positions")
+    return out
+
+
+def geodesic_length_m(line: shapely.LineString) -> float:
+    return float(GEOD.geometry_length(line))
+
+
+# --- outputs -----------------------------------------------------------------------------------
+
+
+def json_object_sql(pairs: list[tuple[str, str]]) -> str:
+    """`json_build_object` of (key, SQL expression) pairs; keys are identifiers from specs or ours.
+
+    PostgreSQL functions take at most 100 arguments, so wide objects are merged from jsonb chunks
+    (which loses key order, so only layers with more than 50 properties pay that).
+    """
+    def build(chunk: list[tuple[str, str]]) -> str:
+        return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in chunk) + ")"
+
+    if len(pairs) <= 50:
+        return build(pairs)
+    chunks = [build(pairs[i : i + 50]) + "::jsonb" for i in range(0, len(pairs), 50)]
+    return "(" + " || ".join(chunks) + ")::json"
+
+
+def properties_sql(spec: LayerSpec, fields: tuple[str, ...], alias: str) -> list[tuple[str, str]]:
+    """(key, expression) pairs of a layer row's identity and visible properties."""
+    return [(f, f"{alias}.{quote(f)}") for f in ("external_id", *fields, "source")]
+
+
+def with_figures(properties: list[tuple[str, str]], figures: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A feature's own properties, then the analysis figures whose names it does not already use.
+
+    JSON objects must not repeat a key, and a layer's own data is never shadowed (a village's
+    recorded district_code stays; its population is the same value either way).
+    """
+    taken = {key for key, _ in properties}
+    return [*properties, *((k, v) for k, v in figures if k not in taken)]
+
+
+def csv_text(collection: bytes | str, leading: tuple[str, ...] = ()) -> str:
+    """A FeatureCollection as CSV: id, lon/lat of points (or a WKT geometry), then the properties.
+
+    Columns are the union of the features' properties in first-seen order, `leading` first.
+    """
+    data = orjson.loads(collection)
+    features = data.get("features") or []
+    columns: dict[str, None] = dict.fromkeys(leading)
+    for f in features:
+        columns.update(dict.fromkeys(f.get("properties") or {}))
+    points = all((f.get("geometry") or {}).get("type") == "Point" for f in features)
+    geo_columns = ["lon", "lat"] if points else ["wkt"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", *geo_columns, *columns])
+    for f in features:
+        geometry, props = f.get("geometry"), f.get("properties") or {}
+        if points:
+            where = geometry["coordinates"][:2]
+        else:
+            where = [shapely.geometry.shape(geometry).wkt if geometry else ""]
+        writer.writerow([f.get("id"), *where, *(_cell(props.get(c)) for c in columns)])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def custom_plans(conn: sa.Connection) -> None:
+    """Plan each analysis for its own values (a generic plan cannot know a window is empty).
+
+    psycopg prepares a statement after a few runs, and PostgreSQL may then reuse one generic plan;
+    for these queries the right plan depends on the distances and dates given.
+    """
+    conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")

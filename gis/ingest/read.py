@@ -1,0 +1,215 @@
+"""Reading an input file into a GeoDataFrame in EPSG:4326, refusing what cannot be read safely.
+
+Formats: GeoJSON, GeoPackage, zipped Shapefile, CSV (longitude/latitude columns or a WKT column).
+Sizes are checked before anything is parsed, and zips are expanded with a byte cap (declared sizes
+in a zip's directory can lie).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from gis.errors import PayloadTooLarge, invalid
+from gis.settings import ImportSettings
+
+FORMATS = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".zip": "zipped Shapefile",
+    ".csv": "CSV",
+}
+WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
+LONLAT_COLUMNS = (("longitude", "latitude"), ("lon", "lat"), ("lng", "lat"), ("x", "y"))
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise invalid(
+            f"unsupported file type '{path.suffix or path.name}': use one of "
+            + ", ".join(sorted(set(FORMATS))),
+        )
+    return fmt
+
+
+def read_file(
+    path: Path,
+    limits: ImportSettings,
+    *,
+    crs: str | None = None,
+    source_layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """The file's features in EPSG:4326; raises InvalidInput / PayloadTooLarge with the reason."""
+    fmt = file_format(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise invalid(f"the file '{path.name}' is empty")
+    if size > limits.max_upload_mb * 1e6:
+        raise PayloadTooLarge(
+            f"the file '{path.name}' is {size / 1e6:.1f} MB, over the {limits.max_upload_mb:g} MB limit"
+        )
+    if fmt == "CSV":
+        frame = _read_csv(path, crs)
+    elif fmt == "zipped Shapefile":
+        frame = _read_zipped_shapefile(path, limits, source_layer)
+    elif fmt == "GeoPackage":
+        frame = _read_geopackage(path, source_layer)
+    else:
+        frame = _read_geojson(path)
+    return _to_wgs84(frame, crs, fmt)
+
+
+def _ogr(path: Path | str, fmt: str, name: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    try:
+        return pyogrio.read_dataframe(path, layer=layer, use_arrow=False)
+    except Exception as exc:  # pyogrio raises several error types for unreadable files
+        first_line = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        raise invalid(f"'{name}' could not be read as {fmt}: {first_line}") from exc
+
+
+def _read_geojson(path: Path) -> gpd.GeoDataFrame:
+    with path.open("rb") as f:
+        head = f.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head.startswith(b"{"):
+        raise invalid(f"'{path.name}' is not GeoJSON: it does not start with a JSON object")
+    return _ogr(path, "GeoJSON", path.name)
+
+
+def _read_geopackage(path: Path, source_layer: str | None) -> gpd.GeoDataFrame:
+    with path.open("rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            raise invalid(f"'{path.name}' is not a GeoPackage (not an SQLite file)")
+    layers = [str(name) for name, _ in _list_layers(path, "GeoPackage")]
+    if source_layer is None:
+        if len(layers) != 1:
+            raise invalid(
+                f"'{path.name}' holds {len(layers)} layers ({', '.join(layers) or 'none'}): "
+                "say which one to import"
+            )
+        source_layer = layers[0]
+    elif source_layer not in layers:
+        raise invalid(f"'{path.name}' has no layer '{source_layer}' (it has: {', '.join(layers)})")
+    return _ogr(path, "GeoPackage", path.name, source_layer)
+
+
+def _list_layers(path: Path, fmt: str) -> list[tuple[str, str]]:
+    try:
+        return [tuple(row) for row in pyogrio.list_layers(path)]  # type: ignore[misc]
+    except Exception as exc:
+        raise invalid(f"'{path.name}' could not be read as {fmt}") from exc
+
+
+def _read_zipped_shapefile(
+    path: Path, limits: ImportSettings, source_layer: str | None
+) -> gpd.GeoDataFrame:
+    if not zipfile.is_zipfile(path):
+        raise invalid(f"'{path.name}' is not a zip file")
+    cap = int(limits.max_unzipped_mb * 1e6)
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as tmp:
+        members = [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
+        shps = [m for m in members if m.filename.lower().endswith(".shp")]
+        if not shps:
+            names = ", ".join(m.filename for m in members[:10]) or "nothing"
+            raise invalid(f"the zip '{path.name}' holds no .shp file (it holds: {names})")
+        if source_layer:
+            shps = [m for m in shps if Path(m.filename).stem == source_layer] or shps[:0]
+        if len(shps) != 1:
+            raise invalid(
+                f"the zip '{path.name}' holds {len(shps)} matching .shp files: say which one to import"
+            )
+        stem = shps[0].filename[: -len(".shp")]
+        wanted = [m for m in members if m.filename.rsplit(".", 1)[0] == stem]
+        written = 0
+        for member in wanted:
+            target = Path(tmp) / Path(member.filename).name
+            with archive.open(member) as src, target.open("wb") as dst:
+                while chunk := src.read(1 << 20):
+                    written += len(chunk)
+                    if written > cap:
+                        raise PayloadTooLarge(
+                            f"the zip '{path.name}' expands past the {limits.max_unzipped_mb:g} MB "
+                            "limit; refusing it (a zip bomb?)"
+                        )
+                    dst.write(chunk)
+        shp = Path(tmp) / Path(shps[0].filename).name
+        for ext in (".shx", ".dbf"):
+            if not shp.with_suffix(ext).exists():
+                raise invalid(f"the Shapefile '{shp.name}' in the zip has no {ext} file")
+        return _ogr(shp, "Shapefile", path.name)
+
+
+def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise invalid(f"'{path.name}' could not be read as CSV: {str(exc).splitlines()[0][:200]}") from exc
+    columns = {c.lower().strip(): c for c in table.columns}
+    wkt = next((columns[c] for c in WKT_COLUMNS if c in columns), None)
+    if wkt is not None:
+        geometry = shapely.from_wkt(table[wkt].replace("", None), on_invalid="ignore")
+        bad = table[wkt].ne("") & pd.isna(geometry)
+        table = table.drop(columns=[wkt])
+    else:
+        pair = _lonlat_columns(columns)
+        if pair is None:
+            raise invalid(
+                f"'{path.name}' has no geometry: give longitude and latitude columns "
+                f"(or lon/lat, x/y) or a WKT column named one of {', '.join(WKT_COLUMNS)}"
+            )
+        lon_col, lat_col = columns[pair[0]], columns[pair[1]]
+        lon = pd.to_numeric(table[lon_col].str.strip(), errors="coerce")
+        lat = pd.to_numeric(table[lat_col].str.strip(), errors="coerce")
+        bad = (lon.isna() | lat.isna()) & (table[lon_col].ne("") | table[lat_col].ne(""))
+        geometry = shapely.points(lon.to_numpy(), lat.to_numpy())
+        geometry[lon.isna().to_numpy() | lat.isna().to_numpy()] = None
+        table = table.drop(columns=[lon_col, lat_col])
+    table = table.replace("", None)
+    frame = gpd.GeoDataFrame(table, geometry=list(geometry), crs=crs or "EPSG:4326")
+    frame.attrs["unparseable_geometry_rows"] = [int(i) + 1 for i in bad.to_numpy().nonzero()[0]]
+    frame.attrs["crs_assumed"] = crs is None
+    return frame
+
+
+def _lonlat_columns(columns: dict[str, str]) -> tuple[str, str] | None:
+    """Longitude/latitude column names (lower-cased): the usual pairs, or a form's GPS question as
+    KoBoToolbox (`_gps_longitude`) and ODK Central (`gps-Longitude`) export it."""
+    pair = next((p for p in LONLAT_COLUMNS if p[0] in columns and p[1] in columns), None)
+    if pair is not None:
+        return pair
+    for name in columns:
+        if name.endswith("latitude"):
+            prefix = name[: -len("latitude")]
+            if prefix.endswith(("_", "-")) and prefix + "longitude" in columns:
+                return prefix + "longitude", name
+    return None
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, fmt: str) -> gpd.GeoDataFrame:
+    if frame.crs is None:
+        if crs is not None:
+            frame = frame.set_crs(crs)
+        else:
+            minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0, 0, 0, 0)
+            if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+                what = "has no .prj file" if fmt == "zipped Shapefile" else "declares no CRS"
+                raise invalid(
+                    f"the {fmt} {what} and its coordinates (x {minx:.0f}…{maxx:.0f}, "
+                    f"y {miny:.0f}…{maxy:.0f}) are not longitude/latitude: it looks projected; "
+                    "include its .prj (or give the CRS)"
+                )
+            frame = frame.set_crs("EPSG:4326")
+            frame.attrs["crs_assumed"] = True
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        try:
+            frame = frame.to_crs("EPSG:4326")
+        except Exception as exc:
+            raise invalid(f"could not reproject from {frame.crs.to_string()} to EPSG:4326") from exc
+    return frame

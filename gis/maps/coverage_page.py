@@ -1,0 +1,203 @@
+"""The coverage map: the coverage analysis (`answers.coverage_answer`, its checks and access rules)
+drawn — uncovered targets prominent, covered ones muted, over the hazards and the `by` features of
+the window, with the answer's summary figures and parameters in the panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import sqlalchemy as sa
+
+from gis.analysis import answers, common
+from gis.errors import InvalidParameter
+from gis.maps import data, folium_map
+from gis.maps.answer_layers import answered
+from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData, Roles
+from gis.maps.elements import frame_for
+from gis.maps.pages import Page, day, metres
+from gis.settings import AnalysisSettings
+from gis.spec import LayerSpec, Registry, Role
+
+SIZE_BY = ("population", "priority")
+# The answer's statuses, as the map reads them: which at-risk targets are drawn.
+DRAWN = {"uncovered": (False,), "covered": (True,), "all": (False, True)}
+
+
+def coverage(
+    conn: sa.Connection,
+    registry: Registry,
+    analysis: AnalysisSettings,
+    role: Role,
+    *,
+    target: str | None = None,
+    by: str | None = None,
+    within_m: float = 2000,
+    risk_within_m: str | float | None = "5000",
+    since: str | None = None,
+    until: str | None = None,
+    district: str | None = None,
+    status: str = "all",
+    rings: bool = False,
+    size_by: str = "population",
+    download_href: str | None = None,
+) -> Page:
+    """The coverage answer on a map. Targets not at risk are not drawn; `status` chooses among the
+    at-risk ones (default both, uncovered above covered)."""
+    roles = Roles.from_settings(analysis)
+    if size_by not in SIZE_BY:
+        raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
+    body = answers.coverage_answer(
+        conn, registry, analysis, role, target=target, by=by, within_m=within_m,
+        risk_within_m=risk_within_m, since=since, until=until, district=district,
+        status=status,
+    )
+    answer: dict[str, Any] = json.loads(body)
+    params, summary = answer["parameters"], answer["summary"]
+    target_spec, by_spec = registry[params["target"]], registry[params["by"]]
+    risk = None if params["risk_within_m"] == "none" else float(params["risk_within_m"])
+    at_risk = [f for f in answer["features"] if f["properties"].get("at_risk")]
+    by_covered = {
+        flag: {int(f["id"]): _figures(f["properties"]) for f in at_risk
+               if bool(f["properties"].get("covered")) is flag}
+        for flag in DRAWN.get(status, (False, True))
+    }
+    area = None
+    if district is not None:  # already checked by the analysis; this finds its outline
+        area_spec = registry[analysis.area_layer]
+        found = common.find_area(conn, area_spec, district)
+        area = sa.select(area_spec.table.c.geom).where(area_spec.table.c.id == found.id).scalar_subquery()
+    scale = DISTRICT if area is not None else NATIONAL
+    reach = max(float(params["within_m"]), risk or 0.0)
+    targets = [
+        _targets(conn, target_spec, by_spec, role, scale, by_covered.get(flag, {}), flag)
+        for flag in (False, True)
+    ]
+    context, hidden = _context(conn, registry, role, scale, area, reach, by_spec, params, roles)
+    where = f": {params['district']}" if params.get("district") else ""
+    frame = frame_for(
+        [*context, *targets],
+        f"Coverage of {target_spec.title.lower()} by {by_spec.title.lower()}{where}",
+        lines=_parameter_lines(params, target_spec, by_spec, risk, status, rings),
+        facts=summary_facts(summary, target_spec.title.lower()),
+        hidden=hidden,
+        hazards_title=registry[roles.hazards].title,
+        download_href=download_href,
+    )
+    ring_m = [float(params["within_m"])] + ([risk] if risk is not None else []) if rings else []
+    size_max = max((float(str(f["priority"])) for f in by_covered.get(False, {}).values()
+                    if f.get("priority") not in (None, "")), default=0.0)
+    # the target's own population when the caller may see it, else the answer's figure
+    size_key = size_by if size_by == "priority" or size_by in targets[0].popup_fields else "people"
+    m = folium_map.coverage_map(
+        targets[0], targets[1], context, frame, rings_m=ring_m, size_by=size_key,
+        size_max=size_max if size_by == "priority" else None, base=roles.boundaries,
+    )
+    counts = {layer.key: layer.count for layer in context}
+    counts |= {f"{target_spec.name}_uncovered": targets[0].count,
+               f"{target_spec.name}_covered": targets[1].count}
+    return Page(m, counts)
+
+
+def _figures(props: dict[str, Any]) -> dict[str, object]:
+    """The answer's figures for one target, as the text a person reads."""
+    priority, hazard_m = props.get("priority"), props.get("nearest_hazard_m")
+    last = props.get("last_by_on")
+    return {
+        "priority": None if priority is None else f"{float(priority):.2f}",
+        "nearest_hazard": None if hazard_m is None else metres(float(hazard_m)),
+        "last_by": None if last is None else day(dt.date.fromisoformat(str(last)[:10])),
+        "days_since_last": None if props.get("days_since_last") is None
+        else f"{int(props['days_since_last']):,}",
+        "people": None if props.get("population") is None else f"{int(props['population']):,}",
+    }
+
+
+def _targets(
+    conn: sa.Connection, spec: LayerSpec, by: LayerSpec, role: Role, scale: data.Scale,
+    figures: dict[int, dict[str, object]], covered: bool,
+) -> LayerData:
+    labels = [("priority", "Priority"), ("nearest_hazard", "Nearest active hazard"),
+              ("last_by", f"Last of {by.title.lower()} within reach"),
+              ("days_since_last", "Days since")]
+    if "population" not in data.popup_fields(spec, role):
+        labels.append(("people", "Population"))
+    return answered(
+        conn, spec, role, scale, figures, labels,
+        extra=[Extra("covered", "Covered", sa.literal(covered))],
+        order=(spec.table.c.id, False),
+        title=f"{spec.title}: {'covered' if covered else 'NOT covered'}",
+    )
+
+
+def _context(
+    conn: sa.Connection, registry: Registry, role: Role, scale: data.Scale,
+    area: sa.ScalarSelect[Any] | None, reach_m: float, by: LayerSpec, params: dict[str, Any],
+    roles: Roles,
+) -> tuple[list[LayerData], list[str]]:
+    """The boundaries, the hazard areas (if the caller may read them) and the `by` features of the
+    window; with a district, those within reach of it (a box grown by `reach_m`: a superset)."""
+    layers, hidden = [], []
+    for name in (roles.boundaries, roles.hazards):
+        spec = registry[name]
+        if not spec.readable_by(role):
+            hidden.append(spec.title)
+            continue
+        grown = 0.0 if name == roles.boundaries else reach_m  # the district and its neighbours
+        where: list[sa.ColumnElement[Any]] = (
+            [] if area is None else [sa.func.ST_Intersects(spec.table.c.geom, _grown(area, grown))]
+        )
+        layers.append(data.collect(conn, spec, role, scale, where=where))
+    t = by.table
+    where = [] if area is None else [sa.func.ST_Intersects(t.c.geom, _grown(area, reach_m))]
+    if by.temporal_field and params.get("since") and params.get("until"):
+        window = (dt.date.fromisoformat(params["since"]), dt.date.fromisoformat(params["until"]))
+        where.append(t.c[by.temporal_field].between(*window))
+    layers.append(data.capped(conn, by, role, scale, where, roles))
+    return layers, hidden
+
+
+def _grown(area: sa.ScalarSelect[Any], reach_m: float) -> sa.ColumnElement:
+    """The area's box grown by `reach_m` in degrees (at its poleward edge): only selects what to
+    draw, never measures."""
+    if reach_m <= 0:
+        return area
+    lat = sa.func.least(89.0, sa.func.greatest(sa.func.abs(sa.func.ST_YMin(area)), sa.func.abs(sa.func.ST_YMax(area))))
+    return sa.func.ST_Expand(
+        area,
+        reach_m * 1.01 / (111319.49 * sa.func.cos(sa.func.radians(lat))),
+        reach_m * 1.01 / 110574.0,
+    )
+
+
+def summary_facts(summary: dict[str, Any], targets: str) -> list[str]:
+    """The answer's summary figures, as the panel shows them."""
+    pct = summary.get("coverage_pct")
+    facts = [
+        f"At risk: {summary['at_risk']:,} {targets} · Covered: {summary['covered']:,} · "
+        f"Uncovered: {summary['uncovered']:,} · Coverage: {'n/a' if pct is None else f'{pct} %'}",
+        f"People at risk: {summary['people_at_risk']:,} · People covered: "
+        f"{summary['people_covered']:,} (known populations only)",
+    ]
+    unknown = summary.get("at_risk_population_unknown") or 0
+    if unknown:
+        facts.append(f"{unknown:,} of the {targets} at risk have no known population.")
+    return facts
+
+
+def _parameter_lines(
+    params: dict[str, Any], target: LayerSpec, by: LayerSpec, risk: float | None, status: str,
+    rings: bool,
+) -> list[str]:
+    lines = [f"Covered: {by.title.lower()} within {metres(float(params['within_m']))}"
+             + (f", {params['since']} to {params['until']}" if params.get("since") else "")]
+    if risk is None:
+        lines.append("At risk: every target (risk_within_m=none: no hazard read, no hazard figures)")
+    else:
+        lines.append(f"At risk: within {metres(risk)} of an active hazard area")
+    if params.get("district"):
+        lines.append(f"District: {params['district']}")
+    lines.append(f"Drawn: {status} {target.title.lower()} at risk"
+                 + ("; rings at the coverage and risk distances" if rings else ""))
+    return lines

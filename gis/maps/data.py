@@ -1,0 +1,382 @@
+"""Map data from PostgreSQL: each layer one FeatureCollection built by the database, display-ready.
+
+Values arrive formatted (readable dates, grouped digits, units, enum codes as words) so the page
+only shows them; it shows them as text (`textContent`), never as HTML. Polygons are simplified by
+scale and empty results dropped in SQL, so Python never touches a feature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from gis.errors import InvalidParameter
+from gis.settings import AnalysisSettings
+from gis.spec import LayerSpec, Registry, Role, Style
+
+# demo/synthetic.py's SOURCE (gis/ may not import the demo); a test keeps the two equal.
+SYNTHETIC_SOURCE = "synthetic demo"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+_LAYERS = AnalysisSettings.model_fields  # the layer roles' defaults, declared once there
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which layer plays which part in a map, by name, so gis/ imports no concrete layer.
+
+    The names are the analysis settings' (SAFEGROUND_ANALYSIS_*_LAYER): maps and analyses must
+    agree on which layer holds the hazards. The defaults are those settings' defaults; the app
+    and the CLI pass `Roles.from_settings(settings.analysis)`.
+    """
+
+    boundaries: str = _LAYERS["area_layer"].default
+    places: str = _LAYERS["place_layer"].default
+    hazards: str = _LAYERS["hazard_layer"].default
+    outreach: str = _LAYERS["activity_layer"].default
+    facilities: str = _LAYERS["facility_layer"].default
+
+    @classmethod
+    def from_settings(cls, analysis: AnalysisSettings) -> Roles:
+        return cls(
+            boundaries=analysis.area_layer,
+            places=analysis.place_layer,
+            hazards=analysis.hazard_layer,
+            outreach=analysis.activity_layer,
+            facilities=analysis.facility_layer,
+        )
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much detail a map needs: polygons are simplified to about a screen pixel at the zoom the
+    map opens at (tolerance in degrees: it only shapes the drawing, never a measurement)."""
+
+    name: str
+    tolerance_deg: float
+    digits: int
+
+
+NATIONAL = Scale("national", 0.001, 5)
+DISTRICT = Scale("district", 0.0002, 6)
+LOCAL = Scale("local", 0.00002, 6)
+# Most points of one activity layer drawn on one page: beyond, the most recent (a page of tens of
+# megabytes opens slowly on a phone, and a district or a date shows the rest).
+MAX_POINTS = 15_000
+
+
+@dataclass(frozen=True)
+class Extra:
+    """A computed property added to every feature: a display-ready text expression."""
+
+    key: str
+    label: str
+    expr: sa.ColumnElement
+
+
+@dataclass(frozen=True)
+class LayerData:
+    """One layer of a map: the FeatureCollection PostgreSQL built, and what to say about it."""
+
+    spec: LayerSpec
+    geojson: str
+    count: int
+    popup_fields: tuple[str, ...]
+    labels: dict[str, str]
+    tooltip: str | None  # the popup field that also serves as tooltip
+    synthetic: bool
+    latest_update: dt.datetime | None
+    bounds: tuple[float, float, float, float] | None
+    title: str
+    label_key: str | None = None  # a property drawn as a permanent label (e.g. a distance)
+    key: str = ""  # CSS and config key; the spec name unless one layer is drawn twice
+    style: Style | None = None  # instead of the spec's (e.g. coverage: coloured by `covered`)
+    truncated: bool = False  # only the most recent MAX_POINTS features are drawn
+    emphasis: bool = False  # drawn larger, above the rest (e.g. the last session within reach)
+
+
+@dataclass(frozen=True)
+class District:
+    id: int
+    name: str
+    code: str
+
+
+@dataclass
+class Selection:
+    """The layers a caller may see, and the titles of those they may not (the map says so)."""
+
+    layers: list[LayerData] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+
+
+def field_label(name: str) -> str:
+    """`recorded_on` → "Recorded on"; a unit suffix goes, the value carries the unit."""
+    special = {"name_az": "Name (Azerbaijani)", "source": "Source"}
+    if name in special:
+        return special[name]
+    words = re.sub(r"_(m2|m)$", "", name).replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def display(spec: LayerSpec, name: str) -> sa.ColumnElement:
+    """A column as the text a person reads: dates as "1 May 2024", numbers grouped, units shown,
+    enum codes as words (or the style's legend label)."""
+    column = spec.table.c[name]
+    kind = column.type
+    text: sa.ColumnElement
+    if isinstance(kind, sa.Date):
+        text = sa.func.to_char(column, "FMDD Mon YYYY")
+    elif isinstance(kind, sa.DateTime):
+        text = sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD HH24:MI "UTC"')
+    elif isinstance(kind, sa.Integer):
+        text = sa.func.to_char(column, "FM999,999,999,990")
+    elif isinstance(kind, sa.Float):
+        text = number(column, name)
+    else:
+        text = _words(spec, name, sa.cast(column, sa.Text))
+    return text  # NULL stays null: the page shows a dash
+
+
+def number(column: sa.ColumnElement, name: str = "") -> sa.ColumnElement:
+    """Grouped digits; metres and square metres rounded to whole units, with the unit."""
+    unit = next((u for suffix, u in (("_m2", " m²"), ("_m", " m")) if name.endswith(suffix)), None)
+    if unit:
+        return (
+            sa.func.to_char(sa.func.round(sa.cast(column, sa.Numeric)), "FM999,999,999,990") + unit
+        )
+    return sa.func.rtrim(sa.func.to_char(sa.cast(column, sa.Numeric), "FM999,999,999,990.99"), ".")
+
+
+def _words(spec: LayerSpec, name: str, text: sa.ColumnElement) -> sa.ColumnElement:
+    """Enum codes (columns kept in range by an `_allowed` CHECK) read as words or legend labels."""
+    if f"{name}_allowed" not in {c.name for c in spec.table.constraints}:
+        return text
+    words = sa.func.replace(text, "_", " ")
+    labels = spec.style.labels if spec.style.color_by == name else {}
+    if not labels:
+        return words
+    return sa.case(*((text == value, label) for value, label in labels.items()), else_=words)
+
+
+def popup_fields(spec: LayerSpec, role: Role) -> tuple[str, ...]:
+    """The spec's popup fields the role may see (`source` is a common column, always visible)."""
+    visible = set(spec.visible_fields(role)) | {"source"}
+    return tuple(f for f in spec.popup_fields if f in visible)
+
+
+def collect(
+    conn: sa.Connection,
+    spec: LayerSpec,
+    role: Role,
+    scale: Scale,
+    *,
+    where: Sequence[sa.ColumnElement] = (),
+    extra: Sequence[Extra] = (),
+    order: tuple[sa.ColumnElement, bool] | None = None,
+    limit: int | None = None,
+    title: str | None = None,
+    label_key: str | None = None,
+    emphasis: bool = False,
+    key: str | None = None,
+    truncated: bool = False,
+) -> LayerData:
+    """One statement: the layer's live features matching `where`, as a FeatureCollection (text),
+    with their count, whether any is synthetic, the latest update and the extent."""
+    t = spec.table
+    fields = popup_fields(spec, role)
+    geom: sa.ColumnElement = t.c.geom
+    if spec.geometry_type != "Point" and scale.tolerance_deg > 0:
+        geom = sa.func.ST_SimplifyPreserveTopology(geom, scale.tolerance_deg)
+    if order is None:  # big polygons first, so small ones are drawn (and clickable) on top
+        order = (
+            (sa.func.ST_Area(t.c.geom), True) if spec.geometry_type != "Point" else (t.c.id, False)
+        )
+    props: list[tuple[str, sa.ColumnElement]] = [(f, display(spec, f)) for f in fields]
+    props += [(e.key, e.expr) for e in extra]
+    if spec.style.color_by:
+        props.append(("_k", t.c[spec.style.color_by]))  # a lookup key for the colour, never shown
+    tip = spec.tooltip_field if spec.tooltip_field in fields else None
+    inner = sa.select(
+        t.c.id.label("_id"),
+        geom.label("_g"),
+        t.c.source.label("_src"),
+        t.c.updated_at.label("_upd"),
+        order[0].label("_ord"),
+        *(expr.label(f"p_{i}") for i, (_, expr) in enumerate(props)),
+    ).where(t.c.deleted_at.is_(None), *where)
+    if limit is not None:
+        inner = inner.order_by(order[0].desc() if order[1] else order[0]).limit(limit)
+    f = inner.subquery("f")
+    pairs: list[sa.ColumnElement] = []
+    for i, (name, _) in enumerate(props):
+        pairs += [_key(name), f.c[f"p_{i}"]]
+    feature = sa.func.json_build_object(
+        _key("type"),
+        _key("Feature"),
+        _key("id"),
+        f.c._id,
+        _key("geometry"),
+        sa.cast(sa.func.ST_AsGeoJSON(f.c._g, scale.digits), sa.JSON),
+        _key("properties"),
+        sa.func.json_build_object(*pairs),
+    )
+    ordering = f.c._ord.desc() if order[1] else f.c._ord
+    features = sa.func.coalesce(
+        sa.func.json_agg(aggregate_order_by(feature, ordering)), sa.text("'[]'::json")
+    )
+    extent = sa.func.ST_Extent(f.c._g)
+    row = conn.execute(
+        sa.select(
+            sa.cast(
+                sa.func.json_build_object(
+                    _key("type"), _key("FeatureCollection"), _key("features"), features
+                ),
+                sa.Text,
+            ),
+            sa.func.count(),
+            sa.func.coalesce(sa.func.bool_or(f.c._src == SYNTHETIC_SOURCE), False),
+            sa.func.max(f.c._upd),
+            sa.func.ST_XMin(extent),
+            sa.func.ST_YMin(extent),
+            sa.func.ST_XMax(extent),
+            sa.func.ST_YMax(extent),
+        ).where(f.c._g.is_not(None), sa.not_(sa.func.ST_IsEmpty(f.c._g)))
+    ).one()
+    bounds = (
+        None if row[4] is None else (float(row[4]), float(row[5]), float(row[6]), float(row[7]))
+    )
+    labels = {f: field_label(f) for f in fields} | {e.key: e.label for e in extra}
+    return LayerData(
+        spec=spec,
+        geojson=row[0],
+        count=int(row[1]),
+        popup_fields=(*fields, *(e.key for e in extra)),
+        labels=labels,
+        tooltip=tip,
+        synthetic=bool(row[2]),
+        latest_update=row[3],
+        bounds=bounds,
+        title=title or spec.title,
+        label_key=label_key,
+        emphasis=emphasis,
+        key=key or spec.name,
+        truncated=truncated,
+    )
+
+
+def _key(name: str) -> sa.ColumnElement:
+    """A JSON key as an SQL literal: keys come from specs and this module only."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return sa.literal_column(f"'{name}'", sa.Text)
+
+
+def find_district(conn: sa.Connection, spec: LayerSpec, text: str) -> District:
+    """A district by name, code or local name, case-insensitive; InvalidParameter if none."""
+    t = spec.table
+    wanted = text.strip().lower()
+    columns = [t.c[c] for c in (spec.name_fields or ("name",))]
+    row = conn.execute(
+        sa.select(t.c.id, t.c.name, t.c.code)
+        .where(t.c.deleted_at.is_(None), sa.or_(*(sa.func.lower(c) == wanted for c in columns)))
+        .order_by(t.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        # On the error path only, over a reference table of tens of rows: suggest near names.
+        names = conn.scalars(sa.select(t.c.name).where(t.c.deleted_at.is_(None)).limit(5000)).all()
+        by_lower = {n.lower(): n for n in names}
+        alike = [
+            by_lower[n] for n in difflib.get_close_matches(wanted, list(by_lower), n=3, cutoff=0.6)
+        ]
+        hint = f"; did you mean {' or '.join(alike)}?" if alike else ""
+        raise InvalidParameter(f"unknown district '{text}': give a district name or code{hint}")
+    return District(int(row.id), row.name, row.code)
+
+
+def overview(
+    conn: sa.Connection,
+    registry: Registry,
+    role: Role,
+    *,
+    district: District | None = None,
+    since: dt.date | None = None,
+    roles: Roles = Roles(),
+) -> Selection:
+    """Every layer the role may read, limited to a district's area and, for activities, to records
+    since a date. Hazard areas are never filtered by date: an old record of a hazard is still
+    one."""
+    scale = DISTRICT if district else NATIONAL
+    area = None
+    if district is not None:
+        boundaries = registry[roles.boundaries].table
+        area = sa.select(boundaries.c.geom).where(boundaries.c.id == district.id).scalar_subquery()
+    selection = Selection()
+    for spec in ordered(registry):
+        if not spec.readable_by(role):
+            selection.hidden.append(spec.title)
+            continue
+        where: list[sa.ColumnElement] = []
+        if area is not None:  # the district's own outline comes with its neighbours', for context
+            where.append(sa.func.ST_Intersects(spec.table.c.geom, area))
+        if since is not None and spec.temporal_field and spec.name != roles.hazards:
+            where.append(spec.table.c[spec.temporal_field] >= since)
+        selection.layers.append(capped(conn, spec, role, scale, where, roles))
+    return selection
+
+
+def capped(
+    conn: sa.Connection,
+    spec: LayerSpec,
+    role: Role,
+    scale: Scale,
+    where: list[sa.ColumnElement],
+    roles: Roles,
+) -> LayerData:
+    """The layer, or for an activity layer too big for one page its MAX_POINTS most recent
+    features, saying so. Hazard areas and reference layers are never cut."""
+    t = spec.table
+    if spec.geometry_type != "Point" or spec.reference or spec.name == roles.hazards:
+        return collect(conn, spec, role, scale, where=where)
+    probe = (
+        sa.select(t.c.id).where(t.c.deleted_at.is_(None), *where).limit(MAX_POINTS + 1).subquery()
+    )
+    if (conn.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) <= MAX_POINTS:
+        return collect(conn, spec, role, scale, where=where)
+    newest = t.c[spec.temporal_field] if spec.temporal_field else t.c.id
+    return collect(
+        conn,
+        spec,
+        role,
+        scale,
+        where=where,
+        order=(newest, True),
+        limit=MAX_POINTS,
+        title=f"{spec.title}, the {MAX_POINTS:,} most recent",
+        truncated=True,
+    )
+
+
+def ordered(registry: Registry) -> list[LayerSpec]:
+    """Drawing order: reference polygons, other polygons, reference points, then activities."""
+    return sorted(registry.values(), key=lambda s: (s.geometry_type == "Point", not s.reference))
+
+
+def union_bounds(layers: Sequence[LayerData]) -> tuple[float, float, float, float] | None:
+    boxes = [layer.bounds for layer in layers if layer.bounds]
+    if not boxes:
+        return None
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

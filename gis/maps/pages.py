@@ -1,0 +1,161 @@
+"""The maps SafeGround serves, from parameters to a Folium map: query, frame, draw.
+
+The HTTP routes, the command line and the benchmark all call these, so the three build exactly the
+same maps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import folium
+import sqlalchemy as sa
+
+from gis.errors import InvalidParameter
+from gis.maps import data, folium_map, nearby
+from gis.maps.elements import frame_for
+from gis.spec import Registry, Role
+
+
+@dataclass(frozen=True)
+class Page:
+    """A built map and what it holds (counts by layer key, for callers that report or test)."""
+
+    map: folium.Map
+    counts: dict[str, int]
+
+
+def overview(
+    conn: sa.Connection,
+    registry: Registry,
+    role: Role,
+    *,
+    district: str | None = None,
+    since: dt.date | None = None,
+    download_href: str | None = None,
+    roles: data.Roles = data.Roles(),
+) -> Page:
+    """Every layer the role may read: nationally (simplified), or one district's area in detail."""
+    found = data.find_district(conn, registry[roles.boundaries], district) if district else None
+    selection = data.overview(conn, registry, role, district=found, since=since, roles=roles)
+    lines = []
+    if found:
+        lines.append(f"District: {found.name} ({found.code}), with its neighbours' outlines")
+    if since:
+        lines.append(
+            f"Activities since {day(since)}; hazard areas: all on record, whatever their date"
+        )
+    lines += [
+        f"{layer.spec.title}: only the {layer.count:,} most recent are drawn; choose a district "
+        "or a later date to see the others"
+        for layer in selection.layers
+        if layer.truncated
+    ]
+    frame = frame_for(
+        selection.layers,
+        "SafeGround overview" + (f": {found.name}" if found else ""),
+        lines=lines,
+        hidden=selection.hidden,
+        hazards_title=registry[roles.hazards].title,
+        download_href=download_href,
+    )
+    m = folium_map.overview_map(selection.layers, frame, base=roles.boundaries)
+    return Page(m, {layer.key: layer.count for layer in selection.layers})
+
+
+def visit(
+    conn: sa.Connection,
+    registry: Registry,
+    role: Role,
+    *,
+    village: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    radius_m: float = nearby.DEFAULT_RADIUS_M,
+    download_href: str | None = None,
+    roles: data.Roles = data.Roles(),
+) -> Page:
+    """One place (a village, or a point) and what lies within `radius_m` of it, ready to print."""
+    if village is not None and (lon is not None or lat is not None):
+        raise InvalidParameter("give either a village or lon and lat, not both")
+    if village is not None:
+        place = nearby.find_place(conn, registry[roles.places], village)
+    elif lon is not None and lat is not None:
+        place = nearby.Place(lon=lon, lat=lat)
+    else:
+        raise InvalidParameter("give a village (id or name), or both lon and lat")
+    found = nearby.visit(conn, registry, role, place, radius_m, roles)
+    reach = metres(radius_m)
+    where = f"{place.name} ({place.district})" if place.name and place.district else place.name
+    hazards = registry[roles.hazards]
+    active = " or ".join(v for values in hazards.active_filter.values() for v in values) or "active"
+    frame = frame_for(
+        found.selection.layers,
+        f"Visit: {where or coordinates(place.lat, place.lon)}",
+        lines=(
+            f"Centre {coordinates(place.lat, place.lon)}; reach {reach}",
+            f"Map of {day(dt.datetime.now(dt.UTC).date())}",
+        ),
+        facts=visit_facts(found, reach, active),
+        hidden=found.selection.hidden,
+        hazards_title=registry[roles.hazards].title,
+        download_href=download_href,
+    )
+    centre = folium_map.Centre(place.lon, place.lat, radius_m)
+    m = folium_map.visit_map(found.selection.layers, frame, centre, base=roles.boundaries)
+    return Page(m, {layer.key: layer.count for layer in found.selection.layers})
+
+
+def visit_facts(
+    found: nearby.Visit, reach: str, active: str = "suspected or confirmed"
+) -> list[str]:
+    """What a field team reads before the map: hazards within reach, last session, facilities."""
+    facts = []
+    if found.hazards_within is not None:
+        if found.hazards_within == 0:
+            facts.append(
+                f"No hazard area on record within {reach}: that does not make the area safe."
+            )
+        else:
+            nearest = (
+                f"; the nearest of those is {metres(found.nearest_active_m)} away"
+                if found.nearest_active_m is not None
+                else ""
+            )
+            facts.append(
+                f"{found.hazards_within} hazard area(s) on record within {reach}, "
+                f"{found.active_within} of them {active}{nearest}."
+            )
+    if found.last_session is not None:
+        s = found.last_session
+        at = f" at {s.place_name}" if s.place_name else ""
+        facts.append(
+            f"Last risk-education session within reach: {day(s.held_on)}{at}, "
+            f"{metres(s.distance_m)} away."
+        )
+    else:
+        facts.append(f"No risk-education session on record within {reach}.")
+    if found.facilities_within is not None:
+        facts.append(
+            f"{found.facilities_within} facilit{'y' if found.facilities_within == 1 else 'ies'} "
+            f"within {reach}."
+        )
+    return facts
+
+
+def day(value: dt.date) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+def metres(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    if value < 0.5:
+        return "0 m"
+    return f"{value:,.0f} m" if value < 1000 else f"{value / 1000:,.1f} km"
+
+
+def coordinates(lat: float, lon: float) -> str:
+    north, east = "N" if lat >= 0 else "S", "E" if lon >= 0 else "W"
+    return f"{abs(lat):.5f}° {north}, {abs(lon):.5f}° {east}"

@@ -1,0 +1,107 @@
+"""Outreach sessions: explosive-ordnance risk education (EORE, MRE, RASB) held in communities."""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+from pydantic import model_validator
+
+from gis.spec import (
+    Count,
+    LayerSpec,
+    LongText,
+    PastDate,
+    Properties,
+    Role,
+    ShortText,
+    Style,
+    layer_table,
+)
+
+
+class Audience(enum.StrEnum):
+    children = "children"
+    adolescents = "adolescents"
+    adults = "adults"
+    mixed = "mixed"
+    teachers = "teachers"
+    farmers = "farmers"
+
+
+class Modality(enum.StrEnum):
+    school = "school"
+    community = "community"
+    door_to_door = "door_to_door"
+    media = "media"
+    other = "other"
+
+
+PARTS = ("girls", "boys", "women", "men")
+
+
+class OutreachSessionProperties(Properties):
+    held_on: PastDate
+    audience: Audience | None = None
+    modality: Modality | None = None
+    girls: Count | None = None
+    boys: Count | None = None
+    women: Count | None = None
+    men: Count | None = None
+    participants_total: Count | None = None
+    organisation: ShortText | None = None
+    place_name: ShortText | None = None
+    notes: LongText | None = None
+
+    @model_validator(mode="after")
+    def _total_holds_the_parts(self) -> OutreachSessionProperties:
+        parts = sum(getattr(self, p) or 0 for p in PARTS)
+        if self.participants_total is not None and parts > self.participants_total:
+            raise ValueError(
+                f"participants_total {self.participants_total} is less than girls + boys + women + "
+                f"men = {parts}"
+            )
+        return self
+
+
+table = layer_table(
+    "outreach_sessions",
+    "Point",
+    OutreachSessionProperties,
+    sa.CheckConstraint(
+        "participants_total IS NULL OR participants_total >= "
+        "coalesce(girls, 0) + coalesce(boys, 0) + coalesce(women, 0) + coalesce(men, 0)",
+        name="total_holds_parts",
+    ),
+)
+
+SPEC = LayerSpec(
+    name="outreach_sessions",
+    title="Risk-education sessions",
+    description="Explosive-ordnance risk education sessions (EORE; also MRE, or RASB: risk awareness "
+    "and safer behaviour), with participants by girls, boys, women and men.",
+    geometry_type="Point",
+    table=table,
+    properties=OutreachSessionProperties,
+    temporal_field="held_on",
+    restricted_fields={"notes": Role.staff},
+    queryable_fields=("held_on", "audience", "modality", "organisation", "place_name"),
+    popup_fields=("place_name", "held_on", "audience", "modality", "participants_total", "source"),
+    tooltip_field="place_name",
+    # Out of the hazard palette: green would read as cleared land (see distributions.py).
+    style=Style(color="#762a83", icon="bullhorn"),
+    hxl={
+        "external_id": "#activity+code",
+        "held_on": "#date",
+        "audience": "#targeted+type",
+        "modality": "#activity+type",
+        "girls": "#reached+f+children",
+        "boys": "#reached+m+children",
+        "women": "#reached+f+adults",
+        "men": "#reached+m+adults",
+        "participants_total": "#reached+total",
+        "organisation": "#org+impl",
+        "place_name": "#loc+name",
+        "source": "#meta+source",
+    },
+)
