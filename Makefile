@@ -21,7 +21,7 @@ START_DB := if [ -n "$${SAFEGROUND_DATABASE_URL:-}" ]; then \
 	  echo "safeground: using SAFEGROUND_DATABASE_URL (no private cluster)"; \
 	else $(CLUSTER) start; fi
 
-.PHONY: help install install-test db demo test bench status psql stop clean
+.PHONY: help install install-test db demo lint lock test bench status psql stop clean
 
 help: ## list the targets
 	@echo "SafeGround — make TARGET [PORT=8000] [SCALE=national] [PYTEST_ARGS=...]"
@@ -46,6 +46,17 @@ demo: db ## migrate, load the demo data (SCALE=…), serve http://127.0.0.1:PORT
 	@echo "safeground: serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	@echo "safeground: maps on http://127.0.0.1:$(PORT)/maps; offline: artifacts/maps/safeground-overview.html"
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" exec $(VENV)/bin/safeground serve --host 127.0.0.1 --port $(PORT)
+
+lint: install-test ## ruff (lint + format check), mypy, and the api -> layers -> gis import contract
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+lock: ## remake requirements.lock (versions + hashes) from pyproject.toml, after changing a pin
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 --quiet -o requirements.lock
 
 # The tests make and drop their own throw-away database on SAFEGROUND_TEST_SERVER_URL's server.
 # A private cluster that was stopped before the tests is stopped again after them, so that CI runs

@@ -22,7 +22,9 @@ from gis.settings import Settings
 from gis.spec import Role
 from layers import REGISTRY, migrations
 
-app = typer.Typer(help="SafeGround: weapon contamination and humanitarian work, in PostGIS.", no_args_is_help=True)
+app = typer.Typer(
+    help="SafeGround: weapon contamination and humanitarian work, in PostGIS.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 demo_app = typer.Typer(help="The Azerbaijan demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -66,7 +68,9 @@ def db_upgrade(revision: str = "head") -> None:
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision, e.g. base")]) -> None:
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="target revision, e.g. base")],
+) -> None:
     """Migrate the database schema down (base drops every layer table)."""
     engine = db.make_engine(_settings().database)
     migrations.downgrade(engine, revision)
@@ -83,20 +87,37 @@ def layers() -> None:
         counts = feature_counts(conn, list(REGISTRY.values()))
     table = Table("layer", "title", "geometry", "read by", "features")
     for spec in REGISTRY.values():
-        table.add_row(spec.name, spec.title, spec.geometry_type, spec.read_role.name, f"{counts[spec.name]:,}")
+        table.add_row(
+            spec.name, spec.title, spec.geometry_type, spec.read_role.name, f"{counts[spec.name]:,}"
+        )
     console.print(table)
 
 
 @app.command("import")
 def import_(
     layer: Annotated[str, typer.Argument(help="layer to import into")],
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="GeoJSON, GeoPackage, zipped Shapefile or CSV")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="GeoJSON, GeoPackage, zipped Shapefile or CSV"
+        ),
+    ],
     dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
-    make_valid: Annotated[bool, typer.Option(help="repair invalid polygons instead of rejecting them")] = False,
-    id_field: Annotated[str, typer.Option(help="column holding each row's stable id")] = "external_id",
-    source: Annotated[str | None, typer.Option(help="source for rows without a 'source' column")] = None,
-    crs: Annotated[str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:32638")] = None,
-    source_layer: Annotated[str | None, typer.Option(help="layer inside a GeoPackage or zip")] = None,
+    make_valid: Annotated[
+        bool, typer.Option(help="repair invalid polygons instead of rejecting them")
+    ] = False,
+    id_field: Annotated[
+        str, typer.Option(help="column holding each row's stable id")
+    ] = "external_id",
+    source: Annotated[
+        str | None, typer.Option(help="source for rows without a 'source' column")
+    ] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:32638")
+    ] = None,
+    source_layer: Annotated[
+        str | None, typer.Option(help="layer inside a GeoPackage or zip")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Import a file into a layer: all rows or none, upserting by external_id."""
@@ -107,9 +128,17 @@ def import_(
         frame = read_file(file, settings.imports, crs=crs, source_layer=source_layer)
         with _progress(len(frame) * 2, f"importing {file.name}") as advance, engine.begin() as conn:
             report = import_frame(
-                conn, spec, frame, settings.imports, filename=file.name, actor="cli",
-                dry_run=dry_run, make_valid=make_valid, id_field=id_field,
-                default_source=source or file.name, progress=advance,
+                conn,
+                spec,
+                frame,
+                settings.imports,
+                filename=file.name,
+                actor="cli",
+                dry_run=dry_run,
+                make_valid=make_valid,
+                id_field=id_field,
+                default_source=source or file.name,
+                progress=advance,
             )
     except SafeGroundError as exc:
         _fail(exc)
@@ -123,7 +152,14 @@ def import_(
         f"{report.updated:,} updated, {report.unchanged:,} unchanged"
         + (" (dry run: nothing written)" if dry_run else f" (import batch {report.batch_id})")
     )
-    for note in [*report.warnings, *([f"columns ignored: {', '.join(report.ignored_columns)}"] if report.ignored_columns else [])]:
+    for note in [
+        *report.warnings,
+        *(
+            [f"columns ignored: {', '.join(report.ignored_columns)}"]
+            if report.ignored_columns
+            else []
+        ),
+    ]:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
@@ -131,8 +167,18 @@ class _progress:
     """A rich progress bar for big inputs; a no-op callback for small ones."""
 
     def __init__(self, total: int, label: str) -> None:
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=err, transient=True) if total > 2 * PROGRESS_ABOVE_ROWS else None
+        self.bar = (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            if total > 2 * PROGRESS_ABOVE_ROWS
+            else None
+        )
         self.total, self.label = total, label
 
     def __enter__(self):  # type: ignore[no-untyped-def]
@@ -172,7 +218,9 @@ def export(
 
 @demo_app.command("load")
 def demo_load(
-    scale: Annotated[str, typer.Option(help="national (the demo) or large (for benchmarks)")] = "national",
+    scale: Annotated[
+        str, typer.Option(help="national (the demo) or large (for benchmarks)")
+    ] = "national",
     data_dir: Annotated[Path, typer.Option(help="folder with the reference data")] = Path("data"),
 ) -> None:
     """Load the Azerbaijan reference layers, the documented events and synthetic demo records."""
@@ -187,7 +235,9 @@ def demo_load(
         return
     table = Table("layer", "rows", "inserted", "updated", "unchanged")
     for r in reports:
-        table.add_row(r.layer, f"{r.rows:,}", f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}")
+        table.add_row(
+            r.layer, f"{r.rows:,}", f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}"
+        )
     console.print(table)
 
 

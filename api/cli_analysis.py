@@ -46,8 +46,13 @@ def coverage(
     risk_within_m: RiskOption = "5000",
     district: DistrictOption = None,
     status: Annotated[str, typer.Option(help="uncovered, covered or all")] = "uncovered",
-    csv: Annotated[Path | None, typer.Option("--csv", help="write every listed target as CSV", dir_okay=False)] = None,
-    geojson: Annotated[Path | None, typer.Option("--geojson", help="write the whole answer as GeoJSON", dir_okay=False)] = None,
+    csv: Annotated[
+        Path | None, typer.Option("--csv", help="write every listed target as CSV", dir_okay=False)
+    ] = None,
+    geojson: Annotated[
+        Path | None,
+        typer.Option("--geojson", help="write the whole answer as GeoJSON", dir_okay=False),
+    ] = None,
     limit: Annotated[int, typer.Option(help="rows to print (0: all)")] = 25,
     districts: Annotated[bool, typer.Option(help="print the per-district summary")] = True,
 ) -> None:
@@ -69,7 +74,9 @@ def coverage(
     if geojson:
         geojson.write_bytes(body)
     if csv:
-        csv.write_text(csv_text(body, ("external_id", "name", "district", "priority")), encoding="utf-8")
+        csv.write_text(
+            csv_text(body, ("external_id", "name", "district", "priority")), encoding="utf-8"
+        )
     _print(answer, limit, districts)
     for path in (p for p in (geojson, csv) if p):
         console.print(f"wrote {path}")
@@ -81,33 +88,71 @@ def _print(answer: dict[str, Any], limit: int, districts: bool) -> None:
     console.print(
         f"[bold]{params['target']}[/] covered by [bold]{params['by']}[/] within {params['within_m']:,.0f} m, "
         f"{window}; "
-        + (f"at risk within {_n(risk)} m of an active hazard" if (risk := params["risk_within_m"]) != "none"
-           else "every target counts (no risk condition)")
+        + (
+            f"at risk within {_n(risk)} m of an active hazard"
+            if (risk := params["risk_within_m"]) != "none"
+            else "every target counts (no risk condition)"
+        )
         + (f"; district {params['district']}" if params.get("district") else ""),
         highlight=False,
     )
     shown = features if limit <= 0 else features[:limit]
-    table = Table("#", "name", "district", "people", "hazard m", "hazards", "last", "days", "covered",
-                  "priority", title=f"{params['status']} targets, by priority ({len(features):,})")
+    table = Table(
+        "#",
+        "name",
+        "district",
+        "people",
+        "hazard m",
+        "hazards",
+        "last",
+        "days",
+        "covered",
+        "priority",
+        title=f"{params['status']} targets, by priority ({len(features):,})",
+    )
     for i, f in enumerate(shown, 1):
         p = f["properties"]
         table.add_row(
-            str(i), str(p.get("name") or p.get("external_id")), str(p.get("district") or "–"),
-            _n(p.get("population")), _n(p.get("nearest_hazard_m")), _n(p.get("hazards_within")),
-            str(p.get("last_by_on") or "never"), _n(p.get("days_since_last")),
-            "yes" if p.get("covered") else "no", f"{p.get('priority', 0):.3f}",
+            str(i),
+            str(p.get("name") or p.get("external_id")),
+            str(p.get("district") or "–"),
+            _n(p.get("population")),
+            _n(p.get("nearest_hazard_m")),
+            _n(p.get("hazards_within")),
+            str(p.get("last_by_on") or "never"),
+            _n(p.get("days_since_last")),
+            "yes" if p.get("covered") else "no",
+            f"{p.get('priority', 0):.3f}",
         )
     console.print(table)
     if len(shown) < len(features):
-        console.print(f"… {len(features) - len(shown):,} more (--limit 0 shows all, --csv writes all)")
+        console.print(
+            f"… {len(features) - len(shown):,} more (--limit 0 shows all, --csv writes all)"
+        )
     if districts and summary["districts"]:
-        per = Table("district", "code", "at risk", "covered", "uncovered", "coverage %", "people at risk",
-                    "people covered", title="per district")
+        per = Table(
+            "district",
+            "code",
+            "at risk",
+            "covered",
+            "uncovered",
+            "coverage %",
+            "people at risk",
+            "people covered",
+            title="per district",
+        )
         for d in summary["districts"]:
             if d["at_risk"]:
-                per.add_row(str(d["district"] or "(none)"), str(d["district_code"] or ""), _n(d["at_risk"]),
-                            _n(d["covered"]), _n(d["uncovered"]), _n(d["coverage_pct"]),
-                            _n(d["people_at_risk"]), _n(d["people_covered"]))
+                per.add_row(
+                    str(d["district"] or "(none)"),
+                    str(d["district_code"] or ""),
+                    _n(d["at_risk"]),
+                    _n(d["covered"]),
+                    _n(d["uncovered"]),
+                    _n(d["coverage_pct"]),
+                    _n(d["people_at_risk"]),
+                    _n(d["people_covered"]),
+                )
         console.print(per)
     console.print(
         f"[bold]{summary['at_risk']:,}[/] at risk, {summary['covered']:,} covered, "
@@ -124,5 +169,7 @@ def _n(value: object) -> str:
     if value is None:
         return "–"
     if isinstance(value, int | float):
-        return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
+        return (
+            f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
+        )
     return str(value)

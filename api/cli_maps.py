@@ -115,7 +115,11 @@ def overview(
     try:
         with engine.connect() as conn:
             page = pages.overview(
-                conn, REGISTRY, _role(role), district=district, since=day,
+                conn,
+                REGISTRY,
+                _role(role),
+                district=district,
+                since=day,
                 roles=Roles.from_settings(settings.analysis),
             )
     except SafeGroundError as exc:
@@ -136,7 +140,9 @@ def visit(
         Path | None,
         typer.Option(help="a GeoJSON file holding the planned route (a LineString or a Feature)"),
     ] = None,
-    buffer_m: Annotated[float, typer.Option(help="with --route: corridor half-width, metres")] = 500,
+    buffer_m: Annotated[
+        float, typer.Option(help="with --route: corridor half-width, metres")
+    ] = 500,
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
 ) -> None:
@@ -157,13 +163,23 @@ def visit(
         with engine.connect() as conn:
             if route is not None:
                 page = route_page.route_visit(
-                    conn, REGISTRY, settings.analysis, _role(role), geojson=geojson,
+                    conn,
+                    REGISTRY,
+                    settings.analysis,
+                    _role(role),
+                    geojson=geojson,
                     buffer_m=buffer_m,
                 )
             else:
                 page = pages.visit(
-                    conn, REGISTRY, _role(role), village=village, lon=lon, lat=lat,
-                    radius_m=radius_m, roles=Roles.from_settings(settings.analysis),
+                    conn,
+                    REGISTRY,
+                    _role(role),
+                    village=village,
+                    lon=lon,
+                    lat=lat,
+                    radius_m=radius_m,
+                    roles=Roles.from_settings(settings.analysis),
                 )
     except SafeGroundError as exc:
         _fail(exc.message)
@@ -186,9 +202,9 @@ def coverage(
         str, typer.Option(help="which at-risk targets to draw: uncovered, covered or all")
     ] = "all",
     rings: Annotated[bool, typer.Option(help="draw the within_m and risk_within_m rings")] = False,
-    size_by: Annotated[str, typer.Option(help="size uncovered targets by population or priority")] = (
-        "population"
-    ),
+    size_by: Annotated[
+        str, typer.Option(help="size uncovered targets by population or priority")
+    ] = ("population"),
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
 ) -> None:
@@ -199,9 +215,16 @@ def coverage(
     try:
         with engine.connect() as conn:
             page = coverage_page.coverage(
-                conn, REGISTRY, settings.analysis, _role(role),
-                **CoverageParams(target, by, within_m, since, until, risk_within_m, district).kwargs(),
-                status=status, rings=rings, size_by=size_by,
+                conn,
+                REGISTRY,
+                settings.analysis,
+                _role(role),
+                **CoverageParams(
+                    target, by, within_m, since, until, risk_within_m, district
+                ).kwargs(),
+                status=status,
+                rings=rings,
+                size_by=size_by,
             )
     except SafeGroundError as exc:
         _fail(exc.message)

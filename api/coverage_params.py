@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
 from fastapi import Depends, Query
@@ -19,8 +19,20 @@ BY = "What covers a target (default outreach_sessions; any point or polygon laye
 WITHIN_M = "A target is covered by a `by` feature this close, in geodesic metres"
 SINCE = "Window start, YYYY-MM-DD (default until − 364 days)"
 UNTIL = "Window end, YYYY-MM-DD (default today)"
-RISK_WITHIN_M = "At risk within this distance (metres) of an active hazard; 'none' drops the condition"
+RISK_WITHIN_M = (
+    "At risk within this distance (metres) of an active hazard; 'none' drops the condition"
+)
 DISTRICT = "One district, by name or code (e.g. Aghdam, AZ.AM)"
+
+
+class CoverageKwargs(TypedDict):
+    target: str | None
+    by: str | None
+    within_m: float
+    since: str | None
+    until: str | None
+    risk_within_m: str
+    district: str | None
 
 
 @dataclass(frozen=True)
@@ -33,9 +45,9 @@ class CoverageParams:
     risk_within_m: str = "5000"
     district: str | None = None
 
-    def kwargs(self) -> dict[str, object]:
+    def kwargs(self) -> CoverageKwargs:
         """As keyword arguments of `coverage_answer` and `coverage_page.coverage`."""
-        return asdict(self)
+        return CoverageKwargs(**asdict(self))  # type: ignore[typeddict-item]
 
 
 def _coverage_params(
@@ -48,8 +60,13 @@ def _coverage_params(
     district: Annotated[str | None, Query(description=DISTRICT)] = None,
 ) -> CoverageParams:
     return CoverageParams(
-        target, by, within_m, since.isoformat() if since else None,
-        until.isoformat() if until else None, risk_within_m, district,
+        target,
+        by,
+        within_m,
+        since.isoformat() if since else None,
+        until.isoformat() if until else None,
+        risk_within_m,
+        district,
     )
 
 

@@ -25,6 +25,4 @@ def _bind_tcp_socket(self: Config) -> socket.socket:
 
 def run(host: str, port: int, workers: int) -> None:
     Config.bind_socket = _bind_tcp_socket  # type: ignore[method-assign]
-    uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers
-    )
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)

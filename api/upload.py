@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -62,7 +63,7 @@ class _FilePart:
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
-        self._out = None
+        self._out: BinaryIO | None = None
 
     def on_part_begin(self) -> None:
         self._headers = {}

@@ -31,9 +31,11 @@ def _villages(engine_url: str, n: int, seed: int) -> list[tuple[float, float]]:
     engine = sa.create_engine(engine_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT ST_X(geom), ST_Y(geom) FROM villages WHERE deleted_at IS NULL ORDER BY id"
-            )).all()
+            rows = conn.execute(
+                sa.text(
+                    "SELECT ST_X(geom), ST_Y(geom) FROM villages WHERE deleted_at IS NULL ORDER BY id"
+                )
+            ).all()
     finally:
         engine.dispose()
     rng = random.Random(seed)
@@ -68,8 +70,15 @@ def _time(client: httpx.Client, name: str, call: Call) -> dict[str, object]:
     p50 = statistics.median(ordered) * 1000
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
     target = TARGET_MS.get(name)
-    return {"name": name, "runs": RUNS, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1),
-            "bytes": size, "target_ms": target, "met": None if target is None else p50 <= target}
+    return {
+        "name": name,
+        "runs": RUNS,
+        "p50_ms": round(p50, 1),
+        "p95_ms": round(p95, 1),
+        "bytes": size,
+        "target_ms": target,
+        "met": None if target is None else p50 <= target,
+    }
 
 
 def run(engine_url: str, base_url: str, headers: dict[str, str]) -> list[dict[str, object]]:
@@ -84,12 +93,38 @@ def run(engine_url: str, base_url: str, headers: dict[str, str]) -> list[dict[st
     calls: list[tuple[str, Call]] = [
         ("coverage whole country", get("/analysis/coverage", lambda i: {})),
         ("coverage whole country, 2025", get("/analysis/coverage", lambda i: year)),
-        ("coverage one district (Aghdam)", get("/analysis/coverage", lambda i: {"district": "Aghdam", **year})),
-        ("nearest k=5", get("/analysis/nearest", lambda i: {"layer": "hazard_areas", "k": 5,
-                                                           "lon": points[i][0], "lat": points[i][1]})),
-        ("within 1 km of a point", get("/analysis/within", lambda i: {"layer": "outreach_sessions", "distance_m": 1000,
-                                                                      "lon": points[i][0], "lat": points[i][1]})),
-        ("route check 50 km", lambda client, i: client.post("/analysis/route-check", json=routes[i])),
+        (
+            "coverage one district (Aghdam)",
+            get("/analysis/coverage", lambda i: {"district": "Aghdam", **year}),
+        ),
+        (
+            "nearest k=5",
+            get(
+                "/analysis/nearest",
+                lambda i: {
+                    "layer": "hazard_areas",
+                    "k": 5,
+                    "lon": points[i][0],
+                    "lat": points[i][1],
+                },
+            ),
+        ),
+        (
+            "within 1 km of a point",
+            get(
+                "/analysis/within",
+                lambda i: {
+                    "layer": "outreach_sessions",
+                    "distance_m": 1000,
+                    "lon": points[i][0],
+                    "lat": points[i][1],
+                },
+            ),
+        ),
+        (
+            "route check 50 km",
+            lambda client, i: client.post("/analysis/route-check", json=routes[i]),
+        ),
         ("exposure whole country", get("/analysis/exposure", lambda i: {"within_m": 1000})),
     ]
     with httpx.Client(base_url=base_url, headers=headers, timeout=300) as client:

@@ -42,7 +42,8 @@ def chromium(extra_args: list[str] | None = None) -> Iterator[Browser]:
         raise RuntimeError("driving Chromium needs playwright: pip install -e '.[test]'") from exc
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=chromium_path(), headless=True,
+            executable_path=chromium_path(),
+            headless=True,
             args=[*CHROMIUM_ARGS, *(extra_args or [])],
         )
         try:

@@ -47,14 +47,18 @@ def load_demo(
     synthetic = generate(villages, districts, scale=scale)
     frames: dict[str, gpd.GeoDataFrame] = {"districts": districts, "villages": villages}
     for layer in ("hazard_areas", "facilities", "distributions", "outreach_sessions"):
-        parts = [f for f in (documented.get(layer), synthetic.get(layer)) if f is not None and len(f)]
+        parts = [
+            f for f in (documented.get(layer), synthetic.get(layer)) if f is not None and len(f)
+        ]
         frames[layer] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
     reports = []
     with engine.begin() as conn:
         for layer, frame in frames.items():
             say(f"importing {len(frame):,} {layer}")
             spec = REGISTRY[layer]
-            reports.append(import_frame(conn, spec, frame, limits, filename=f"demo:{scale}", actor="demo"))
+            reports.append(
+                import_frame(conn, spec, frame, limits, filename=f"demo:{scale}", actor="demo")
+            )
             _retire_old_synthetic(conn, spec.table, frame)
     if raster_path is not None:
         say(f"building the MODELLED population raster {raster_path}")
@@ -64,10 +68,16 @@ def load_demo(
 
 def _retire_old_synthetic(conn: sa.Connection, table: sa.Table, frame: gpd.GeoDataFrame) -> None:
     current = sa.bindparam(
-        "current", frame.loc[frame["source"] == SOURCE, "external_id"].tolist(), type_=ARRAY(sa.Text)
+        "current",
+        frame.loc[frame["source"] == SOURCE, "external_id"].tolist(),
+        type_=ARRAY(sa.Text),
     )
     conn.execute(
         sa.update(table)
-        .where(table.c.source == SOURCE, table.c.deleted_at.is_(None), table.c.external_id != sa.all_(current))
+        .where(
+            table.c.source == SOURCE,
+            table.c.deleted_at.is_(None),
+            table.c.external_id != sa.all_(current),
+        )
         .values(deleted_at=sa.func.now(), updated_at=sa.func.now())
     )

@@ -33,7 +33,9 @@ DESCRIPTION = (
 )
 
 
-def build_population_raster(districts: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, path: Path) -> Path:
+def build_population_raster(
+    districts: gpd.GeoDataFrame, villages: gpd.GeoDataFrame, path: Path
+) -> Path:
     """Write the modelled raster to `path` (atomically, so a reader never sees half a file)."""
     minx, miny, maxx, maxy = districts.total_bounds
     west, north = np.floor(minx / CELL_DEG) * CELL_DEG, np.ceil(maxy / CELL_DEG) * CELL_DEG
@@ -63,15 +65,31 @@ def build_population_raster(districts: gpd.GeoDataFrame, villages: gpd.GeoDataFr
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".tif", dir=path.parent)
     os.close(fd)
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-               "crs": "EPSG:4326", "transform": transform, "nodata": -1.0, "compress": "deflate",
-               "tiled": True, "blockxsize": 256, "blockysize": 256}
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": transform,
+        "nodata": -1.0,
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(grid.astype("float32"), 1)
-        dst.update_tags(**{MODELLED_TAG: "true", DESCRIPTION_TAG: DESCRIPTION,
-                           "SAFEGROUND_SOURCE": "1999 census district totals (Statoids) and "
-                           "GeoNames places via Who's On First; built by `safeground demo load`",
-                           "UNITS": "people per cell"})
+        dst.update_tags(
+            **{
+                MODELLED_TAG: "true",
+                DESCRIPTION_TAG: DESCRIPTION,
+                "SAFEGROUND_SOURCE": "1999 census district totals (Statoids) and "
+                "GeoNames places via Who's On First; built by `safeground demo load`",
+                "UNITS": "people per cell",
+            }
+        )
         dst.set_band_description(1, "population (MODELLED)")
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)

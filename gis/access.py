@@ -25,7 +25,9 @@ api_keys = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("role", sa.Text, nullable=False),
     sa.Column("key_hash", sa.Text, nullable=False, unique=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
@@ -88,8 +90,13 @@ def principal_for(conn: sa.Connection, key: str | None) -> Principal:
 
 def list_keys(conn: sa.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(
-        sa.select(api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.created_at, api_keys.c.revoked_at)
-        .order_by(api_keys.c.id)
+        sa.select(
+            api_keys.c.id,
+            api_keys.c.name,
+            api_keys.c.role,
+            api_keys.c.created_at,
+            api_keys.c.revoked_at,
+        ).order_by(api_keys.c.id)
     )
     return [dict(r._mapping) for r in rows]
 
@@ -114,12 +121,18 @@ def audit(
 ) -> None:
     conn.execute(
         sa.insert(audit_log).values(
-            actor=principal.actor, action=action, layer=layer, detail=detail or {}, feature_count=feature_count
+            actor=principal.actor,
+            action=action,
+            layer=layer,
+            detail=detail or {},
+            feature_count=feature_count,
         )
     )
 
 
-def audit_entries(conn: sa.Connection, since: dt.datetime | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def audit_entries(
+    conn: sa.Connection, since: dt.datetime | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
     query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if since is not None:
         query = query.where(audit_log.c.at >= since)

@@ -47,15 +47,21 @@ def feature_json(
     )
 
 
-def feature_collection_sql(spec: LayerSpec, fields: tuple[str, ...], where: sa.ColumnElement | None = None) -> sa.Select:
+def feature_collection_sql(
+    spec: LayerSpec, fields: tuple[str, ...], where: sa.ColumnElement | None = None
+) -> sa.Select:
     """One row: the whole FeatureCollection as text, built by PostgreSQL, and its feature count."""
     t = spec.table
     inner = sa.select(t).where(t.c.deleted_at.is_(None))
     if where is not None:
         inner = inner.where(where)
     rows = inner.order_by(t.c.id).subquery("f")
-    features = sa.func.coalesce(sa.func.json_agg(feature_json(spec, fields, rows)), sa.text("'[]'::json"))
+    features = sa.func.coalesce(
+        sa.func.json_agg(feature_json(spec, fields, rows)), sa.text("'[]'::json")
+    )
     return sa.select(
-        sa.cast(sa.func.json_build_object("type", "FeatureCollection", "features", features), sa.Text),
+        sa.cast(
+            sa.func.json_build_object("type", "FeatureCollection", "features", features), sa.Text
+        ),
         sa.func.count(),
     ).select_from(rows)

@@ -45,7 +45,7 @@ class Statement:
         return {**self.constants, **values}
 
 
-def compile_statement(stmt: sa.Executable) -> Statement:
+def compile_statement(stmt: sa.ClauseElement) -> Statement:
     compiled = stmt.compile(dialect=_DIALECT)
     return Statement(str(compiled), dict(compiled.params))
 
@@ -58,7 +58,7 @@ class _Cache:
         self._items: dict[tuple[object, ...], Statement] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...], build: Callable[[], sa.Executable]) -> Statement:
+    def get(self, key: tuple[object, ...], build: Callable[[], sa.ClauseElement]) -> Statement:
         found = self._items.get(key)
         if found is None:
             found = compile_statement(build())
@@ -102,7 +102,7 @@ def conditions(q: ItemsQuery, t: sa.Table) -> list[sa.ColumnElement[bool]]:
         out.append(t.c.deleted_at.is_(None))
     if q.bbox is not None:
         envelope = sa.func.ST_MakeEnvelope(
-            *(bind(n, sa.Float) for n in ("min_lon", "min_lat", "max_lon", "max_lat")),
+            *(bind(n, sa.Float()) for n in ("min_lon", "min_lat", "max_lon", "max_lat")),
             sa.literal_column("4326"),
         )
         out += [t.c.geom.op("&&")(envelope), sa.func.ST_Intersects(t.c.geom, envelope)]
@@ -155,7 +155,7 @@ def order_by(t: sa.Table | sa.Subquery, sort: Sort, descending: bool) -> list[sa
 def _after_cursor(q: ItemsQuery, t: sa.Table, descending: bool) -> sa.ColumnElement[bool]:
     """Rows strictly after the cursor's edge row in the effective order (keyset paging)."""
     assert q.cursor is not None
-    row_id = bind("cursor_id", sa.BigInteger)
+    row_id = bind("cursor_id", sa.BigInteger())
     id_after = t.c.id < row_id if descending else t.c.id > row_id
     if q.sort.field is None:
         return id_after
@@ -202,15 +202,15 @@ def _page_statement(q: ItemsQuery) -> sa.Select:
         sa.select(*columns, sa.func.row_number().over(order_by=order).label("rn"))
         .where(*where)
         .order_by(*order)
-        .limit(bind("fetch", sa.BigInteger))
-        .offset(bind("offset", sa.BigInteger))
+        .limit(bind("fetch", sa.BigInteger()))
+        .offset(bind("offset", sa.BigInteger()))
         .subquery("p")
     )
     feature = feature_json(spec, q.fields, inner, extra=("updated_at",) if q.sync else ())
     if q.include_deleted:
         feature = sa.case((inner.c.deleted_at.is_(None), feature), else_=tombstone_json(inner))
     rn = inner.c.rn
-    in_page = rn <= bind("row_end", sa.BigInteger)
+    in_page = rn <= bind("row_end", sa.BigInteger())
     features = sa.func.json_agg(
         postgresql.aggregate_order_by(feature, rn.desc() if backward else rn)
     )
@@ -225,8 +225,8 @@ def _page_statement(q: ItemsQuery) -> sa.Select:
             sa.func.coalesce(features.filter(in_page), sa.literal_column("'[]'::json")), sa.Text
         ),
         sa.func.count(),
-        sa.func.max(key_text).filter(rn == bind("first_row", sa.BigInteger)),
-        sa.func.max(key_text).filter(rn == bind("row_end", sa.BigInteger)),
+        sa.func.max(key_text).filter(rn == bind("first_row", sa.BigInteger())),
+        sa.func.max(key_text).filter(rn == bind("row_end", sa.BigInteger())),
         sa.func.now(),
     ).select_from(inner)
 
@@ -323,7 +323,7 @@ def item_statement(spec: LayerSpec, fields: tuple[str, ...]) -> Statement:
     return CACHE.get(
         ("item", spec.name, fields),
         lambda: sa.select(sa.cast(feature_json(spec, fields), sa.Text)).where(
-            t.c.id == bind("id", sa.BigInteger), t.c.deleted_at.is_(None)
+            t.c.id == bind("id", sa.BigInteger()), t.c.deleted_at.is_(None)
         ),
     )
 
@@ -350,7 +350,9 @@ def export_select(q: ItemsQuery, columns: list[sa.ColumnElement], *, whole: bool
         where.append(_after_cursor(q, t, descending))
     stmt = sa.select(*columns).where(*where).order_by(*order)
     if not whole:
-        stmt = stmt.limit(bind("export_limit", sa.BigInteger)).offset(bind("offset", sa.BigInteger))
+        stmt = stmt.limit(bind("export_limit", sa.BigInteger())).offset(
+            bind("offset", sa.BigInteger())
+        )
     return stmt
 
 

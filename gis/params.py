@@ -90,8 +90,8 @@ class Interval:
 def parse_datetime(text: str) -> Interval:
     """RFC 3339 instant or interval 'start/end' with '..' (or nothing) for an open end."""
     if "/" not in text:
-        start = _instant("datetime", text)
-        return Interval(start, _day_end(start) if _is_date(text) else start)
+        instant = _instant("datetime", text)
+        return Interval(instant, _day_end(instant) if _is_date(text) else instant)
     if text.count("/") != 1:
         raise InvalidParameter(f"datetime '{shown(text)}' has more than one '/'")
     first, second = (p.strip() for p in text.split("/"))

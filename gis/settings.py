@@ -27,7 +27,9 @@ class DatabaseSettings(BaseSettings):
     @classmethod
     def _postgres_only(cls, url: str) -> str:
         if not url.startswith(("postgresql://", "postgresql+psycopg://")):
-            raise ValueError("SafeGround needs PostgreSQL + PostGIS: use a postgresql+psycopg:// URL")
+            raise ValueError(
+                "SafeGround needs PostgreSQL + PostGIS: use a postgresql+psycopg:// URL"
+            )
         return url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
@@ -35,14 +37,19 @@ class ImportSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAFEGROUND_IMPORT_", extra="ignore")
 
     max_upload_mb: float = Field(200, gt=0, description="Largest file accepted for import.")
-    max_unzipped_mb: float = Field(1000, gt=0, description="Largest total size a zip may expand to.")
+    max_unzipped_mb: float = Field(
+        1000, gt=0, description="Largest total size a zip may expand to."
+    )
     aoi_bbox: tuple[float, float, float, float] = Field(
         AZERBAIJAN_AOI,
         description="Area of interest (min lon, min lat, max lon, max lat): features outside it are "
         "refused as probably wrong.",
     )
     coordinate_decimals: int = Field(
-        7, ge=5, le=9, description="Coordinates are stored rounded to this many decimals (7 ≈ 1 cm)."
+        7,
+        ge=5,
+        le=9,
+        description="Coordinates are stored rounded to this many decimals (7 ≈ 1 cm).",
     )
 
     @field_validator("aoi_bbox")
@@ -82,18 +89,30 @@ class AnalysisSettings(BaseSettings):
     max_distance_m: float = Field(
         100_000, gt=0, le=1_000_000, description="Largest distance any analysis accepts, in metres."
     )
-    max_route_km: float = Field(500, gt=0, le=20_000, description="Longest route a route check accepts.")
-    hazard_layer: str = Field("hazard_areas", description="The layer whose active features are dangers.")
-    area_layer: str = Field("districts", description="The areas results are summed up by (?district=).")
-    place_layer: str = Field("villages", description="Coverage targets by default; ?village= looks here.")
+    max_route_km: float = Field(
+        500, gt=0, le=20_000, description="Longest route a route check accepts."
+    )
+    hazard_layer: str = Field(
+        "hazard_areas", description="The layer whose active features are dangers."
+    )
+    area_layer: str = Field(
+        "districts", description="The areas results are summed up by (?district=)."
+    )
+    place_layer: str = Field(
+        "villages", description="Coverage targets by default; ?village= looks here."
+    )
     activity_layer: str = Field("outreach_sessions", description="What covers a target by default.")
-    facility_layer: str = Field("facilities", description="The facilities a visit map lists nearby.")
+    facility_layer: str = Field(
+        "facilities", description="The facilities a visit map lists nearby."
+    )
     route_context_layers: tuple[str, ...] = Field(
         ("facilities", "villages"), description="Layers listed along a route besides the hazards."
     )
     unknown_population: int = Field(
-        500, ge=0, description="People assumed in a target of unknown population, for the priority "
-        "score only (never in the people-at-risk figures)."
+        500,
+        ge=0,
+        description="People assumed in a target of unknown population, for the priority "
+        "score only (never in the people-at-risk figures).",
     )
     rasters: dict[str, str] = Field(
         default_factory=lambda: {"population": DEMO_POPULATION_RASTER},

@@ -117,7 +117,9 @@ class LayerSpec:
         return (*self.property_names, *self.computed_fields)
 
     def visible_fields(self, role: Role) -> tuple[str, ...]:
-        return tuple(f for f in self.output_fields if self.restricted_fields.get(f, Role.public) <= role)
+        return tuple(
+            f for f in self.output_fields if self.restricted_fields.get(f, Role.public) <= role
+        )
 
     def readable_by(self, role: Role) -> bool:
         return role >= self.read_role
@@ -179,11 +181,13 @@ def common_columns(geometry_type: GeometryType) -> list[sa.Column | sa.Constrain
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column("external_id", sa.Text, nullable=False, unique=True),
         sa.Column("source", sa.Text, nullable=False),
+        sa.Column("geom", Geometry(geometry_type, srid=4326, spatial_index=False), nullable=False),
         sa.Column(
-            "geom", Geometry(geometry_type, srid=4326, spatial_index=False), nullable=False
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("deleted_at", sa.DateTime(timezone=True)),
         sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batches.id")),
         *geometry_checks(),
@@ -242,7 +246,9 @@ def layer_table(
 ) -> sa.Table:
     """A layer's table: the common columns, one per property, any extra (computed columns,
     cross-field checks), and GiST indexes on the geometry and on its geography cast."""
-    table = sa.Table(name, metadata, *common_columns(geometry_type), *property_columns(properties), *extra)
+    table = sa.Table(
+        name, metadata, *common_columns(geometry_type), *property_columns(properties), *extra
+    )
     sa.Index(f"{name}_geom_gist", table.c.geom, postgresql_using="gist")
     sa.Index(f"{name}_geog_gist", geography(table.c.geom), postgresql_using="gist")
     sa.Index(f"{name}_updated_at", table.c.updated_at)
@@ -256,7 +262,9 @@ import_batches = sa.Table(
     sa.Column("layer", sa.Text, nullable=False),
     sa.Column("filename", sa.Text),
     sa.Column("actor", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
     sa.Column("inserted", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated", sa.Integer, nullable=False, server_default="0"),

@@ -56,7 +56,15 @@ SPEC = LayerSpec(
     read_role=Role.partner,
     restricted_fields={"households": Role.staff, "beneficiaries": Role.staff, "notes": Role.staff},
     queryable_fields=("distributed_on", "item_category", "partner_organisation", "place_name"),
-    popup_fields=("place_name", "distributed_on", "item_category", "quantity", "unit", "households", "source"),
+    popup_fields=(
+        "place_name",
+        "distributed_on",
+        "item_category",
+        "quantity",
+        "unit",
+        "households",
+        "source",
+    ),
     tooltip_field="place_name",
     # Activity colours stay out of the hazard palette (reds, oranges, greens, greys), so a cluster of
     # activities is never read as a hazard or as cleared land.

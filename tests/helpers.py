@@ -15,7 +15,9 @@ def point_feature(external_id: str, lon: float, lat: float, **properties: Any) -
     }
 
 
-def polygon_feature(external_id: str, ring: list[tuple[float, float]], **properties: Any) -> dict[str, Any]:
+def polygon_feature(
+    external_id: str, ring: list[tuple[float, float]], **properties: Any
+) -> dict[str, Any]:
     return {
         "type": "Feature",
         "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
@@ -28,14 +30,20 @@ def square(lon: float, lat: float, size: float = 0.01) -> list[tuple[float, floa
 
 
 def write_geojson(path: Path, features: list[dict[str, Any]]) -> Path:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8"
+    )
     return path
 
 
-def session(external_id: str, lon: float, lat: float, held_on: str = "2024-05-01", **extra: Any) -> dict[str, Any]:
+def session(
+    external_id: str, lon: float, lat: float, held_on: str = "2024-05-01", **extra: Any
+) -> dict[str, Any]:
     return point_feature(external_id, lon, lat, held_on=held_on, **extra)
 
 
-def hazard(external_id: str, ring: list[tuple[float, float]], status: str = "confirmed", **extra: Any) -> dict[str, Any]:
+def hazard(
+    external_id: str, ring: list[tuple[float, float]], status: str = "confirmed", **extra: Any
+) -> dict[str, Any]:
     props = {"hazard_type": "AP_mine", "status": status, "recorded_on": "2023-03-01", **extra}
     return polygon_feature(external_id, ring, **props)

@@ -38,8 +38,12 @@ def add(conn: sa.Connection, layer: str, geometry: shapely.Geometry, **propertie
     values = {**DEFAULTS[layer], **properties}
     return conn.execute(
         sa.insert(spec.table)
-        .values(external_id=f"test:{layer}:{next(_ids)}", source="test",
-                geom=sa.func.ST_GeomFromText(geometry.wkt, 4326), **values)
+        .values(
+            external_id=f"test:{layer}:{next(_ids)}",
+            source="test",
+            geom=sa.func.ST_GeomFromText(geometry.wkt, 4326),
+            **values,
+        )
         .returning(spec.table.c.id)
     ).scalar_one()
 
@@ -49,13 +53,17 @@ def moved(lon: float, lat: float, azimuth_deg: float, distance_m: float) -> tupl
     return float(x), float(y)
 
 
-def blob(lon: float, lat: float, radius_m: float, vertices: int = 8, turn_deg: float = 0.0) -> shapely.Polygon:
+def blob(
+    lon: float, lat: float, radius_m: float, vertices: int = 8, turn_deg: float = 0.0
+) -> shapely.Polygon:
     """A convex polygon whose vertices lie `radius_m` (geodesic) around a centre."""
     ring = [moved(lon, lat, turn_deg + 360.0 * i / vertices, radius_m) for i in range(vertices)]
     return shapely.Polygon(ring)
 
 
-def box_north_of(lon: float, lat: float, gap_m: float, width_m: float = 200.0, depth_m: float = 200.0) -> shapely.Polygon:
+def box_north_of(
+    lon: float, lat: float, gap_m: float, width_m: float = 200.0, depth_m: float = 200.0
+) -> shapely.Polygon:
     """A small box whose southern edge is centred `gap_m` due north of the point.
 
     The point's nearest point of the box is then the middle of that edge, at `gap_m` (a short
@@ -77,7 +85,9 @@ def _edge_m(p: tuple[float, float], a: tuple[float, float], b: tuple[float, floa
         return point_point_m(p, a)
 
     def at(s: np.ndarray) -> np.ndarray:
-        x, y, _ = GEOD.fwd(np.full_like(s, a[0]), np.full_like(s, a[1]), np.full_like(s, azimuth), s)
+        x, y, _ = GEOD.fwd(
+            np.full_like(s, a[0]), np.full_like(s, a[1]), np.full_like(s, azimuth), s
+        )
         return GEOD.inv(np.full_like(s, p[0]), np.full_like(s, p[1]), x, y)[2]
 
     s = np.linspace(0.0, length, 65)
@@ -120,4 +130,6 @@ def test_point_inside_a_blob_is_at_zero_and_outside_at_its_edge() -> None:
     shape = blob(46.9, 39.9, 500.0, vertices=12)
     assert point_polygon_m((46.9, 39.9), shape) == 0.0
     outside = moved(46.9, 39.9, 15.0, 1500.0)  # 15°: a vertex is at 0°/30°, the edge between
-    assert point_polygon_m(outside, shape) == pytest.approx(1500.0 - 500.0 * np.cos(np.radians(15.0)), abs=0.5)
+    assert point_polygon_m(outside, shape) == pytest.approx(
+        1500.0 - 500.0 * np.cos(np.radians(15.0)), abs=0.5
+    )

@@ -34,12 +34,26 @@ def test_coverage_reads_active_hazards_and_sessions_from_their_indexes(conn: sa.
     for i in range(30):
         add(conn, "villages", shapely.Point(moved(*v, 12.0 * i, 500.0 * i)), name=f"v{i}")
         add(conn, "hazard_areas", box_north_of(*moved(*v, 12.0 * i, 400.0 * i), 800.0))
-        add(conn, "outreach_sessions", shapely.Point(moved(*v, 12.0 * i, 450.0 * i)), held_on="2025-03-03")
+        add(
+            conn,
+            "outreach_sessions",
+            shapely.Point(moved(*v, 12.0 * i, 450.0 * i)),
+            held_on="2025-03-03",
+        )
     conn.exec_driver_sql("ANALYZE villages, hazard_areas, outreach_sessions")
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    q = coverage_question(target=REGISTRY["villages"], by=REGISTRY["outreach_sessions"], area=REGISTRY["districts"],
-                          hazard=REGISTRY["hazard_areas"], role=Role.admin, within_m=2000, risk_within_m=5000,
-                          since="2025-01-01", until="2025-12-31", status="all")
+    q = coverage_question(
+        target=REGISTRY["villages"],
+        by=REGISTRY["outreach_sessions"],
+        area=REGISTRY["districts"],
+        hazard=REGISTRY["hazard_areas"],
+        role=Role.admin,
+        within_m=2000,
+        risk_within_m=5000,
+        since="2025-01-01",
+        until="2025-12-31",
+        status="all",
+    )
     sql, params = coverage_sql(q)
     conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     plan = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + sql), params))

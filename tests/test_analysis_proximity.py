@@ -45,12 +45,17 @@ def route(conn: sa.Connection, line: Any, role: Role = Role.admin, **params: Any
 
 def test_nearest_ranks_by_exact_geodesic_distance_with_bearing(conn) -> None:
     rng = np.random.default_rng(7)
-    points = [moved(*Q, float(a), float(d)) for a, d in zip(rng.uniform(0, 360, 40), rng.uniform(10, 20_000, 40), strict=True)]
+    points = [
+        moved(*Q, float(a), float(d))
+        for a, d in zip(rng.uniform(0, 360, 40), rng.uniform(10, 20_000, 40), strict=True)
+    ]
     for i, p in enumerate(points):
         add(conn, "outreach_sessions", shapely.Point(p), place_name=f"s{i}")
     answer = nearest(conn, layer_name="outreach_sessions", lon=Q[0], lat=Q[1], k=7)
     expected = sorted((point_point_m(Q, p), i) for i, p in enumerate(points))[:7]
-    got = [(f["properties"]["distance_m"], f["properties"]["place_name"]) for f in answer["features"]]
+    got = [
+        (f["properties"]["distance_m"], f["properties"]["place_name"]) for f in answer["features"]
+    ]
     assert [name for _, name in got] == [f"s{i}" for _, i in expected]
     assert all(close(d, e) for (d, _), (e, _) in zip(got, expected, strict=True))
     for f in answer["features"]:
@@ -105,13 +110,20 @@ def test_layers_the_caller_may_not_read_answer_as_unknown(conn) -> None:
         nearest(conn, Role.public, layer_name="hazard_areas", lon=47.0, lat=40.0)
     with pytest.raises(NotFound) as unknown:
         nearest(conn, Role.public, layer_name="minefields", lon=47.0, lat=40.0)
-    assert str(hidden.value).replace("hazard_areas", "X") == str(unknown.value).replace("minefields", "X")
+    assert str(hidden.value).replace("hazard_areas", "X") == str(unknown.value).replace(
+        "minefields", "X"
+    )
 
 
 def test_within_a_point_is_inclusive_and_exact(conn) -> None:
     for d in (999.6, 1000.4):
         add(conn, "facilities", shapely.Point(moved(*Q, 200.0, d)), name=f"at {d}")
-    names = [f["properties"]["name"] for f in within(conn, layer_name="facilities", lon=Q[0], lat=Q[1], distance_m=1000)["features"]]
+    names = [
+        f["properties"]["name"]
+        for f in within(conn, layer_name="facilities", lon=Q[0], lat=Q[1], distance_m=1000)[
+            "features"
+        ]
+    ]
     assert names == ["at 999.6"]
 
 
@@ -120,7 +132,12 @@ def test_within_a_line_and_a_polygon(conn) -> None:
     near_line = moved(*Q, 0.0, 450.0)
     add(conn, "villages", shapely.Point(near_line), name="by the road")
     add(conn, "villages", shapely.Point(moved(*Q, 180.0, 700.0)), name="off the road")
-    answer = within(conn, layer_name="villages", geojson={"type": "LineString", "coordinates": line}, distance_m=500)
+    answer = within(
+        conn,
+        layer_name="villages",
+        geojson={"type": "LineString", "coordinates": line},
+        distance_m=500,
+    )
     assert [f["properties"]["name"] for f in answer["features"]] == ["by the road"]
     assert close(answer["features"][0]["properties"]["distance_m"], 450.0)
     polygon = blob(*Q, 300.0)
@@ -140,10 +157,19 @@ def test_within_limit_says_truncated(conn) -> None:
 @pytest.mark.parametrize(
     ("body", "match"),
     [
-        ({"type": "MultiPoint", "coordinates": [[47, 40]]}, "expected Point or LineString or Polygon"),
+        (
+            {"type": "MultiPoint", "coordinates": [[47, 40]]},
+            "expected Point or LineString or Polygon",
+        ),
         ({"type": "Point", "coordinates": [200, 40]}, "lon must be a longitude"),
         ({"type": "Point", "coordinates": ["47", 40]}, "must be \\[lon, lat\\] numbers"),
-        ({"type": "Polygon", "coordinates": [[[47, 40], [47.1, 40.1], [47.1, 40], [47, 40.1], [47, 40]]]}, "not a valid Polygon"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [[[47, 40], [47.1, 40.1], [47.1, 40], [47, 40.1], [47, 40]]],
+            },
+            "not a valid Polygon",
+        ),
         ({"type": "LineString", "coordinates": [[47, 40]]}, "at least two"),
         ({"type": "Feature", "geometry": None}, "must be a GeoJSON"),
         ([1, 2], "must be a GeoJSON"),
@@ -166,21 +192,38 @@ def test_route_check_finds_crossed_and_nearby_hazards_with_their_positions(conn)
     line = road()
     crossed = blob(*moved(*Q, 90.0, 5_000.0), 300.0, vertices=16)
     add(conn, "hazard_areas", crossed, name="crossed", status="suspected")
-    beside = blob(*moved(*moved(*Q, 90.0, 12_000.0), 0.0, 500.0), 200.0, vertices=16)  # a vertex 300 m off
+    beside = blob(
+        *moved(*moved(*Q, 90.0, 12_000.0), 0.0, 500.0), 200.0, vertices=16
+    )  # a vertex 300 m off
     add(conn, "hazard_areas", beside, name="beside", status="confirmed")
-    add(conn, "hazard_areas", box_north_of(*moved(*Q, 90.0, 15_000.0), 300.0), name="cleared", status="cleared")
+    add(
+        conn,
+        "hazard_areas",
+        box_north_of(*moved(*Q, 90.0, 15_000.0), 300.0),
+        name="cleared",
+        status="cleared",
+    )
     add(conn, "hazard_areas", box_north_of(*moved(*Q, 90.0, 8_000.0), 700.0), name="beyond")
-    add(conn, "villages", shapely.Point(moved(*moved(*Q, 90.0, 18_000.0), 180.0, 200.0)), name="Kend")
+    add(
+        conn,
+        "villages",
+        shapely.Point(moved(*moved(*Q, 90.0, 18_000.0), 180.0, 200.0)),
+        name="Kend",
+    )
     answer = route(conn, {"type": "LineString", "coordinates": line}, buffer_m=500)
     props = {f["properties"].get("name"): f["properties"] for f in answer["features"]}
     assert set(props) == {"crossed", "beside", "cleared", "Kend"}
     assert props["crossed"]["crosses"] is True and props["crossed"]["distance_m"] == 0
-    assert props["crossed"]["along_km"] == pytest.approx(4.7, abs=0.02)  # enters 300 m before its centre
+    assert props["crossed"]["along_km"] == pytest.approx(
+        4.7, abs=0.02
+    )  # enters 300 m before its centre
     assert props["beside"]["crosses"] is False
     assert close(props["beside"]["distance_m"], 300.0)
     assert props["beside"]["along_km"] == pytest.approx(12.0, abs=0.01)
     assert (props["cleared"]["active"], props["beside"]["active"]) == (False, True)
-    assert props["Kend"]["layer"] == "villages" and props["Kend"]["along_km"] == pytest.approx(18.0, abs=0.01)
+    assert props["Kend"]["layer"] == "villages" and props["Kend"]["along_km"] == pytest.approx(
+        18.0, abs=0.01
+    )
     summary = answer["summary"]
     assert (summary["hazards"], summary["hazards_active"], summary["crossing_active"]) == (3, 2, 1)
     assert summary["first_active_at_km"] == pytest.approx(4.7, abs=0.02)
@@ -191,10 +234,19 @@ def test_route_check_finds_crossed_and_nearby_hazards_with_their_positions(conn)
 
 def test_route_with_nothing_found_says_plainly_it_is_not_known_safe(conn) -> None:
     add(conn, "hazard_areas", box_north_of(*Q, 5_000.0))
-    answer = route(conn, {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": road()}})
+    answer = route(
+        conn,
+        {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "LineString", "coordinates": road()},
+        },
+    )
     assert answer["features"] == []
     assert answer["summary"]["hazards_active"] == 0
-    assert answer["notice"].startswith("No mapped hazard area lies within 500 m of this route. This does NOT mean the route is safe")
+    assert answer["notice"].startswith(
+        "No mapped hazard area lies within 500 m of this route. This does NOT mean the route is safe"
+    )
 
 
 @pytest.mark.parametrize(
@@ -203,9 +255,21 @@ def test_route_with_nothing_found_says_plainly_it_is_not_known_safe(conn) -> Non
         ({"type": "Point", "coordinates": [47, 40]}, {}, "expected LineString"),
         ({"type": "LineString", "coordinates": [[47, 40], [47, 40]]}, {}, "two distinct points"),
         ({"type": "LineString", "coordinates": [[47, 40], [47, 95]]}, {}, "lat must be a latitude"),
-        ({"type": "LineString", "coordinates": [[44.5, 38.5], [50.5, 41.8]]}, {}, "route checks accept at most 500 km"),
-        ({"type": "LineString", "coordinates": [[47, 40], [47.1, 40]]}, {"buffer_m": -5}, "buffer_m"),
-        ({"type": "LineString", "coordinates": [[47, 40], [47.1, 40]]}, {"buffer_m": 1e6}, "capped at 100,000 m"),
+        (
+            {"type": "LineString", "coordinates": [[44.5, 38.5], [50.5, 41.8]]},
+            {},
+            "route checks accept at most 500 km",
+        ),
+        (
+            {"type": "LineString", "coordinates": [[47, 40], [47.1, 40]]},
+            {"buffer_m": -5},
+            "buffer_m",
+        ),
+        (
+            {"type": "LineString", "coordinates": [[47, 40], [47.1, 40]]},
+            {"buffer_m": 1e6},
+            "capped at 100,000 m",
+        ),
         ("not json", {}, "must be a GeoJSON"),
     ],
 )
@@ -222,4 +286,8 @@ def test_route_check_needs_a_role_that_may_read_hazards(conn) -> None:
 def test_empty_layers_answer_with_empty_collections(conn) -> None:
     assert nearest(conn, layer_name="facilities", lon=Q[0], lat=Q[1], k=3)["features"] == []
     answer = within(conn, layer_name="facilities", lon=Q[0], lat=Q[1], distance_m=5000)
-    assert (answer["features"], answer["summary"]["count"], answer["summary"]["nearest_m"]) == ([], 0, None)
+    assert (answer["features"], answer["summary"]["count"], answer["summary"]["nearest_m"]) == (
+        [],
+        0,
+        None,
+    )

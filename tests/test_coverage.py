@@ -35,8 +35,12 @@ def village(conn: sa.Connection, name: str, at: tuple[float, float] = V, **extra
     return add(conn, "villages", shapely.Point(at), name=name, **extra)
 
 
-@pytest.mark.parametrize(("risk_within_m", "at_risk"), [(2000, True), (1990.4, True), (1989.6, False), (1980, False)])
-def test_village_1990_m_from_a_hazard_edge_is_at_risk_only_within_that_distance(conn, risk_within_m, at_risk) -> None:
+@pytest.mark.parametrize(
+    ("risk_within_m", "at_risk"), [(2000, True), (1990.4, True), (1989.6, False), (1980, False)]
+)
+def test_village_1990_m_from_a_hazard_edge_is_at_risk_only_within_that_distance(
+    conn, risk_within_m, at_risk
+) -> None:
     village(conn, "near")
     add(conn, "hazard_areas", box_north_of(*V, 1990.0))
     p = props(run(conn, risk_within_m=risk_within_m))["near"]
@@ -59,8 +63,12 @@ def test_hazard_no_longer_active_puts_nobody_at_risk(conn, status) -> None:
     village(conn, "v")
     hazard = add(conn, "hazard_areas", box_north_of(*V, 500.0))
     assert props(run(conn))["v"]["at_risk"] is True
-    conn.execute(sa.text("UPDATE hazard_areas SET status = :s, status_changed_on = '2024-01-01' WHERE id = :id"),
-                 {"s": status, "id": hazard})
+    conn.execute(
+        sa.text(
+            "UPDATE hazard_areas SET status = :s, status_changed_on = '2024-01-01' WHERE id = :id"
+        ),
+        {"s": status, "id": hazard},
+    )
     p = props(run(conn))["v"]
     assert (p["at_risk"], p["hazards_within"], p["priority"]) == (False, 0, 0)
 
@@ -93,7 +101,9 @@ def test_last_session_and_days_since_are_counted_to_until(conn) -> None:
     add(conn, "hazard_areas", box_north_of(*V, 1000.0))
     for held_on in ("2023-03-01", "2024-06-30"):
         add(conn, "outreach_sessions", shapely.Point(moved(*V, 10.0, 300.0)), held_on=held_on)
-    add(conn, "outreach_sessions", shapely.Point(moved(*V, 10.0, 2500.0)), held_on="2024-12-01")  # beyond reach
+    add(
+        conn, "outreach_sessions", shapely.Point(moved(*V, 10.0, 2500.0)), held_on="2024-12-01"
+    )  # beyond reach
     p = props(run(conn))["v"]
     assert (p["covered"], p["last_by_on"]) == (False, "2024-06-30")
     assert p["days_since_last"] == (dt.date(2025, 12, 31) - dt.date(2024, 6, 30)).days
@@ -104,13 +114,23 @@ def test_deleted_features_are_ignored_everywhere(conn) -> None:
     gone = village(conn, "gone", at=moved(*V, 0.0, 10_000.0))
     hazard = add(conn, "hazard_areas", box_north_of(*V, 800.0))
     add(conn, "hazard_areas", box_north_of(*V, 300.0), status="suspected")
-    session = add(conn, "outreach_sessions", shapely.Point(moved(*V, 90.0, 100.0)), held_on="2025-03-01")
-    for layer, row in (("villages", gone), ("hazard_areas", hazard), ("outreach_sessions", session)):
+    session = add(
+        conn, "outreach_sessions", shapely.Point(moved(*V, 90.0, 100.0)), held_on="2025-03-01"
+    )
+    for layer, row in (
+        ("villages", gone),
+        ("hazard_areas", hazard),
+        ("outreach_sessions", session),
+    ):
         conn.execute(sa.text(f"UPDATE {layer} SET deleted_at = now() WHERE id = :id"), {"id": row})
     answer = run(conn)
     p = props(answer)
     assert set(p) == {"kept"}
-    assert (p["kept"]["hazards_within"], p["kept"]["covered"], p["kept"]["last_by_on"]) == (1, False, None)
+    assert (p["kept"]["hazards_within"], p["kept"]["covered"], p["kept"]["last_by_on"]) == (
+        1,
+        False,
+        None,
+    )
     assert p["kept"]["nearest_hazard_m"] == pytest.approx(300.0, abs=0.5)
     assert answer["summary"]["targets"] == 1
 
@@ -124,7 +144,14 @@ def test_empty_layers_give_an_empty_answer_with_a_summary(conn) -> None:
 
 
 def test_summary_per_district_counts_people_and_lists_a_district_without_villages(conn) -> None:
-    add(conn, "districts", blob(*V, 8000.0, vertices=16), name="Aghdam", code="AZ.AM", name_az="Ağdam")
+    add(
+        conn,
+        "districts",
+        blob(*V, 8000.0, vertices=16),
+        name="Aghdam",
+        code="AZ.AM",
+        name_az="Ağdam",
+    )
     add(conn, "districts", blob(*moved(*V, 90.0, 40_000.0), 5000.0), name="Empty", code="AZ.EM")
     village(conn, "a", population=1000)
     village(conn, "b", at=moved(*V, 180.0, 1000.0), population=500)
@@ -138,13 +165,24 @@ def test_summary_per_district_counts_people_and_lists_a_district_without_village
     assert summary["coverage_pct"] == pytest.approx(66.7)
     by_name = {d["district"]: d for d in summary["districts"]}
     assert by_name["Aghdam"]["at_risk"] == 3 and by_name["Aghdam"]["district_code"] == "AZ.AM"
-    assert (by_name["Empty"]["targets"], by_name["Empty"]["at_risk"], by_name["Empty"]["coverage_pct"]) == (0, 0, None)
+    assert (
+        by_name["Empty"]["targets"],
+        by_name["Empty"]["at_risk"],
+        by_name["Empty"]["coverage_pct"],
+    ) == (0, 0, None)
 
 
 @pytest.mark.parametrize("name", ["Aghdam", "aghdam", "AZ.AM", "az.am", "Ağdam", "AGDAM"])
 def test_district_is_found_by_any_of_its_names_case_insensitively(conn, name) -> None:
-    add(conn, "districts", blob(*V, 8000.0, vertices=16), name="Aghdam", code="AZ.AM",
-        name_az="Ağdam", name_az_ascii="Agdam")
+    add(
+        conn,
+        "districts",
+        blob(*V, 8000.0, vertices=16),
+        name="Aghdam",
+        code="AZ.AM",
+        name_az="Ağdam",
+        name_az_ascii="Agdam",
+    )
     add(conn, "districts", blob(*moved(*V, 90.0, 40_000.0), 5000.0), name="Other", code="AZ.OT")
     village(conn, "in")
     village(conn, "out", at=moved(*V, 90.0, 40_000.0))
@@ -161,7 +199,10 @@ def test_unknown_and_ambiguous_districts_are_refused_by_name(conn) -> None:
         run(conn, district="Atlantis")
     with pytest.raises(InvalidParameter, match=r"ambiguous: Sheki \(AZ.SK\), Sheki \(AZ.SA\)"):
         run(conn, district="sheki")
-    assert run(conn, district="AZ.SA", risk_within_m="none")["parameters"]["district"] == "Sheki (AZ.SA)"
+    assert (
+        run(conn, district="AZ.SA", risk_within_m="none")["parameters"]["district"]
+        == "Sheki (AZ.SA)"
+    )
 
 
 def test_priority_ranks_more_people_nearer_hazards_and_older_sessions_first(conn) -> None:
@@ -170,12 +211,21 @@ def test_priority_ranks_more_people_nearer_hazards_and_older_sessions_first(conn
     village(conn, "far", at=moved(*V, 90.0, 40_000.0), population=5000)
     village(conn, "covered", at=moved(*V, 90.0, 60_000.0), population=5000)
     for name, gap in (("big", 100), ("small", 100), ("far", 4000), ("covered", 100)):
-        at = {"big": V, "small": moved(*V, 90.0, 20_000.0), "far": moved(*V, 90.0, 40_000.0),
-              "covered": moved(*V, 90.0, 60_000.0)}[name]
+        at = {
+            "big": V,
+            "small": moved(*V, 90.0, 20_000.0),
+            "far": moved(*V, 90.0, 40_000.0),
+            "covered": moved(*V, 90.0, 60_000.0),
+        }[name]
         add(conn, "hazard_areas", box_north_of(*at, gap))
     add(conn, "outreach_sessions", shapely.Point(moved(*V, 90.0, 60_000.0)), held_on="2025-12-01")
     answer = run(conn)
-    assert [f["properties"]["name"] for f in answer["features"]] == ["big", "small", "far", "covered"]
+    assert [f["properties"]["name"] for f in answer["features"]] == [
+        "big",
+        "small",
+        "far",
+        "covered",
+    ]
     p = props(answer)
     expected_big = (1 + 3.69906) * (1 - 100 / 5000) * 1.0  # log10(5001)
     assert p["big"]["priority"] == pytest.approx(expected_big, abs=1e-3)
@@ -187,7 +237,9 @@ def test_unknown_population_counts_as_the_setting_in_the_score_only(conn) -> Non
     add(conn, "hazard_areas", box_north_of(*V, 0.001 + 2500.0))
     p = props(run(conn))["unknown"]
     assert p["population"] is None
-    assert p["priority"] == pytest.approx((1 + 2.69984) * 0.5, abs=2e-3)  # log10(501) × (1 - 2500/5000)
+    assert p["priority"] == pytest.approx(
+        (1 + 2.69984) * 0.5, abs=2e-3
+    )  # log10(501) × (1 - 2500/5000)
 
 
 def test_status_lists_uncovered_covered_or_all_and_summary_stays_whole(conn) -> None:
@@ -197,7 +249,11 @@ def test_status_lists_uncovered_covered_or_all_and_summary_stays_whole(conn) -> 
     add(conn, "hazard_areas", box_north_of(*V, 200.0))
     add(conn, "outreach_sessions", shapely.Point(moved(*V, 90.0, 3500.0)), held_on="2025-02-02")
     listed = {s: set(props(run(conn, status=s))) for s in ("uncovered", "covered", "all")}
-    assert listed == {"uncovered": {"uncovered"}, "covered": {"covered"}, "all": {"uncovered", "covered", "safe"}}
+    assert listed == {
+        "uncovered": {"uncovered"},
+        "covered": {"covered"},
+        "all": {"uncovered", "covered", "safe"},
+    }
     assert run(conn, status="covered")["summary"]["uncovered"] == 1
 
 
@@ -216,7 +272,12 @@ def test_target_not_at_risk_has_no_hazard_within_reach_and_no_nearest_figure(con
     village(conn, "far")
     add(conn, "hazard_areas", box_north_of(*V, 12_345.0))
     p = props(run(conn))["far"]
-    assert (p["at_risk"], p["hazards_within"], p["nearest_hazard_m"], p["priority"]) == (False, 0, None, 0)
+    assert (p["at_risk"], p["hazards_within"], p["nearest_hazard_m"], p["priority"]) == (
+        False,
+        0,
+        None,
+        0,
+    )
 
 
 def test_caller_who_may_not_read_hazards_gets_no_hazard_figures(conn) -> None:
@@ -234,7 +295,11 @@ def test_caller_who_may_not_read_hazards_gets_no_hazard_figures(conn) -> None:
         ({"target": "nowhere"}, NotFound, "no collection 'nowhere'"),
         ({"by": "villages"}, InvalidParameter, "has no date field"),
         ({"target": "hazard_areas"}, InvalidParameter, "target must be a point layer"),
-        ({"since": "2025-06-02", "until": "2025-06-01"}, InvalidParameter, "since .* is after until"),
+        (
+            {"since": "2025-06-02", "until": "2025-06-01"},
+            InvalidParameter,
+            "since .* is after until",
+        ),
         ({"since": "June"}, InvalidParameter, "since must be a date"),
         ({"within_m": -1}, InvalidParameter, "within_m"),
         ({"within_m": 250_000}, InvalidParameter, "capped at 100,000 m"),
@@ -254,5 +319,11 @@ def test_distributions_can_cover_and_an_undated_layer_covers_without_a_window(co
     add(conn, "distributions", shapely.Point(moved(*V, 45.0, 500.0)), distributed_on="2025-04-04")
     assert props(run(conn, by="distributions"))["v"]["covered"] is True
     add(conn, "villages", shapely.Point(moved(*V, 45.0, 900.0)), name="neighbour")
-    p = props(json.loads(coverage_answer(conn, REGISTRY, AnalysisSettings(), Role.admin, by="villages", status="all")))
+    p = props(
+        json.loads(
+            coverage_answer(
+                conn, REGISTRY, AnalysisSettings(), Role.admin, by="villages", status="all"
+            )
+        )
+    )
     assert p["v"]["covered"] is True and p["v"]["last_by_on"] is None

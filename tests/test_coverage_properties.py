@@ -49,13 +49,19 @@ def worlds(draw: st.DrawFn) -> tuple[list[tuple[float, float]], list[Hazard], li
     for _ in range(draw(st.integers(0, 4))):
         base = villages[draw(st.integers(0, len(villages) - 1))]
         centre = moved(*base, draw(st.floats(0, 360)), draw(st.floats(0, 7000)))
-        shape = blob(*centre, draw(st.floats(30, 800)), draw(st.integers(4, 10)), draw(st.floats(0, 90)))
-        hazards.append(Hazard(shape, draw(st.sampled_from(["suspected", "confirmed", "cleared", "reduced"]))))
+        shape = blob(
+            *centre, draw(st.floats(30, 800)), draw(st.integers(4, 10)), draw(st.floats(0, 90))
+        )
+        hazards.append(
+            Hazard(shape, draw(st.sampled_from(["suspected", "confirmed", "cleared", "reduced"])))
+        )
     sessions = []
     for _ in range(draw(st.integers(0, 5))):
         base = villages[draw(st.integers(0, len(villages) - 1))]
         at = moved(*base, draw(st.floats(0, 360)), draw(st.floats(0, 3500)))
-        sessions.append(Session(at, dt.date(2024, 6, 1) + dt.timedelta(days=draw(st.integers(0, 730)))))
+        sessions.append(
+            Session(at, dt.date(2024, 6, 1) + dt.timedelta(days=draw(st.integers(0, 730))))
+        )
     return villages, hazards, sessions
 
 
@@ -63,9 +69,15 @@ def clear_of(distance: float, threshold: float) -> bool:
     return abs(distance - threshold) > max(0.5, 1e-4 * threshold) + 0.05
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(world=worlds(), within_m=st.floats(100, 3000), risk_within_m=st.floats(500, 8000))
-def test_coverage_matches_an_independent_geodesic_computation(conn: sa.Connection, world, within_m, risk_within_m) -> None:
+def test_coverage_matches_an_independent_geodesic_computation(
+    conn: sa.Connection, world, within_m, risk_within_m
+) -> None:
     villages, hazards, sessions = world
     within_m, risk_within_m = round(within_m, 3), round(risk_within_m, 3)
     expected = {}
@@ -78,8 +90,11 @@ def test_coverage_matches_an_independent_geodesic_computation(conn: sa.Connectio
         reach = [(d, on) for d, on in to_sessions if d <= within_m]
         in_window = [d for d, on in reach if on >= SINCE]
         expected[f"v{i}"] = {
-            "at_risk": bool(near), "hazards_within": len(near), "nearest_hazard_m": min(near, default=None),
-            "covered": bool(in_window), "nearest_by_m": min(in_window, default=None),
+            "at_risk": bool(near),
+            "hazards_within": len(near),
+            "nearest_hazard_m": min(near, default=None),
+            "covered": bool(in_window),
+            "nearest_by_m": min(in_window, default=None),
             "last_by_on": max((on for _, on in reach), default=None),
         }
     savepoint = conn.begin_nested()
@@ -90,36 +105,78 @@ def test_coverage_matches_an_independent_geodesic_computation(conn: sa.Connectio
             add(conn, "hazard_areas", h.shape, status=h.status, status_changed_on="2024-01-01")
         for s in sessions:
             add(conn, "outreach_sessions", shapely.Point(s.at), held_on=s.held_on.isoformat())
-        answer = json.loads(coverage_answer(
-            conn, REGISTRY, AnalysisSettings(rasters={}), Role.admin, within_m=within_m,
-            risk_within_m=risk_within_m, since=SINCE.isoformat(), until=UNTIL.isoformat(), status="all",
-        ))
+        answer = json.loads(
+            coverage_answer(
+                conn,
+                REGISTRY,
+                AnalysisSettings(rasters={}),
+                Role.admin,
+                within_m=within_m,
+                risk_within_m=risk_within_m,
+                since=SINCE.isoformat(),
+                until=UNTIL.isoformat(),
+                status="all",
+            )
+        )
     finally:
         savepoint.rollback()
     got = {f["properties"]["name"]: f["properties"] for f in answer["features"]}
     assert set(got) == set(expected)
     for name, want in expected.items():
         p = got[name]
-        assert (p["at_risk"], p["hazards_within"], p["covered"]) == (want["at_risk"], want["hazards_within"], want["covered"]), name
-        assert p["last_by_on"] == (want["last_by_on"].isoformat() if want["last_by_on"] else None), name
+        assert (p["at_risk"], p["hazards_within"], p["covered"]) == (
+            want["at_risk"],
+            want["hazards_within"],
+            want["covered"],
+        ), name
+        assert p["last_by_on"] == (
+            want["last_by_on"].isoformat() if want["last_by_on"] else None
+        ), name
         for key in ("nearest_hazard_m", "nearest_by_m"):
             assert (p[key] is None) == (want[key] is None), (name, key)
             if want[key] is not None:
                 assert close(p[key], want[key]), (name, key, p[key], want[key])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(lon=lons, lat=lats, shapes=st.lists(st.tuples(st.floats(0, 360), st.floats(0, 60_000), st.floats(20, 2000),
-                                                      st.integers(3, 12), st.floats(0, 120)), min_size=1, max_size=6))
-def test_nearest_distances_match_an_independent_geodesic_computation(conn: sa.Connection, lon, lat, shapes) -> None:
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lon=lons,
+    lat=lats,
+    shapes=st.lists(
+        st.tuples(
+            st.floats(0, 360),
+            st.floats(0, 60_000),
+            st.floats(20, 2000),
+            st.integers(3, 12),
+            st.floats(0, 120),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_nearest_distances_match_an_independent_geodesic_computation(
+    conn: sa.Connection, lon, lat, shapes
+) -> None:
     polygons = [blob(*moved(lon, lat, a, d), r, n, turn) for a, d, r, n, turn in shapes]
     expected = sorted(point_polygon_m((lon, lat), p) for p in polygons)
     savepoint = conn.begin_nested()
     try:
         for i, p in enumerate(polygons):
             add(conn, "hazard_areas", p, name=f"h{i}")
-        answer = json.loads(nearest_answer(conn, REGISTRY, AnalysisSettings(rasters={}), Role.admin,
-                                           layer_name="hazard_areas", lon=lon, lat=lat, k=len(polygons)))
+        answer = json.loads(
+            nearest_answer(
+                conn,
+                REGISTRY,
+                AnalysisSettings(rasters={}),
+                Role.admin,
+                layer_name="hazard_areas",
+                lon=lon,
+                lat=lat,
+                k=len(polygons),
+            )
+        )
     finally:
         savepoint.rollback()
     got = [f["properties"]["distance_m"] for f in answer["features"]]

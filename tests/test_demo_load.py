@@ -33,13 +33,17 @@ def test_demo_load_gives_the_expected_counts(demo_engine) -> None:
     assert counts["districts"] == 78 and counts["villages"] == 5012
     with engine.connect() as conn:
         synthetic = {
-            name: conn.execute(sa.text(f"SELECT count(*) FROM {name} WHERE source = 'synthetic demo'")).scalar_one()
+            name: conn.execute(
+                sa.text(f"SELECT count(*) FROM {name} WHERE source = 'synthetic demo'")
+            ).scalar_one()
             for name in ("hazard_areas", "facilities", "distributions", "outreach_sessions")
         }
-        documented = conn.execute(sa.text(
-            "SELECT count(*) FROM (SELECT source FROM facilities UNION ALL SELECT source FROM distributions "
-            "UNION ALL SELECT source FROM outreach_sessions) s WHERE source LIKE 'ICRC photo gallery%'"
-        )).scalar_one()
+        documented = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT source FROM facilities UNION ALL SELECT source FROM distributions "
+                "UNION ALL SELECT source FROM outreach_sessions) s WHERE source LIKE 'ICRC photo gallery%'"
+            )
+        ).scalar_one()
     assert synthetic["hazard_areas"] == 2500 and synthetic["outreach_sessions"] > 3500
     assert documented == 8
 
@@ -48,7 +52,9 @@ def test_demo_geometries_are_all_valid(demo_engine) -> None:
     engine, _, _ = demo_engine
     with engine.connect() as conn:
         for name in REGISTRY:
-            invalid = conn.execute(sa.text(f"SELECT count(*) FROM {name} WHERE NOT ST_IsValid(geom)")).scalar_one()
+            invalid = conn.execute(
+                sa.text(f"SELECT count(*) FROM {name} WHERE NOT ST_IsValid(geom)")
+            ).scalar_one()
             assert invalid == 0, name
 
 
@@ -61,20 +67,40 @@ def test_loading_the_demo_twice_changes_nothing(demo_engine) -> None:
 def test_documented_place_missing_from_the_gazetteer_says_how_it_was_placed(demo_engine) -> None:
     engine, _, _ = demo_engine
     with engine.connect() as conn:
-        notes = conn.execute(sa.text("SELECT notes FROM facilities WHERE notes LIKE '%not in the gazetteer%'")).scalars().all()
+        notes = (
+            conn.execute(
+                sa.text("SELECT notes FROM facilities WHERE notes LIKE '%not in the gazetteer%'")
+            )
+            .scalars()
+            .all()
+        )
     assert len(notes) == 2 and all("Aghdam" in n for n in notes)
 
 
 def test_cli_lists_the_layers_and_exports(demo_engine, tmp_path: Path) -> None:
     _, _, url = demo_engine
-    env = {"SAFEGROUND_DATABASE_URL": url.render_as_string(hide_password=False), "PATH": "/usr/bin:/bin"}
+    env = {
+        "SAFEGROUND_DATABASE_URL": url.render_as_string(hide_password=False),
+        "PATH": "/usr/bin:/bin",
+    }
     cli = [sys.executable, "-m", "api.cli"]
-    listed = subprocess.run([*cli, "layers"], env=env, capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        [*cli, "layers"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "5,012" in listed and "hazard_areas" in listed
     out = tmp_path / "d.gpkg"
-    done = subprocess.run([*cli, "export", "districts", "--format", "gpkg", "--out", str(out)],
-                          env=env, capture_output=True, text=True, check=True).stdout
+    done = subprocess.run(
+        [*cli, "export", "districts", "--format", "gpkg", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "78 districts" in done
-    bad = subprocess.run([*cli, "import", "villages", str(DATA / "documented_events.csv")],
-                         env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [*cli, "import", "villages", str(DATA / "documented_events.csv")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "no geometry" in bad.stderr

@@ -27,15 +27,37 @@ WEST, NORTH, CELL = 46.95, 40.15, 0.01  # 20 × 20 cells of 0.01°
 HAZARD_AT = (47.035, 40.075)  # a cell centre
 
 
-def district(conn: sa.Connection, name: str, west: float, south: float, east: float, north: float) -> None:
-    add(conn, "districts", shapely.box(west, south, east, north), name=name, code=f"AZ.{name[:2].upper()}")
+def district(
+    conn: sa.Connection, name: str, west: float, south: float, east: float, north: float
+) -> None:
+    add(
+        conn,
+        "districts",
+        shapely.box(west, south, east, north),
+        name=name,
+        code=f"AZ.{name[:2].upper()}",
+    )
 
 
-def write_raster(path: Path, data: np.ndarray, *, crs: str = "EPSG:4326", transform: Any = None,
-                 nodata: float | None = -1.0, modelled: bool = False) -> Path:
-    profile = {"driver": "GTiff", "width": data.shape[1], "height": data.shape[0], "count": 1,
-               "dtype": "float32", "crs": crs, "transform": transform or from_origin(WEST, NORTH, CELL, CELL),
-               "nodata": nodata}
+def write_raster(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs: str = "EPSG:4326",
+    transform: Any = None,
+    nodata: float | None = -1.0,
+    modelled: bool = False,
+) -> Path:
+    profile = {
+        "driver": "GTiff",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": crs,
+        "transform": transform or from_origin(WEST, NORTH, CELL, CELL),
+        "nodata": nodata,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data.astype("float32"), 1)
         if modelled:
@@ -48,7 +70,9 @@ def centres() -> tuple[np.ndarray, np.ndarray]:
     return WEST + (cols + 0.5) * CELL, NORTH - (rows + 0.5) * CELL
 
 
-def ask(conn: sa.Connection, settings: AnalysisSettings, role: Role = Role.admin, **params: Any) -> dict[str, Any]:
+def ask(
+    conn: sa.Connection, settings: AnalysisSettings, role: Role = Role.admin, **params: Any
+) -> dict[str, Any]:
     return json.loads(exposure_answer(conn, REGISTRY, settings, role, **params))
 
 
@@ -72,8 +96,14 @@ def test_raster_sums_people_whose_cell_centre_is_within_the_distance(conn, tmp_p
     assert by_name["West"]["people_exposed"] == round(data[west & near].sum())
     assert by_name["East"]["people_exposed"] == round(data[~west & near].sum())
     summary = answer["summary"]
-    assert summary["population"] == round(data.sum()) and summary["people_exposed"] == round(data[near].sum())
-    assert (summary["source"], summary["raster"], summary["modelled"]) == ("raster", "population", True)
+    assert summary["population"] == round(data.sum()) and summary["people_exposed"] == round(
+        data[near].sum()
+    )
+    assert (summary["source"], summary["raster"], summary["modelled"]) == (
+        "raster",
+        "population",
+        True,
+    )
     assert summary["warning"].startswith("MODELLED population, not observed")
 
 
@@ -98,20 +128,30 @@ def test_raster_in_a_projected_crs_is_read_in_its_own_coordinates(conn, tmp_path
     row, col = int((north - y0) // 1000), int((x0 - west) // 1000)
     data[row, col] = 700.0  # the hazard's own cell: its centre is within 1,000 m
     data[0, 0] = 300.0  # about 6 km away
-    path = write_raster(tmp_path / "utm.tif", data, crs="EPSG:32638", transform=from_origin(west, north, 1000, 1000))
-    summary = ask(conn, AnalysisSettings(rasters={"population": str(path)}), within_m=1000)["summary"]
+    path = write_raster(
+        tmp_path / "utm.tif", data, crs="EPSG:32638", transform=from_origin(west, north, 1000, 1000)
+    )
+    summary = ask(conn, AnalysisSettings(rasters={"population": str(path)}), within_m=1000)[
+        "summary"
+    ]
     assert (summary["population"], summary["people_exposed"]) == (1000, 700)
 
 
 def test_without_a_raster_the_villages_populations_are_summed(conn) -> None:
     district(conn, "Only", 46.95, 39.95, 47.15, 40.15)
     add(conn, "hazard_areas", blob(*HAZARD_AT, 50.0))
-    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 900.0)), name="near", population=120)
+    add(
+        conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 900.0)), name="near", population=120
+    )
     add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 1100.0)), name="far", population=80)
     add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 200.0, 500.0)), name="unknown")
     answer = ask(conn, AnalysisSettings(rasters={}), within_m=1000)
     p = answer["features"][0]["properties"]
-    assert (p["population"], p["people_exposed"], p["exposed_places_population_unknown"]) == (200, 120, 1)
+    assert (p["population"], p["people_exposed"], p["exposed_places_population_unknown"]) == (
+        200,
+        120,
+        1,
+    )
     assert answer["summary"]["source"] == "places" and answer["summary"]["modelled"] is False
 
 
@@ -156,5 +196,11 @@ def test_demo_raster_is_labelled_modelled(tmp_path) -> None:
     with rasterio.open(path) as src:
         tags, total = src.tags(), float(src.read(1, masked=True).sum())
         assert src.res == pytest.approx((1 / 120, 1 / 120))
-    assert tags[MODELLED_TAG] == "true" and "MODELLED" in tags[DESCRIPTION_TAG] and "NOT observed" in tags[DESCRIPTION_TAG]
-    assert total == pytest.approx(float(districts["population_1999"].astype("Float64").sum()), rel=1e-5)
+    assert (
+        tags[MODELLED_TAG] == "true"
+        and "MODELLED" in tags[DESCRIPTION_TAG]
+        and "NOT observed" in tags[DESCRIPTION_TAG]
+    )
+    assert total == pytest.approx(
+        float(districts["population_1999"].astype("Float64").sum()), rel=1e-5
+    )

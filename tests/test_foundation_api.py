@@ -20,7 +20,9 @@ def test_unknown_path_is_a_json_404(settings) -> None:
     assert response.status_code == 404 and response.json()["code"] == "NotFound"
 
 
-def test_collections_list_every_layer_with_its_feature_count(settings, committed, tmp_path, limits) -> None:
+def test_collections_list_every_layer_with_its_feature_count(
+    settings, committed, tmp_path, limits
+) -> None:
     import sqlalchemy as sa
 
     from gis.access import create_key
@@ -31,9 +33,15 @@ def test_collections_list_every_layer_with_its_feature_count(settings, committed
     from .helpers import session, write_geojson
 
     with committed.begin() as conn:
-        import_file(conn, REGISTRY["outreach_sessions"],
-                    write_geojson(tmp_path / "s.geojson", [session(f"s{i}", 47, 40) for i in range(3)]), limits)
-        conn.execute(sa.text("UPDATE outreach_sessions SET deleted_at = now() WHERE external_id = 's2'"))
+        import_file(
+            conn,
+            REGISTRY["outreach_sessions"],
+            write_geojson(tmp_path / "s.geojson", [session(f"s{i}", 47, 40) for i in range(3)]),
+            limits,
+        )
+        conn.execute(
+            sa.text("UPDATE outreach_sessions SET deleted_at = now() WHERE external_id = 's2'")
+        )
         key = create_key(conn, "admin", Role.admin)
     with TestClient(create_app(settings)) as client:
         listed = client.get("/collections", headers={"X-API-Key": key}).json()["collections"]

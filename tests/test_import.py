@@ -30,7 +30,10 @@ def count(conn: sa.Connection, layer: str) -> int:
 def sessions_file(tmp_path: Path, n: int = 3, name: str = "s.geojson") -> Path:
     return write_geojson(
         tmp_path / name,
-        [session(f"s{i}", 47.0 + i / 100, 40.0, girls=3, boys=4, participants_total=7) for i in range(n)],
+        [
+            session(f"s{i}", 47.0 + i / 100, 40.0, girls=3, boys=4, participants_total=7)
+            for i in range(n)
+        ],
     )
 
 
@@ -41,7 +44,10 @@ def test_geojson_imports_and_reimport_changes_nothing(conn, tmp_path, limits) ->
     stamps = conn.execute(sa.text("SELECT external_id, updated_at FROM outreach_sessions")).all()
     second = import_file(conn, SESSIONS, path, limits)
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 3)
-    assert conn.execute(sa.text("SELECT external_id, updated_at FROM outreach_sessions")).all() == stamps
+    assert (
+        conn.execute(sa.text("SELECT external_id, updated_at FROM outreach_sessions")).all()
+        == stamps
+    )
     assert count(conn, "outreach_sessions") == 3
 
 
@@ -50,13 +56,22 @@ def test_changed_row_is_updated_and_its_updated_at_moves(conn, tmp_path, limits)
     conn.exec_driver_sql("UPDATE outreach_sessions SET updated_at = now() - interval '1 day'")
     changed = write_geojson(
         tmp_path / "c.geojson",
-        [session(f"s{i}", 47.0 + i / 100, 40.0, girls=3, boys=4, participants_total=7 + (i == 1)) for i in range(3)],
+        [
+            session(f"s{i}", 47.0 + i / 100, 40.0, girls=3, boys=4, participants_total=7 + (i == 1))
+            for i in range(3)
+        ],
     )
     report = import_file(conn, SESSIONS, changed, limits)
     assert (report.inserted, report.updated, report.unchanged) == (0, 1, 2)
-    fresh = conn.execute(
-        sa.text("SELECT external_id FROM outreach_sessions WHERE updated_at > now() - interval '1 hour'")
-    ).scalars().all()
+    fresh = (
+        conn.execute(
+            sa.text(
+                "SELECT external_id FROM outreach_sessions WHERE updated_at > now() - interval '1 hour'"
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert fresh == ["s1"]
 
 
@@ -104,12 +119,20 @@ def _zip_shapefile(tmp_path: Path, frame: gpd.GeoDataFrame, keep_prj: bool = Tru
 def test_zipped_shapefile_imports(conn, tmp_path, limits) -> None:
     points = gpd.GeoSeries([shapely.Point(47.0, 40.0), shapely.Point(47.1, 40.1)], crs="EPSG:4326")
     frame = gpd.GeoDataFrame(
-        {"external_id": ["z1", "z2"], "source": ["t", "t"], "held_on": ["2024-01-02", "2024-02-03"]},
+        {
+            "external_id": ["z1", "z2"],
+            "source": ["t", "t"],
+            "held_on": ["2024-01-02", "2024-02-03"],
+        },
         geometry=points.to_crs("EPSG:32638"),
     )
     report = import_file(conn, SESSIONS, _zip_shapefile(tmp_path, frame), limits)
     assert report.inserted == 2
-    xs = conn.execute(sa.text("SELECT ST_X(geom) FROM outreach_sessions ORDER BY external_id")).scalars().all()
+    xs = (
+        conn.execute(sa.text("SELECT ST_X(geom) FROM outreach_sessions ORDER BY external_id"))
+        .scalars()
+        .all()
+    )
     assert xs == pytest.approx([47.0, 47.1], abs=1e-7)
 
 
@@ -117,20 +140,28 @@ def test_csv_with_longitude_latitude_and_csv_with_wkt(conn, tmp_path, limits) ->
     lonlat = tmp_path / "a.csv"
     lonlat.write_text("external_id,longitude,latitude,held_on,source\nc1,47.2,40.2,2024-03-01,t\n")
     wkt = tmp_path / "b.csv"
-    wkt.write_text('external_id,wkt,hazard_type,status,recorded_on,source\nw1,"POLYGON((47 40,47.01 40,47.01 40.01,47 40))",IED,suspected,2022-01-01,t\n')
+    wkt.write_text(
+        'external_id,wkt,hazard_type,status,recorded_on,source\nw1,"POLYGON((47 40,47.01 40,47.01 40.01,47 40))",IED,suspected,2022-01-01,t\n'
+    )
     assert import_file(conn, SESSIONS, lonlat, limits).inserted == 1
     assert import_file(conn, HAZARDS, wkt, limits).inserted == 1
 
 
 def test_kobo_and_odk_csv_exports_are_read_by_their_gps_columns(conn, tmp_path, limits) -> None:
     kobo = tmp_path / "kobo.csv"
-    kobo.write_text("_uuid,held_on,_gps_latitude,_gps_longitude,_gps_altitude,_gps_precision\n"
-                    "a1b2,2024-03-01,40.1,47.3,0,5\n")
+    kobo.write_text(
+        "_uuid,held_on,_gps_latitude,_gps_longitude,_gps_altitude,_gps_precision\n"
+        "a1b2,2024-03-01,40.1,47.3,0,5\n"
+    )
     odk = tmp_path / "odk.csv"
     odk.write_text("KEY,held_on,gps-Latitude,gps-Longitude\nuuid:9,2024-03-02,40.2,47.4\n")
     assert import_file(conn, SESSIONS, kobo, limits, id_field="_uuid").inserted == 1
     assert import_file(conn, SESSIONS, odk, limits, id_field="KEY").inserted == 1
-    xs = conn.execute(sa.text("SELECT ST_X(geom) FROM outreach_sessions ORDER BY external_id")).scalars().all()
+    xs = (
+        conn.execute(sa.text("SELECT ST_X(geom) FROM outreach_sessions ORDER BY external_id"))
+        .scalars()
+        .all()
+    )
     assert xs == pytest.approx([47.3, 47.4])
 
 
@@ -176,7 +207,19 @@ def test_feature_without_geometry_names_its_row(conn, tmp_path, limits) -> None:
 
 
 def test_wrong_geometry_type_for_the_layer(conn, tmp_path, limits) -> None:
-    err = rejected(conn, HAZARDS, write_geojson(tmp_path / "w.geojson", [point_feature("p", 47, 40, hazard_type="IED", status="confirmed", recorded_on="2024-01-01")]), limits)
+    err = rejected(
+        conn,
+        HAZARDS,
+        write_geojson(
+            tmp_path / "w.geojson",
+            [
+                point_feature(
+                    "p", 47, 40, hazard_type="IED", status="confirmed", recorded_on="2024-01-01"
+                )
+            ],
+        ),
+        limits,
+    )
     assert err.errors[0].row == 1 and "takes MultiPolygon" in err.errors[0].reason
 
 
@@ -191,41 +234,65 @@ def test_self_intersecting_polygon_is_refused_unless_make_valid(conn, tmp_path, 
 
 
 def test_swapped_coordinates_are_named(conn, tmp_path, limits) -> None:
-    err = rejected(conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 40.4, 47.5)]), limits)
+    err = rejected(
+        conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 40.4, 47.5)]), limits
+    )
     assert "latitude and longitude look swapped" in err.errors[0].reason
 
 
 def test_outside_area_of_interest(conn, tmp_path, limits) -> None:
-    err = rejected(conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 2.35, 48.85)]), limits)
+    err = rejected(
+        conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 2.35, 48.85)]), limits
+    )
     assert "outside the area of interest" in err.errors[0].reason
 
 
 def test_out_of_range_coordinates(conn, tmp_path, limits) -> None:
-    err = rejected(conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 47, 95)]), limits)
+    err = rejected(
+        conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 47, 95)]), limits
+    )
     assert "out of range" in err.errors[0].reason
 
 
 def test_unknown_enum_value_lists_the_allowed_ones(conn, tmp_path, limits) -> None:
-    err = rejected(conn, HAZARDS, write_geojson(tmp_path / "h.geojson", [hazard("h", square(47, 40), status="dangerous")]), limits)
+    err = rejected(
+        conn,
+        HAZARDS,
+        write_geojson(tmp_path / "h.geojson", [hazard("h", square(47, 40), status="dangerous")]),
+        limits,
+    )
     (e,) = err.errors
     assert e.field == "status" and "'suspected'" in e.reason and "'cleared'" in e.reason
 
 
 def test_negative_count(conn, tmp_path, limits) -> None:
-    err = rejected(conn, SESSIONS, write_geojson(tmp_path / "s.geojson", [session("s", 47, 40, girls=-2)]), limits)
+    err = rejected(
+        conn,
+        SESSIONS,
+        write_geojson(tmp_path / "s.geojson", [session("s", 47, 40, girls=-2)]),
+        limits,
+    )
     assert (err.errors[0].row, err.errors[0].field) == (1, "girls")
 
 
 def test_unparseable_and_future_dates(conn, tmp_path, limits) -> None:
     future = (dt.date.today() + dt.timedelta(days=10)).isoformat()
-    path = write_geojson(tmp_path / "d.geojson", [session("a", 47, 40, held_on="yesterday"), session("b", 47, 40, held_on=future)])
+    path = write_geojson(
+        tmp_path / "d.geojson",
+        [session("a", 47, 40, held_on="yesterday"), session("b", 47, 40, held_on=future)],
+    )
     err = rejected(conn, SESSIONS, path, limits)
     assert [(e.row, e.field) for e in err.errors] == [(1, "held_on"), (2, "held_on")]
     assert "in the future" in err.errors[1].reason
 
 
 def test_same_external_id_twice_in_one_file(conn, tmp_path, limits) -> None:
-    err = rejected(conn, SESSIONS, write_geojson(tmp_path / "d.geojson", [session("a", 47, 40), session("a", 47.1, 40)]), limits)
+    err = rejected(
+        conn,
+        SESSIONS,
+        write_geojson(tmp_path / "d.geojson", [session("a", 47, 40), session("a", 47.1, 40)]),
+        limits,
+    )
     assert err.errors[0].row == 2 and "also used by row 1" in err.errors[0].reason
 
 
@@ -235,8 +302,10 @@ def test_one_bad_row_rejects_the_whole_file(conn, tmp_path, limits) -> None:
 
 
 def test_projected_shapefile_without_prj(conn, tmp_path, limits) -> None:
-    frame = gpd.GeoDataFrame({"external_id": ["z1"], "source": ["t"], "held_on": ["2024-01-02"]},
-                             geometry=gpd.GeoSeries([shapely.Point(47, 40)], crs="EPSG:4326").to_crs("EPSG:32638"))
+    frame = gpd.GeoDataFrame(
+        {"external_id": ["z1"], "source": ["t"], "held_on": ["2024-01-02"]},
+        geometry=gpd.GeoSeries([shapely.Point(47, 40)], crs="EPSG:4326").to_crs("EPSG:32638"),
+    )
     err = rejected(conn, SESSIONS, _zip_shapefile(tmp_path, frame, keep_prj=False), limits)
     assert "no .prj" in err.message and "projected" in err.message
 

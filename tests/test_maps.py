@@ -279,7 +279,7 @@ def test_coverage_hook_draws_uncovered_targets_prominently(conn) -> None:
     m = folium_map.coverage_map(targets(False), targets(True), context, frame, rings_m=[5000])
     html = folium_map.render(m, LINKED)
     assert "1 of 2 villages not covered" in html
-    legend = html[html.index('id="sg-legend"'):]
+    legend = html[html.index('id="sg-legend"') :]
     assert "#d7191c" in legend and "#9e9e9e" in legend  # uncovered red, covered grey
     assert '"rings":[5000.0]' in html and '"sizeBy":"population"' in html
     assert '"villages_uncovered"' in html and '"emphasis":true' in html
@@ -402,4 +402,6 @@ def test_activity_colours_stay_out_of_the_hazard_palette() -> None:
         for c in used:
             r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
             assert not (g > r + 40 and g > b + 40), f"{name} uses a green ({c}) like released land"
-            assert not (r > 180 and g < 150 and b < 90), f"{name} uses a red/orange ({c}) like a hazard"
+            assert not (r > 180 and g < 150 and b < 90), (
+                f"{name} uses a red/orange ({c}) like a hazard"
+            )

@@ -34,23 +34,27 @@ def drawn_ids(m, key: str) -> list[int]:
     """The ids in the FeatureCollection a map layer holds (as PostgreSQL built it)."""
     for element in folium_map._walk(m):
         if element.get_name().startswith("geo_json") and f"sg_data_{key}" in element._children:
-            return [f["id"] for f in json.loads(element._children[f"sg_data_{key}"].text)["features"]]
+            return [
+                f["id"] for f in json.loads(element._children[f"sg_data_{key}"].text)["features"]
+            ]
     raise AssertionError(f"no layer {key}")
 
 
 def coverage_world(conn) -> dict[str, int]:
     ids = world(conn)
     # a second village at risk near h_old, with a markup name and no session within reach
-    ids["xss"] = insert(conn, "villages", point(46.27, 40.27), name=XSS, district_name="Alpha",
-                        population=321)
+    ids["xss"] = insert(
+        conn, "villages", point(46.27, 40.27), name=XSS, district_name="Alpha", population=321
+    )
     return ids
 
 
 def test_coverage_map_draws_exactly_the_answers_targets_with_its_figures(conn) -> None:
     ids = coverage_world(conn)
     asked = dict(within_m=500, **WINDOW)
-    answer = json.loads(answers.coverage_answer(conn, REGISTRY, ANALYSIS, Role.partner,
-                                                status="all", **asked))
+    answer = json.loads(
+        answers.coverage_answer(conn, REGISTRY, ANALYSIS, Role.partner, status="all", **asked)
+    )
     at_risk = [f for f in answer["features"] if f["properties"]["at_risk"]]
     uncovered = sorted(f["id"] for f in at_risk if not f["properties"]["covered"])
     covered = sorted(f["id"] for f in at_risk if f["properties"]["covered"])
@@ -63,8 +67,10 @@ def test_coverage_map_draws_exactly_the_answers_targets_with_its_figures(conn) -
     assert page.counts["hazard_areas"] == 2 and page.counts["outreach_sessions"] == 2  # in window
     html = folium_map.render(page.map, LINKED)
     s = answer["summary"]
-    assert (f"At risk: {s['at_risk']} villages · Covered: {s['covered']} · "
-            f"Uncovered: {s['uncovered']} · Coverage: {s['coverage_pct']} %") in html
+    assert (
+        f"At risk: {s['at_risk']} villages · Covered: {s['covered']} · "
+        f"Uncovered: {s['uncovered']} · Coverage: {s['coverage_pct']} %"
+    ) in html
     assert f"People at risk: {s['people_at_risk']:,}" in html
     assert "within 500 m, 2024-01-01 to 2024-12-31" in html and "within 5,000 m" not in html
     assert '"rings":[500.0,5000.0]' in html and '"sizeBy":"population"' in html
@@ -78,8 +84,16 @@ def test_coverage_map_draws_exactly_the_answers_targets_with_its_figures(conn) -
 
 def test_coverage_map_by_priority_and_only_the_status_asked(conn) -> None:
     coverage_world(conn)
-    page = coverage_page.coverage(conn, REGISTRY, ANALYSIS, Role.staff, within_m=500,
-                                  status="covered", size_by="priority", **WINDOW)
+    page = coverage_page.coverage(
+        conn,
+        REGISTRY,
+        ANALYSIS,
+        Role.staff,
+        within_m=500,
+        status="covered",
+        size_by="priority",
+        **WINDOW,
+    )
     assert page.counts["villages_uncovered"] == 0
     html = folium_map.render(page.map, OFFLINE)
     assert '"sizeBy":"priority"' in html and "<script src" not in html
@@ -87,12 +101,21 @@ def test_coverage_map_by_priority_and_only_the_status_asked(conn) -> None:
 
 def test_route_visit_map_labels_every_hazard_the_route_check_found(conn) -> None:
     ids = world(conn)
-    checked = json.loads(answers.route_answer(conn, REGISTRY, ANALYSIS, Role.partner,
-                                              geojson=ROUTE, buffer_m=7000).body)
+    checked = json.loads(
+        answers.route_answer(
+            conn, REGISTRY, ANALYSIS, Role.partner, geojson=ROUTE, buffer_m=7000
+        ).body
+    )
     hazards = [f for f in checked["features"] if f["properties"]["layer"] == "hazard_areas"]
     assert [f["id"] for f in hazards] == [ids["h_old"]]
-    page = route_page.route_visit(conn, REGISTRY, ANALYSIS, Role.partner,
-                                  geojson={"type": "Feature", "geometry": ROUTE}, buffer_m=7000)
+    page = route_page.route_visit(
+        conn,
+        REGISTRY,
+        ANALYSIS,
+        Role.partner,
+        geojson={"type": "Feature", "geometry": ROUTE},
+        buffer_m=7000,
+    )
     assert drawn_ids(page.map, "hazard_areas") == [ids["h_old"]]
     along = {f["id"] for f in checked["features"] if f["properties"]["layer"] == "facilities"}
     assert set(drawn_ids(page.map, "facilities")) == along and along
@@ -183,20 +206,49 @@ def test_cli_writes_coverage_and_route_maps(settings, committed, tmp_path) -> No
     env = {"SAFEGROUND_DATABASE_URL": settings.database.url}
     runner = CliRunner()
     out = tmp_path / "coverage.html"
-    done = runner.invoke(cli, ["map", "coverage", "--out", str(out), "--offline", "--within-m",
-                               "500", "--since", "2024-01-01", "--until", "2024-12-31", "--rings"],
-                         env=env)
+    done = runner.invoke(
+        cli,
+        [
+            "map",
+            "coverage",
+            "--out",
+            str(out),
+            "--offline",
+            "--within-m",
+            "500",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-12-31",
+            "--rings",
+        ],
+        env=env,
+    )
     assert done.exit_code == 0, done.output
     assert "villages_uncovered" in done.output and "<script src" not in out.read_text()
     route = tmp_path / "route.geojson"
     route.write_text(json.dumps({"type": "Feature", "geometry": ROUTE, "properties": {}}))
-    visit = runner.invoke(cli, ["map", "visit", "--route", str(route), "--buffer-m", "1000",
-                                "--out", str(tmp_path / "r.html")], env=env)
+    visit = runner.invoke(
+        cli,
+        [
+            "map",
+            "visit",
+            "--route",
+            str(route),
+            "--buffer-m",
+            "1000",
+            "--out",
+            str(tmp_path / "r.html"),
+        ],
+        env=env,
+    )
     assert visit.exit_code == 0, visit.output
     assert "Route visit:" in (tmp_path / "r.html").read_text()
-    bad = runner.invoke(cli, ["map", "coverage", "--risk-within-m", "far", "--out", str(out)],
-                        env=env)
+    bad = runner.invoke(
+        cli, ["map", "coverage", "--risk-within-m", "far", "--out", str(out)], env=env
+    )
     assert bad.exit_code == 1 and "risk_within_m" in bad.output
-    both = runner.invoke(cli, ["map", "visit", "--route", str(route), "--village", "x", "--out",
-                               str(out)], env=env)
+    both = runner.invoke(
+        cli, ["map", "visit", "--route", str(route), "--village", "x", "--out", str(out)], env=env
+    )
     assert both.exit_code == 1 and "not both" in both.output

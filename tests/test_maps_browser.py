@@ -250,8 +250,9 @@ def coverage_expected(demo: Demo, **params: object) -> dict[str, int]:
     """Uncovered and covered targets at risk, as the coverage analysis answers them."""
     with demo.engine.connect() as conn:
         answer = json.loads(
-            answers.coverage_answer(conn, REGISTRY, AnalysisSettings(), Role.partner,
-                                    status="all", **params)  # type: ignore[arg-type]
+            answers.coverage_answer(
+                conn, REGISTRY, AnalysisSettings(), Role.partner, status="all", **params
+            )  # type: ignore[arg-type]
         )
     at_risk = [f["properties"] for f in answer["features"] if f["properties"]["at_risk"]]
     return {
@@ -279,7 +280,8 @@ def test_offline_coverage_file_renders_with_the_network_refused(
 ) -> None:
     response = httpx.get(
         f"{base_url}/maps/coverage?district=Aghdam&offline=true",
-        headers={"X-API-Key": demo.key}, timeout=60,
+        headers={"X-API-Key": demo.key},
+        timeout=60,
     )
     assert response.status_code == 200
     offline = tmp_path / "safeground-coverage.html"
@@ -299,20 +301,30 @@ def test_route_visit_map_draws_every_hazard_in_the_corridor(demo, base_url, brow
     hazards = REGISTRY["hazard_areas"].table
     with demo.engine.connect() as conn:
         # from the Aghdam village to the nearest hazard area, and 2 km on
-        x, y, hx, hy = conn.execute(sa.text(
-            "SELECT ST_X(v.geom), ST_Y(v.geom), ST_X(h.p), ST_Y(h.p) FROM villages v, LATERAL "
-            "(SELECT ST_PointOnSurface(geom) AS p FROM hazard_areas WHERE deleted_at IS NULL "
-            "ORDER BY geom <-> v.geom LIMIT 1) h WHERE v.id = :id"), {"id": demo.village}).one()
-        route = {"type": "LineString",
-                 "coordinates": [[x, y], [hx, hy], [hx + 2 * (hx - x) + 0.02, hy + 0.01]]}
+        x, y, hx, hy = conn.execute(
+            sa.text(
+                "SELECT ST_X(v.geom), ST_Y(v.geom), ST_X(h.p), ST_Y(h.p) FROM villages v, LATERAL "
+                "(SELECT ST_PointOnSurface(geom) AS p FROM hazard_areas WHERE deleted_at IS NULL "
+                "ORDER BY geom <-> v.geom LIMIT 1) h WHERE v.id = :id"
+            ),
+            {"id": demo.village},
+        ).one()
+        route = {
+            "type": "LineString",
+            "coordinates": [[x, y], [hx, hy], [hx + 2 * (hx - x) + 0.02, hy + 0.01]],
+        }
         line = sa.func.geography(sa.func.ST_GeomFromGeoJSON(json.dumps(route)))
-        expected = conn.scalar(sa.select(sa.func.count()).where(
-            hazards.c.deleted_at.is_(None),
-            sa.func.ST_DWithin(geography(hazards.c.geom), line, 500)))
+        expected = conn.scalar(
+            sa.select(sa.func.count()).where(
+                hazards.c.deleted_at.is_(None),
+                sa.func.ST_DWithin(geography(hazards.c.geom), line, 500),
+            )
+        )
     assert expected > 0
     url = f"{base_url}/maps/visit?buffer_m=500"
     with open_map(browser, url, headers={"X-API-Key": demo.key}, post_json=route) as (
-        page, report,
+        page,
+        report,
     ):
         assert_clean(report)
         assert drawn(page, ["hazard_areas"]) == {"hazard_areas": expected}

@@ -26,7 +26,9 @@ def test_spec_columns_exist_in_live_table(conn: sa.Connection, name: str) -> Non
 
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_spec_check_constraints_exist_in_live_table(conn: sa.Connection, name: str) -> None:
-    declared = {c.name for c in REGISTRY[name].table.constraints if isinstance(c, sa.CheckConstraint)}
+    declared = {
+        c.name for c in REGISTRY[name].table.constraints if isinstance(c, sa.CheckConstraint)
+    }
     live = {c["name"] for c in sa.inspect(conn).get_check_constraints(name)}
     assert declared <= live, declared - live
 
@@ -35,7 +37,9 @@ def test_spec_check_constraints_exist_in_live_table(conn: sa.Connection, name: s
 def test_geometry_column_has_declared_type_and_srid_4326(conn: sa.Connection, name: str) -> None:
     spec = REGISTRY[name]
     row = conn.execute(
-        sa.text("SELECT type, srid FROM geometry_columns WHERE f_table_name = :t AND f_geometry_column = 'geom'"),
+        sa.text(
+            "SELECT type, srid FROM geometry_columns WHERE f_table_name = :t AND f_geometry_column = 'geom'"
+        ),
         {"t": name},
     ).one()
     assert row.srid == 4326
@@ -44,9 +48,11 @@ def test_geometry_column_has_declared_type_and_srid_4326(conn: sa.Connection, na
 
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_gist_indexes_on_geometry_and_geography(conn: sa.Connection, name: str) -> None:
-    defs = conn.execute(
-        sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = :t"), {"t": name}
-    ).scalars().all()
+    defs = (
+        conn.execute(sa.text("SELECT indexdef FROM pg_indexes WHERE tablename = :t"), {"t": name})
+        .scalars()
+        .all()
+    )
     gist = [d for d in defs if "USING gist" in d]
     assert any(d.endswith("(geom)") for d in gist), gist
     assert any("geography(geom)" in d for d in gist), gist
@@ -55,7 +61,12 @@ def test_gist_indexes_on_geometry_and_geography(conn: sa.Connection, name: str) 
 @pytest.mark.parametrize("name", list(REGISTRY))
 def test_temporal_and_queryable_fields_are_columns(name: str) -> None:
     spec = REGISTRY[name]
-    for field in (spec.temporal_field, *spec.queryable_fields, *spec.popup_fields, *spec.restricted_fields):
+    for field in (
+        spec.temporal_field,
+        *spec.queryable_fields,
+        *spec.popup_fields,
+        *spec.restricted_fields,
+    ):
         if field is not None:
             assert field in spec.table.c, f"{name}: '{field}' is not a column"
 
@@ -67,7 +78,12 @@ def test_geography_query_uses_the_geography_index(conn: sa.Connection) -> None:
     point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(47.0, 40.0), 4326))
     query = sa.select(t.c.id).where(sa.func.ST_DWithin(geography(t.c.geom), point, 1000))
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-    plan = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + str(query.compile(compile_kwargs={"literal_binds": True})))))
+    plan = "\n".join(
+        r[0]
+        for r in conn.execute(
+            sa.text("EXPLAIN " + str(query.compile(compile_kwargs={"literal_binds": True})))
+        )
+    )
     assert "villages_geog_gist" in plan, plan
 
 
@@ -83,7 +99,9 @@ def test_hazard_area_m2_is_computed_geodesically_by_the_database(conn: sa.Connec
         ),
         {"w": wkt},
     ).scalar_one()
-    expected, _ = Geod(ellps="WGS84").polygon_area_perimeter([47, 47.01, 47.01, 47], [40, 40, 40.01, 40.01])
+    expected, _ = Geod(ellps="WGS84").polygon_area_perimeter(
+        [47, 47.01, 47.01, 47], [40, 40, 40.01, 40.01]
+    )
     assert area == pytest.approx(abs(expected), rel=1e-6)
 
 

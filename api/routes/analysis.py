@@ -21,7 +21,9 @@ from gis.analysis.coverage import PRIORITY_FORMULA
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
 GEOJSON = "application/geo+json"
-Format = Annotated[Literal["json", "csv"], Query(description="json: GeoJSON FeatureCollection; csv")]
+Format = Annotated[
+    Literal["json", "csv"], Query(description="json: GeoJSON FeatureCollection; csv")
+]
 LayerName = Annotated[str, Query(description="Layer (collection) name, e.g. hazard_areas")]
 Lon = Annotated[float | None, Query(description="Longitude, WGS 84 degrees (-180…180)")]
 Lat = Annotated[float | None, Query(description="Latitude, WGS 84 degrees (-90…90)")]
@@ -30,8 +32,11 @@ GeoJSONBody = Annotated[dict[str, Any], Body(description="A GeoJSON Feature or b
 
 def _answer(body: bytes, f: str, name: str, leading: tuple[str, ...] = ()) -> Response:
     if f == "csv":
-        return Response(csv_text(body, leading), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return Response(
+            csv_text(body, leading),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
     return Response(body, media_type=GEOJSON)
 
 
@@ -62,7 +67,9 @@ def coverage(
     registry: RegistryDep,
     principal: PrincipalDep,
     params: CoverageDep,
-    status: Annotated[Literal["uncovered", "covered", "all"], Query(description="Which targets to list")] = "uncovered",
+    status: Annotated[
+        Literal["uncovered", "covered", "all"], Query(description="Which targets to list")
+    ] = "uncovered",
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
@@ -88,13 +95,24 @@ def nearest(
     layer: LayerName,
     lon: Lon = None,
     lat: Lat = None,
-    village: Annotated[int | None, Query(description="Use this village's location (its id)")] = None,
+    village: Annotated[
+        int | None, Query(description="Use this village's location (its id)")
+    ] = None,
     k: Annotated[int, Query(description="How many features (1…1000)")] = 5,
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        body = answers.nearest_answer(conn, registry, settings.analysis, principal.role,
-                                      layer_name=layer, k=k, lon=lon, lat=lat, village=village)
+        body = answers.nearest_answer(
+            conn,
+            registry,
+            settings.analysis,
+            principal.role,
+            layer_name=layer,
+            k=k,
+            lon=lon,
+            lat=lat,
+            village=village,
+        )
     return _answer(body, f, "nearest", ("distance_m", "bearing_deg"))
 
 
@@ -118,9 +136,18 @@ def within_point(
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        body = answers.within_answer(conn, registry, settings.analysis, principal.role,
-                                     layer_name=layer, distance_m=distance_m, lon=lon, lat=lat,
-                                     limit=limit, max_limit=settings.api.max_limit)
+        body = answers.within_answer(
+            conn,
+            registry,
+            settings.analysis,
+            principal.role,
+            layer_name=layer,
+            distance_m=distance_m,
+            lon=lon,
+            lat=lat,
+            limit=limit,
+            max_limit=settings.api.max_limit,
+        )
     return _answer(body, f, "within", ("distance_m",))
 
 
@@ -143,9 +170,17 @@ def within_geometry(
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        answer = answers.within_answer(conn, registry, settings.analysis, principal.role,
-                                       layer_name=layer, distance_m=distance_m, geojson=body,
-                                       limit=limit, max_limit=settings.api.max_limit)
+        answer = answers.within_answer(
+            conn,
+            registry,
+            settings.analysis,
+            principal.role,
+            layer_name=layer,
+            distance_m=distance_m,
+            geojson=body,
+            limit=limit,
+            max_limit=settings.api.max_limit,
+        )
     return _answer(answer, f, "within", ("distance_m",))
 
 
@@ -169,8 +204,9 @@ def route_check(
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        checked = answers.route_answer(conn, registry, settings.analysis, principal.role,
-                                       geojson=body, buffer_m=buffer_m)
+        checked = answers.route_answer(
+            conn, registry, settings.analysis, principal.role, geojson=body, buffer_m=buffer_m
+        )
     return _answer(checked.body, f, "route-check", ("layer", "along_km", "distance_m"))
 
 
@@ -189,12 +225,23 @@ def exposure(
     settings: SettingsDep,
     registry: RegistryDep,
     principal: PrincipalDep,
-    within_m: Annotated[float, Query(description="Distance from an active hazard area, metres")] = 1000,
+    within_m: Annotated[
+        float, Query(description="Distance from an active hazard area, metres")
+    ] = 1000,
     district: Annotated[str | None, Query(description="One district (name or code)")] = None,
-    raster: Annotated[str | None, Query(description="Key of a configured population raster")] = None,
+    raster: Annotated[
+        str | None, Query(description="Key of a configured population raster")
+    ] = None,
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        body = answers.exposure_answer(conn, registry, settings.analysis, principal.role,
-                                       within_m=within_m, district=district, raster=raster)
+        body = answers.exposure_answer(
+            conn,
+            registry,
+            settings.analysis,
+            principal.role,
+            within_m=within_m,
+            district=district,
+            raster=raster,
+        )
     return _answer(body, f, "exposure", ("district", "district_code"))

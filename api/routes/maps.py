@@ -163,7 +163,8 @@ def coverage(
         Literal["uncovered", "covered", "all"], Query(description="Which at-risk targets to draw")
     ] = "all",
     rings: Annotated[
-        bool, Query(description="Draw the within_m and risk_within_m rings around uncovered targets")
+        bool,
+        Query(description="Draw the within_m and risk_within_m rings around uncovered targets"),
     ] = False,
     size_by: Annotated[
         Literal["population", "priority"], Query(description="What sizes an uncovered target")
@@ -172,8 +173,14 @@ def coverage(
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = coverage_page.coverage(
-            conn, registry, app_settings.analysis, principal.role, **params.kwargs(),
-            status=status, rings=rings, size_by=size_by,
+            conn,
+            registry,
+            app_settings.analysis,
+            principal.role,
+            **params.kwargs(),
+            status=status,
+            rings=rings,
+            size_by=size_by,
             download_href=None if offline else _offline_href(request),
         )
     return _page(settings, page, offline, "safeground-coverage.html")

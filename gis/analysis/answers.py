@@ -45,7 +45,9 @@ def risk_distance(value: str | float | None, cap_m: float) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise InvalidParameter(f"risk_within_m must be a distance in metres or 'none', not '{str(value)[:40]}'") from None
+        raise InvalidParameter(
+            f"risk_within_m must be a distance in metres or 'none', not '{str(value)[:40]}'"
+        ) from None
     return common.distance_m("risk_within_m", number, cap_m, allow_zero=False)
 
 
@@ -72,17 +74,31 @@ def coverage_answer(
     area = layer(registry, role, settings.area_layer, "district")
     found = common.find_area(conn, area, district) if district is not None else None
     question = coverage_question(
-        target=target_spec, by=by_spec, area=area, hazard=configured(registry, settings.hazard_layer),
-        role=role, within_m=within, risk_within_m=risk, since=since, until=until,
-        area_id=found.id if found else None, area_label=found.label if found else None,
-        status=status, unknown_population=settings.unknown_population,
+        target=target_spec,
+        by=by_spec,
+        area=area,
+        hazard=configured(registry, settings.hazard_layer),
+        role=role,
+        within_m=within,
+        risk_within_m=risk,
+        since=since,
+        until=until,
+        area_id=found.id if found else None,
+        area_label=found.label if found else None,
+        status=status,
+        unknown_population=settings.unknown_population,
     )
     return run_coverage(conn, question)
 
 
 def point_of(
-    conn: sa.Connection, registry: Registry, settings: AnalysisSettings, role: Role,
-    lon: float | None, lat: float | None, village: int | None,
+    conn: sa.Connection,
+    registry: Registry,
+    settings: AnalysisSettings,
+    role: Role,
+    lon: float | None,
+    lat: float | None,
+    village: int | None,
 ) -> tuple[shapely.Point, dict[str, object]]:
     """The query point: lon/lat, or the location of a feature of the place layer (?village=ID)."""
     if village is not None:
@@ -90,8 +106,11 @@ def point_of(
             raise InvalidParameter("give either lon and lat or village, not both")
         places = layer(registry, role, settings.place_layer, "village")
         t = places.table
-        row = conn.execute(sa.select(sa.func.ST_X(t.c.geom), sa.func.ST_Y(t.c.geom))
-                           .where(t.c.id == village, t.c.deleted_at.is_(None))).first()
+        row = conn.execute(
+            sa.select(sa.func.ST_X(t.c.geom), sa.func.ST_Y(t.c.geom)).where(
+                t.c.id == village, t.c.deleted_at.is_(None)
+            )
+        ).first()
         if row is None:
             raise NotFound(f"no {places.name} feature with id {village} (village)")
         return shapely.Point(row[0], row[1]), {"village": village}
@@ -102,8 +121,15 @@ def point_of(
 
 
 def nearest_answer(
-    conn: sa.Connection, registry: Registry, settings: AnalysisSettings, role: Role, *,
-    layer_name: str | None, k: int = 5, lon: float | None = None, lat: float | None = None,
+    conn: sa.Connection,
+    registry: Registry,
+    settings: AnalysisSettings,
+    role: Role,
+    *,
+    layer_name: str | None,
+    k: int = 5,
+    lon: float | None = None,
+    lat: float | None = None,
     village: int | None = None,
 ) -> bytes:
     spec = layer(registry, role, layer_name)
@@ -113,9 +139,18 @@ def nearest_answer(
 
 
 def within_answer(
-    conn: sa.Connection, registry: Registry, settings: AnalysisSettings, role: Role, *,
-    layer_name: str | None, distance_m: float, max_limit: int, limit: int = 1000,
-    lon: float | None = None, lat: float | None = None, geojson: Any = None,
+    conn: sa.Connection,
+    registry: Registry,
+    settings: AnalysisSettings,
+    role: Role,
+    *,
+    layer_name: str | None,
+    distance_m: float,
+    max_limit: int,
+    limit: int = 1000,
+    lon: float | None = None,
+    lat: float | None = None,
+    geojson: Any = None,
 ) -> bytes:
     """Within a distance of a point (lon/lat) or of a GeoJSON Point, LineString or Polygon."""
     spec = layer(registry, role, layer_name)
@@ -135,19 +170,32 @@ def within_answer(
 
 
 def route_answer(
-    conn: sa.Connection, registry: Registry, settings: AnalysisSettings, role: Role, *,
-    geojson: Any, buffer_m: float = 500,
+    conn: sa.Connection,
+    registry: Registry,
+    settings: AnalysisSettings,
+    role: Role,
+    *,
+    geojson: Any,
+    buffer_m: float = 500,
 ) -> RouteCheck:
     route = common.geometry_from_geojson(geojson, ("LineString",), "route")
     buffer = common.distance_m("buffer_m", buffer_m, settings.max_distance_m)
     hazard = configured(registry, settings.hazard_layer)
-    context = [s for n in settings.route_context_layers if (s := configured(registry, n)) is not None]
+    context = [
+        s for n in settings.route_context_layers if (s := configured(registry, n)) is not None
+    ]
     return check_route(conn, route, buffer, hazard, context, role, settings.max_route_km)
 
 
 def exposure_answer(
-    conn: sa.Connection, registry: Registry, settings: AnalysisSettings, role: Role, *,
-    within_m: float = 1000, district: str | None = None, raster: str | None = None,
+    conn: sa.Connection,
+    registry: Registry,
+    settings: AnalysisSettings,
+    role: Role,
+    *,
+    within_m: float = 1000,
+    district: str | None = None,
+    raster: str | None = None,
 ) -> bytes:
     distance = common.distance_m("within_m", within_m, settings.max_distance_m)
     hazard = configured(registry, settings.hazard_layer)
@@ -158,10 +206,18 @@ def exposure_answer(
     key = raster if raster is not None else settings.population_raster
     if key is not None and key not in settings.rasters:
         if raster is not None:  # asked for by the caller: name the keys there are
-            raise InvalidParameter(f"unknown raster '{raster[:40]}'; rasters: {', '.join(settings.rasters) or 'none'}")
+            raise InvalidParameter(
+                f"unknown raster '{raster[:40]}'; rasters: {', '.join(settings.rasters) or 'none'}"
+            )
         key = None
     chosen = Raster(key, Path(settings.rasters[key])) if key is not None else None
-    question = Exposure(hazard=hazard, area=area, places=configured(registry, settings.place_layer),
-                        within_m=distance, area_id=found.id if found else None, role=role,
-                        area_label=found.label if found else None)
+    question = Exposure(
+        hazard=hazard,
+        area=area,
+        places=configured(registry, settings.place_layer),
+        within_m=distance,
+        area_id=found.id if found else None,
+        role=role,
+        area_label=found.label if found else None,
+    )
     return people_exposed(conn, question, chosen)

@@ -61,11 +61,15 @@ def distance_m(name: str, value: float, cap_m: float, *, allow_zero: bool = True
     if math.isfinite(value):
         value = round(value, 3)
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise InvalidParameter(f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
-                               f"distance in metres, not {value}")
+        raise InvalidParameter(
+            f"{name} must be a {'non-negative' if allow_zero else 'positive'} "
+            f"distance in metres, not {value}"
+        )
     if value > cap_m:
-        raise InvalidParameter(f"{name} is {value:,.0f} m; analyses are capped at {cap_m:,.0f} m "
-                               "(SAFEGROUND_ANALYSIS_MAX_DISTANCE_M)")
+        raise InvalidParameter(
+            f"{name} is {value:,.0f} m; analyses are capped at {cap_m:,.0f} m "
+            "(SAFEGROUND_ANALYSIS_MAX_DISTANCE_M)"
+        )
     return float(value)
 
 
@@ -97,15 +101,21 @@ class Window:
         return (self.until - self.since).days + 1
 
     @classmethod
-    def of(cls, since: dt.date | None, until: dt.date | None, today: dt.date | None = None) -> Window:
+    def of(
+        cls, since: dt.date | None, until: dt.date | None, today: dt.date | None = None
+    ) -> Window:
         """The window asked for; by default the last 365 days up to `until`, itself today."""
         until = until or today or dt.date.today()
         for name, day in (("since", since), ("until", until)):
             if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-                raise InvalidParameter(f"{name} must fall between {EARLIEST_DAY} and {LATEST_DAY}, not {day}")
+                raise InvalidParameter(
+                    f"{name} must fall between {EARLIEST_DAY} and {LATEST_DAY}, not {day}"
+                )
         since = since or until - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
         if since > until:
-            raise InvalidParameter(f"since ({since.isoformat()}) is after until ({until.isoformat()})")
+            raise InvalidParameter(
+                f"since ({since.isoformat()}) is after until ({until.isoformat()})"
+            )
         return cls(since, until)
 
 
@@ -139,30 +149,47 @@ def find_area(conn: sa.Connection, spec: LayerSpec, name: str, param: str = "dis
         .order_by(t.c.id)
         .limit(10)
     ).all()
-    labels = [" ".join(str(v) if i == 0 else f"({v})" for i, v in enumerate(r[1:3]) if v is not None) for r in rows]
+    labels = [
+        " ".join(str(v) if i == 0 else f"({v})" for i, v in enumerate(r[1:3]) if v is not None)
+        for r in rows
+    ]
     if not rows:
-        raise InvalidParameter(f"unknown {param} '{name[:200]}': give a name or code of the {spec.name} layer")
+        raise InvalidParameter(
+            f"unknown {param} '{name[:200]}': give a name or code of the {spec.name} layer"
+        )
     if len(rows) > 1:
-        raise InvalidParameter(f"{param} '{name[:200]}' is ambiguous: {', '.join(labels)}; give the code")
+        raise InvalidParameter(
+            f"{param} '{name[:200]}' is ambiguous: {', '.join(labels)}; give the code"
+        )
     return Area(rows[0].id, labels[0])
 
 
 # --- GeoJSON inputs ----------------------------------------------------------------------------
 
 
-def geometry_from_geojson(body: Any, allowed: Iterable[str], name: str = "body") -> shapely.Geometry:
+def geometry_from_geojson(
+    body: Any, allowed: Iterable[str], name: str = "body"
+) -> shapely.Geometry:
     """The geometry of a GeoJSON Feature or bare geometry, checked: type, ranges, validity, size."""
     allowed = tuple(allowed)
     if isinstance(body, Mapping) and body.get("type") == "Feature":
         body = body.get("geometry")
     if not isinstance(body, Mapping) or "type" not in body:
-        raise InvalidParameter(f"{name} must be a GeoJSON Feature or geometry ({', '.join(allowed)})")
+        raise InvalidParameter(
+            f"{name} must be a GeoJSON Feature or geometry ({', '.join(allowed)})"
+        )
     kind = body.get("type")
     if kind not in allowed:
-        raise InvalidParameter(f"{name} is a GeoJSON {str(kind)[:40]!r}; expected {' or '.join(allowed)}")
-    positions = _positions(body.get("coordinates"), {"Point": 0, "LineString": 1, "Polygon": 2}[kind], name)
+        raise InvalidParameter(
+            f"{name} is a GeoJSON {str(kind)[:40]!r}; expected {' or '.join(allowed)}"
+        )
+    positions = _positions(
+        body.get("coordinates"), {"Point": 0, "LineString": 1, "Polygon": 2}[kind], name
+    )
     if len(positions) > MAX_VERTICES:
-        raise InvalidParameter(f"{name} has {len(positions):,} positions; at most {MAX_VERTICES:,} are accepted")
+        raise InvalidParameter(
+            f"{name} has {len(positions):,} positions; at most {MAX_VERTICES:,} are accepted"
+        )
     for i, (lon, lat) in enumerate(positions):
         lon_lat(lon, lat, f"{name} position {i + 1}")
     try:
@@ -179,9 +206,13 @@ def geometry_from_geojson(body: Any, allowed: Iterable[str], name: str = "body")
 
 def _positions(coordinates: Any, depth: int, name: str) -> list[tuple[float, float]]:
     """Flatten GeoJSON coordinates of the given nesting depth, refusing anything that is not numbers."""
+
     def position(p: Any) -> tuple[float, float]:
-        if (not isinstance(p, list | tuple) or len(p) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p[:2])):
+        if (
+            not isinstance(p, list | tuple)
+            or len(p) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p[:2])
+        ):
             raise InvalidParameter(f"{name}: every position must be [lon, lat] numbers")
         return float(p[0]), float(p[1])
 
@@ -212,6 +243,7 @@ def json_object_sql(pairs: list[tuple[str, str]]) -> str:
     PostgreSQL functions take at most 100 arguments, so wide objects are merged from jsonb chunks
     (which loses key order, so only layers with more than 50 properties pay that).
     """
+
     def build(chunk: list[tuple[str, str]]) -> str:
         return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in chunk) + ")"
 
@@ -226,7 +258,9 @@ def properties_sql(spec: LayerSpec, fields: tuple[str, ...], alias: str) -> list
     return [(f, f"{alias}.{quote(f)}") for f in ("external_id", *fields, "source")]
 
 
-def with_figures(properties: list[tuple[str, str]], figures: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def with_figures(
+    properties: list[tuple[str, str]], figures: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
     """A feature's own properties, then the analysis figures whose names it does not already use.
 
     JSON objects must not repeat a key, and a layer's own data is never shadowed (a village's

@@ -112,12 +112,16 @@ def coverage_question(
     can ask only without it (risk_within_m=None), and then no hazard is read at all.
     """
     if target.geometry_type != "Point":
-        raise InvalidParameter(f"target must be a point layer; '{target.name}' holds {target.geometry_type}s")
+        raise InvalidParameter(
+            f"target must be a point layer; '{target.name}' holds {target.geometry_type}s"
+        )
     if status not in STATUSES:
         raise InvalidParameter(f"status must be one of {', '.join(STATUSES)}, not '{status[:40]}'")
     if by.temporal_field is None:
         if since or until:
-            raise InvalidParameter(f"by layer '{by.name}' has no date field, so since/until cannot apply")
+            raise InvalidParameter(
+                f"by layer '{by.name}' has no date field, so since/until cannot apply"
+            )
         window = None
     else:
         window = Window.of(_date("since", since), _date("until", until))
@@ -126,9 +130,20 @@ def coverage_question(
             "the risk condition (risk_within_m) reads the hazard areas, which need an API key of a "
             "partner or above; ask with risk_within_m=none to compute coverage without it"
         )
-    return Coverage(target, by, area, hazard if risk_within_m is not None else None, within_m,
-                    risk_within_m, window, area_id,
-                    area_label, status, role, unknown_population)  # type: ignore[arg-type]
+    return Coverage(
+        target,
+        by,
+        area,
+        hazard if risk_within_m is not None else None,
+        within_m,
+        risk_within_m,
+        window,
+        area_id,
+        area_label,
+        status,
+        role,
+        unknown_population,
+    )  # type: ignore[arg-type]
 
 
 def _date(name: str, value: str | None) -> dt.date | None:
@@ -143,10 +158,14 @@ def _date(name: str, value: str | None) -> dt.date | None:
 def _planar_m(alias: str, spec: LayerSpec) -> str:
     """Planar distance from target t to a row, in metres of the frame scaled at t's latitude."""
     if spec.geometry_type == "Point":
-        return (f"sqrt(((ST_X({alias}.geom) - t.x0) * t.kx) ^ 2 "
-                f"+ ((ST_Y({alias}.geom) - t.y0) * t.ky) ^ 2)")
-    return (f"ST_Distance(ST_Affine({alias}.geom, t.kx, 0, 0, t.ky, -t.kx * t.x0, -t.ky * t.y0), "
-            "CAST('SRID=4326;POINT(0 0)' AS geometry))")
+        return (
+            f"sqrt(((ST_X({alias}.geom) - t.x0) * t.kx) ^ 2 "
+            f"+ ((ST_Y({alias}.geom) - t.y0) * t.ky) ^ 2)"
+        )
+    return (
+        f"ST_Distance(ST_Affine({alias}.geom, t.kx, 0, 0, t.ky, -t.kx * t.x0, -t.ky * t.y0), "
+        "CAST('SRID=4326;POINT(0 0)' AS geometry))"
+    )
 
 
 def _measure(alias: str, spec: LayerSpec) -> str:
@@ -170,8 +189,10 @@ def _bounds(alias: str, spec: LayerSpec) -> str:
     """
     if spec.geometry_type == "Point":
         return f"SELECT {alias}.measure_m AS low_m, {alias}.measure_m AS high_m"
-    return (f"SELECT {alias}.measure_m * least(t.kx, t.ky) AS low_m, "
-            f"{alias}.measure_m * greatest(t.kx, t.ky) AS high_m")
+    return (
+        f"SELECT {alias}.measure_m * least(t.kx, t.ky) AS low_m, "
+        f"{alias}.measure_m * greatest(t.kx, t.ky) AS high_m"
+    )
 
 
 def _within(alias: str, spec: LayerSpec, limit: str) -> str:
@@ -228,9 +249,12 @@ def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
         "by": quote(q.by.table.name),
         "area": quote(q.area.table.name),
         "population": f"CAST(t.{quote(q.target.population_field)} AS bigint)"
-        if q.target.population_field else "CAST(NULL AS bigint)",
+        if q.target.population_field
+        else "CAST(NULL AS bigint)",
         "area_filter": "AND EXISTS (SELECT 1 FROM {area} s WHERE s.id = :area_id "
-        "AND ST_Intersects(s.geom, t.geom))" if q.area_id is not None else "",
+        "AND ST_Intersects(s.geom, t.geom))"
+        if q.area_id is not None
+        else "",
         "area_name": f"a.{quote(names[0])}" if names else "a.external_id",
         "area_code": f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)",
         "risk_box": _box(":risk_within_m"),
@@ -242,16 +266,22 @@ def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
     }
     if window is not None and q.by.temporal_field:
         date = f"b.{quote(q.by.temporal_field)}"
-        parts |= {"by_date": date,
-                  "by_in_window": f"AND {date} BETWEEN CAST(:since AS date) AND CAST(:until AS date)",
-                  "by_before_window": f"AND {date} < CAST(:since AS date)"}
+        parts |= {
+            "by_date": date,
+            "by_in_window": f"AND {date} BETWEEN CAST(:since AS date) AND CAST(:until AS date)",
+            "by_before_window": f"AND {date} < CAST(:since AS date)",
+        }
     else:
         parts |= {"by_date": "CAST(NULL AS date)", "by_in_window": "", "by_before_window": ""}
     parts["by_within"] = _within("b", q.by, ":within_m")
     if q.hazard is not None and q.risk_within_m is not None:
-        parts |= {"hazard": quote(q.hazard.table.name), "hazard_active": active_condition("h", q.hazard, params),
-                  "hazard_within": _within("h", q.hazard, ":risk_within_m"),
-                  "hazard_bounds": _bounds("h", q.hazard), "hazard_measure": _measure("h", q.hazard)}
+        parts |= {
+            "hazard": quote(q.hazard.table.name),
+            "hazard_active": active_condition("h", q.hazard, params),
+            "hazard_within": _within("h", q.hazard, ":risk_within_m"),
+            "hazard_bounds": _bounds("h", q.hazard),
+            "hazard_measure": _measure("h", q.hazard),
+        }
         hazards = blocks["hazards"]
     else:
         hazards = blocks["no_hazards"]
@@ -271,25 +301,40 @@ class _Keep(dict):  # type: ignore[type-arg]
 
 
 def _properties(q: Coverage) -> str:
-    figures = [("district", "{area_name}"), ("district_code", "{area_code}"),
-               ("at_risk", "s.at_risk"), ("covered", "s.covered")]
+    figures = [
+        ("district", "{area_name}"),
+        ("district_code", "{area_code}"),
+        ("at_risk", "s.at_risk"),
+        ("covered", "s.covered"),
+    ]
     if q.hazard is not None:
-        figures += [("nearest_hazard_m", "s.nearest_hazard_m"), ("hazards_within", "s.hazards_within")]
-    figures += [("nearest_by_m", "s.nearest_by_m"), ("last_by_on", "s.last_by_on"),
-                ("days_since_last", "s.days_since_last"), ("population", "s.population"),
-                ("priority", "round(CAST(s.priority AS numeric), 4)")]
+        figures += [
+            ("nearest_hazard_m", "s.nearest_hazard_m"),
+            ("hazards_within", "s.hazards_within"),
+        ]
+    figures += [
+        ("nearest_by_m", "s.nearest_by_m"),
+        ("last_by_on", "s.last_by_on"),
+        ("days_since_last", "s.days_since_last"),
+        ("population", "s.population"),
+        ("priority", "round(CAST(s.priority AS numeric), 4)"),
+    ]
     own = properties_sql(q.target, q.target.visible_fields(q.role), "t")
     return json_object_sql(with_figures(own, figures))
 
 
 def _echo(q: Coverage) -> dict[str, object]:
     return {
-        "target": q.target.name, "by": q.by.name, "within_m": q.within_m,
+        "target": q.target.name,
+        "by": q.by.name,
+        "within_m": q.within_m,
         "risk_within_m": q.risk_within_m if q.risk_within_m is not None else "none",
         "since": q.window.since.isoformat() if q.window else None,
         "until": q.window.until.isoformat() if q.window else None,
-        "district": q.area_label, "status": q.status,
-        "hazard_figures": q.hazard is not None, "priority": PRIORITY_FORMULA,
+        "district": q.area_label,
+        "status": q.status,
+        "hazard_figures": q.hazard is not None,
+        "priority": PRIORITY_FORMULA,
     }
 
 

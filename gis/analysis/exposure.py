@@ -60,7 +60,9 @@ def people_exposed(conn: sa.Connection, q: Exposure, raster: Raster | None) -> b
     totals and the source in `summary`, as UTF-8 JSON.
     """
     if not q.hazard.readable_by(q.role):
-        raise Forbidden("exposure reads the hazard areas, which need an API key of a partner or above")
+        raise Forbidden(
+            "exposure reads the hazard areas, which need an API key of a partner or above"
+        )
     custom_plans(conn)
     rows: list[dict[str, Any]]
     if raster is not None and raster.path.is_file():
@@ -70,16 +72,32 @@ def people_exposed(conn: sa.Connection, q: Exposure, raster: Raster | None) -> b
     total_people = sum(r["population"] or 0 for r in rows)
     total_exposed = sum(r["people_exposed"] or 0 for r in rows)
     summary = {
-        "within_m": q.within_m, "districts": len(rows),
-        "population": round(total_people), "people_exposed": round(total_exposed),
-        "exposed_pct": _pct(total_exposed, total_people), **source,
+        "within_m": q.within_m,
+        "districts": len(rows),
+        "population": round(total_people),
+        "people_exposed": round(total_exposed),
+        "exposed_pct": _pct(total_exposed, total_people),
+        **source,
     }
-    features = [{"type": "Feature", "id": r.pop("id"), "geometry": None, "properties": r}
-                for r in sorted(rows, key=lambda r: (-(r["people_exposed"] or 0), r["district"] or ""))]
-    parameters = {"within_m": q.within_m, "district": q.area_label,
-                  "raster": raster.key if raster else None, "hazard_layer": q.hazard.name}
-    return orjson.dumps({"type": "FeatureCollection", "features": features, "summary": summary,
-                         "parameters": parameters, "notice": NO_DATA_NOTICE})
+    features = [
+        {"type": "Feature", "id": r.pop("id"), "geometry": None, "properties": r}
+        for r in sorted(rows, key=lambda r: (-(r["people_exposed"] or 0), r["district"] or ""))
+    ]
+    parameters = {
+        "within_m": q.within_m,
+        "district": q.area_label,
+        "raster": raster.key if raster else None,
+        "hazard_layer": q.hazard.name,
+    }
+    return orjson.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "summary": summary,
+            "parameters": parameters,
+            "notice": NO_DATA_NOTICE,
+        }
+    )
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -88,8 +106,10 @@ def _pct(part: float, whole: float) -> float | None:
 
 def _area_sql(q: Exposure) -> tuple[str, str]:
     names = q.area.name_fields
-    return (f"a.{quote(names[0])}" if names else "a.external_id",
-            f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)")
+    return (
+        f"a.{quote(names[0])}" if names else "a.external_id",
+        f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)",
+    )
 
 
 # --- from the raster ---------------------------------------------------------------------------
@@ -115,20 +135,28 @@ def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[
     projection: far finer than a raster cell).
     """
     name, code = _area_sql(q)
-    areas = conn.execute(sa.text(
-        f"SELECT a.id, {name} AS name, {code} AS code, ST_AsBinary(a.geom) AS wkb FROM {quote(q.area.table.name)} a "
-        "WHERE a.deleted_at IS NULL AND (CAST(:area_id AS bigint) IS NULL OR a.id = :area_id) ORDER BY a.id"
-    ), {"area_id": q.area_id}).all()
+    areas = conn.execute(
+        sa.text(
+            f"SELECT a.id, {name} AS name, {code} AS code, ST_AsBinary(a.geom) AS wkb FROM {quote(q.area.table.name)} a "
+            "WHERE a.deleted_at IS NULL AND (CAST(:area_id AS bigint) IS NULL OR a.id = :area_id) ORDER BY a.id"
+        ),
+        {"area_id": q.area_id},
+    ).all()
     if not areas:
         return []
     shapes = shapely.from_wkb([a.wkb for a in areas])
     extent = shapely.total_bounds(shapes)
     params: dict[str, object] = {
-        "within_m": q.within_m, "extent": "BOX({} {},{} {})".format(*extent),
+        "within_m": q.within_m,
+        "extent": "BOX({} {},{} {})".format(*extent),
         # A degree of latitude is at least 110.5 km, of longitude at least that times cos(lat).
-        "pad_deg": q.within_m / 110_574.0 / max(0.01, math.cos(math.radians(max(abs(extent[1]), abs(extent[3]))))),
+        "pad_deg": q.within_m
+        / 110_574.0
+        / max(0.01, math.cos(math.radians(max(abs(extent[1]), abs(extent[3]))))),
     }
-    sql = BUFFERS_SQL.format(hazard=quote(q.hazard.table.name), active=active_condition("h", q.hazard, params))
+    sql = BUFFERS_SQL.format(
+        hazard=quote(q.hazard.table.name), active=active_condition("h", q.hazard, params)
+    )
     buffers = shapely.from_wkb(conn.execute(sa.text(sql), params).scalars().all())
     rows = []
     with rasterio.open(raster.path) as src:
@@ -136,9 +164,16 @@ def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[
         tree = shapely.STRtree(buffers)
         for area, shape in zip(areas, shapes, strict=True):
             people, exposed = _window_sums(src, shape, tree)
-            rows.append({"id": area.id, "district": area.name, "district_code": area.code,
-                         "population": round(people), "people_exposed": round(exposed),
-                         "exposed_pct": _pct(exposed, people)})
+            rows.append(
+                {
+                    "id": area.id,
+                    "district": area.name,
+                    "district_code": area.code,
+                    "population": round(people),
+                    "people_exposed": round(exposed),
+                    "exposed_pct": _pct(exposed, people),
+                }
+            )
     return rows
 
 
@@ -147,10 +182,14 @@ def _to_raster_crs(src: rasterio.io.DatasetReader, geoms: np.ndarray) -> np.ndar
     if crs.equals(CRS.from_epsg(4326)):
         return geoms
     to_raster = Transformer.from_crs(4326, crs, always_xy=True)
-    return shapely.transform(geoms, lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geoms, lambda xy: np.column_stack(to_raster.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
-def _window_sums(src: rasterio.io.DatasetReader, shape: shapely.Geometry, buffers: shapely.STRtree) -> tuple[float, float]:
+def _window_sums(
+    src: rasterio.io.DatasetReader, shape: shapely.Geometry, buffers: shapely.STRtree
+) -> tuple[float, float]:
     """(people in the district, people there within a buffer) from one windowed read.
 
     A cell belongs to the district, or to a buffer, when its centre does: the district mask is
@@ -186,10 +225,15 @@ def _raster_source(raster: Raster) -> dict[str, object]:
         cell = src.res
     modelled = tags.get(MODELLED_TAG, "").lower() in ("1", "true", "yes")
     description = tags.get(DESCRIPTION_TAG) or tags.get("TIFFTAG_IMAGEDESCRIPTION") or ""
-    source = {"source": "raster", "raster": raster.key, "modelled": modelled,
-              "raster_description": description, "cell_size": list(cell),
-              "method": "people in raster cells whose centre lies within the distance of an "
-                        "active hazard area (buffers drawn by PostGIS on geography)"}
+    source = {
+        "source": "raster",
+        "raster": raster.key,
+        "modelled": modelled,
+        "raster_description": description,
+        "cell_size": list(cell),
+        "method": "people in raster cells whose centre lies within the distance of an "
+        "active hazard area (buffers drawn by PostGIS on geography)",
+    }
     if modelled:
         source["warning"] = ("MODELLED population, not observed: " + description).strip()
     return source
@@ -223,8 +267,12 @@ def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
     name, code = _area_sql(q)
     params: dict[str, object] = {"within_m": q.within_m, "area_id": q.area_id}
     sql = PLACES_SQL.format(
-        name=name, code=code, area=quote(q.area.table.name), places=quote(q.places.table.name),
-        population=quote(q.places.population_field), hazard=quote(q.hazard.table.name),
+        name=name,
+        code=code,
+        area=quote(q.area.table.name),
+        places=quote(q.places.table.name),
+        population=quote(q.places.population_field),
+        hazard=quote(q.hazard.table.name),
         active=active_condition("h", q.hazard, params),
     )
     rows = []
@@ -238,11 +286,14 @@ def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
 def _places_source(q: Exposure, raster: Raster | None) -> dict[str, object]:
     layer = q.places.name if q.places else None
     source: dict[str, object] = {
-        "source": "places", "layer": layer, "modelled": False,
+        "source": "places",
+        "layer": layer,
+        "modelled": False,
         "method": f"sum of the known populations of {layer} within the distance of an active "
-                  "hazard area; places of unknown population count as none",
+        "hazard area; places of unknown population count as none",
     }
     if raster is not None:
-        source["note"] = f"raster '{raster.key}' is configured but its file is missing; figures from {layer}"
+        source["note"] = (
+            f"raster '{raster.key}' is configured but its file is missing; figures from {layer}"
+        )
     return source
-

@@ -120,16 +120,23 @@ FROM rows r
 
 def _answer(spec: LayerSpec, role: Role) -> str:
     """The closing part shared by nearest and within: bearing, then the FeatureCollection."""
-    figures = [("layer", "CAST(:layer AS text)"),
-               ("distance_m", "round(CAST(r.distance_m AS numeric), 2)"),
-               ("bearing_deg", "round(r.bearing_deg, 1)")]
+    figures = [
+        ("layer", "CAST(:layer AS text)"),
+        ("distance_m", "round(CAST(r.distance_m AS numeric), 2)"),
+        ("bearing_deg", "round(r.bearing_deg, 1)"),
+    ]
     pairs = with_figures(properties_sql(spec, spec.visible_fields(role), "r"), figures)
     return ANSWER_SQL.replace("{properties}", json_object_sql(pairs))
 
 
-def _run(conn: sa.Connection, sql: str, spec: LayerSpec, role: Role, params: dict[str, object]) -> bytes:
-    text = (sql.replace("{answer}", _answer(spec, role)).replace("{table}", quote(spec.table.name))
-            .replace("{query}", QUERY))
+def _run(
+    conn: sa.Connection, sql: str, spec: LayerSpec, role: Role, params: dict[str, object]
+) -> bytes:
+    text = (
+        sql.replace("{answer}", _answer(spec, role))
+        .replace("{table}", quote(spec.table.name))
+        .replace("{query}", QUERY)
+    )
     custom_plans(conn)
     params = {"layer": spec.name, "notice": NO_DATA_NOTICE, **params}
     params["parameters"] = json.dumps(params.pop("echo"))
@@ -137,7 +144,12 @@ def _run(conn: sa.Connection, sql: str, spec: LayerSpec, role: Role, params: dic
 
 
 def nearest(
-    conn: sa.Connection, spec: LayerSpec, role: Role, point: shapely.Point, k: int, echo: dict[str, object]
+    conn: sa.Connection,
+    spec: LayerSpec,
+    role: Role,
+    point: shapely.Point,
+    k: int,
+    echo: dict[str, object],
 ) -> bytes:
     """The k features of `spec` nearest to `point`, exactly ranked, as a FeatureCollection.
 
@@ -145,8 +157,16 @@ def nearest(
     are measured on the ellipsoid and re-ranked, and when even the last of them could still be
     nearer than the k-th, the whole disc out to the k-th distance is searched.
     """
-    params = {"wkt": point.wkt, "k": k, "fetch": k + EXTRA_CANDIDATES, "limit": k,
-              "limit_plus_one": k, "sphere_low": SPHERE_LOW, "bearing": True, "echo": echo}
+    params = {
+        "wkt": point.wkt,
+        "k": k,
+        "fetch": k + EXTRA_CANDIDATES,
+        "limit": k,
+        "limit_plus_one": k,
+        "sphere_low": SPHERE_LOW,
+        "bearing": True,
+        "echo": echo,
+    }
     return _run(conn, NEAREST_SQL, spec, role, params)
 
 
@@ -163,6 +183,12 @@ def within(
 
     At most `limit` features; the summary says `truncated` when there were more.
     """
-    params = {"wkt": geometry.wkt, "distance_m": distance_m, "limit": limit,
-              "limit_plus_one": limit + 1, "bearing": geometry.geom_type == "Point", "echo": echo}
+    params = {
+        "wkt": geometry.wkt,
+        "distance_m": distance_m,
+        "limit": limit,
+        "limit_plus_one": limit + 1,
+        "bearing": geometry.geom_type == "Point",
+        "echo": echo,
+    }
     return _run(conn, WITHIN_SQL, spec, role, params)

@@ -136,31 +136,48 @@ def check_route(
     hazards would read as "nothing found", so it is refused rather than answered half.
     """
     if hazard is None or not hazard.readable_by(role):
-        raise Forbidden("a route check reads the hazard areas, which need an API key of a partner or above")
+        raise Forbidden(
+            "a route check reads the hazard areas, which need an API key of a partner or above"
+        )
     length_km = geodesic_length_m(route) / 1000
     if length_km > max_route_km:
-        raise InvalidParameter(f"the route is {length_km:,.1f} km long; route checks accept at most "
-                               f"{max_route_km:,.0f} km (SAFEGROUND_ANALYSIS_MAX_ROUTE_KM)")
+        raise InvalidParameter(
+            f"the route is {length_km:,.1f} km long; route checks accept at most "
+            f"{max_route_km:,.0f} km (SAFEGROUND_ANALYSIS_MAX_ROUTE_KM)"
+        )
     layers = [hazard, *(s for s in context if s.readable_by(role) and s.name != hazard.name)]
     params: dict[str, object] = {"wkt": route.wkt, "buffer_m": buffer_m}
     blocks = [_block(i, spec, role, spec is hazard, params) for i, spec in enumerate(layers)]
-    params["parameters"] = json.dumps({"buffer_m": buffer_m, "hazard_layer": hazard.name,
-                                       "along_the_way": [s.name for s in layers[1:]]})
+    params["parameters"] = json.dumps(
+        {
+            "buffer_m": buffer_m,
+            "hazard_layer": hazard.name,
+            "along_the_way": [s.name for s in layers[1:]],
+        }
+    )
     custom_plans(conn)
-    candidates = "\n".join(CANDIDATES_SQL.format(order=i, table=quote(s.table.name)) for i, s in enumerate(layers))
-    sql = ROUTE_SQL.replace("{candidates}", candidates).replace("{blocks}", "\n    UNION ALL\n".join(blocks))
+    candidates = "\n".join(
+        CANDIDATES_SQL.format(order=i, table=quote(s.table.name)) for i, s in enumerate(layers)
+    )
+    sql = ROUTE_SQL.replace("{candidates}", candidates).replace(
+        "{blocks}", "\n    UNION ALL\n".join(blocks)
+    )
     text, active = conn.execute(sa.text(sql), params).one()
-    notice = (EMPTY_NOTICE.format(buffer=buffer_m) if not active else NO_DATA_NOTICE)
+    notice = EMPTY_NOTICE.format(buffer=buffer_m) if not active else NO_DATA_NOTICE
     # The notice goes in last so that no client can miss it, whatever it does with the rest.
     body = text[:-1] + ', "notice": ' + json.dumps(notice) + "}"
     return RouteCheck(body.encode("utf-8"), int(active))
 
 
-def _block(order: int, spec: LayerSpec, role: Role, is_hazard: bool, params: dict[str, object]) -> str:
+def _block(
+    order: int, spec: LayerSpec, role: Role, is_hazard: bool, params: dict[str, object]
+) -> str:
     params[f"layer_{order}"] = spec.name
-    figures = [("layer", f"CAST(:layer_{order} AS text)"),
-               ("distance_m", "round(CAST(c.distance_m AS numeric), 2)"),
-               ("along_km", "round(CAST(a.along_m / 1000 AS numeric), 3)")]
+    figures = [
+        ("layer", f"CAST(:layer_{order} AS text)"),
+        ("distance_m", "round(CAST(c.distance_m AS numeric), 2)"),
+        ("along_km", "round(CAST(a.along_m / 1000 AS numeric), 3)"),
+    ]
     if is_hazard:
         figures += [("crosses", "c.crosses"), ("active", "c.active")]
     pairs = with_figures(properties_sql(spec, spec.visible_fields(role), "c"), figures)
@@ -172,6 +189,9 @@ def _block(order: int, spec: LayerSpec, role: Role, is_hazard: bool, params: dic
             conditions.append(f"t.{quote(column)} = ANY(:active_{i})")
         active = " AND ".join(conditions) or "true"
     return BLOCK_SQL.format(
-        order=order, table=quote(spec.table.name), properties=json_object_sql(pairs),
-        polygonal="true" if spec.geometry_type != "Point" else "false", active=active,
+        order=order,
+        table=quote(spec.table.name),
+        properties=json_object_sql(pairs),
+        polygonal="true" if spec.geometry_type != "Point" else "false",
+        active=active,
     )

@@ -150,7 +150,9 @@ def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise invalid(f"'{path.name}' could not be read as CSV: {str(exc).splitlines()[0][:200]}") from exc
+        raise invalid(
+            f"'{path.name}' could not be read as CSV: {str(exc).splitlines()[0][:200]}"
+        ) from exc
     columns = {c.lower().strip(): c for c in table.columns}
     wkt = next((columns[c] for c in WKT_COLUMNS if c in columns), None)
     if wkt is not None:

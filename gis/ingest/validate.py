@@ -63,17 +63,25 @@ def validate_frame(
             ]
         )
     if "source" not in columns and not default_source:
-        raise InvalidInput([RowError(None, "source", "no 'source' column and no default source given")])
+        raise InvalidInput(
+            [RowError(None, "source", "no 'source' column and no default source given")]
+        )
     known = set(spec.property_names)
     ignored = sorted(c for c in columns if c not in known | {id_field, "source"} | BOOKKEEPING)
     unparseable = set(frame.attrs.get("unparseable_geometry_rows", []))
-    geometries, geometry_errors = _check_geometries(frame.geometry.to_numpy(), spec, limits, make_valid)
+    geometries, geometry_errors = _check_geometries(
+        frame.geometry.to_numpy(), spec, limits, make_valid
+    )
     errors += [e for e in geometry_errors if e.row not in unparseable]
 
     records: list[dict[str, object]] = []
     seen: dict[str, int] = {}
     props = [c for c in columns if c in known]
-    for i, raw in enumerate(frame[[id_field, *props, *(["source"] if "source" in columns else [])]].itertuples(index=False)):
+    for i, raw in enumerate(
+        frame[[id_field, *props, *(["source"] if "source" in columns else [])]].itertuples(
+            index=False
+        )
+    ):
         row = i + 1
         values = {name: _plain(v) for name, v in zip([id_field, *props, "source"], raw)}
         external_id = values.pop(id_field)
@@ -82,16 +90,24 @@ def validate_frame(
             continue
         external_id = _id_text(external_id)
         if external_id in seen:
-            errors.append(RowError(row, id_field, f"id '{external_id}' is also used by row {seen[external_id]}"))
+            errors.append(
+                RowError(
+                    row, id_field, f"id '{external_id}' is also used by row {seen[external_id]}"
+                )
+            )
             continue
         seen[external_id] = row
         source = values.pop("source", None) or default_source
         try:
-            model = spec.properties.model_validate({k: v for k, v in values.items() if v is not None})
+            model = spec.properties.model_validate(
+                {k: v for k, v in values.items() if v is not None}
+            )
         except ValidationError as exc:
             errors.extend(_row_errors(row, exc))
             continue
-        records.append({"external_id": external_id, "source": str(source), **model.model_dump(mode="python")})
+        records.append(
+            {"external_id": external_id, "source": str(source), **model.model_dump(mode="python")}
+        )
     if errors:
         raise InvalidInput(sorted(errors, key=lambda e: (e.row or 0, e.field or "")))
     warnings = []
@@ -161,14 +177,27 @@ def _check_geometries(
         geoms[polygons] = [shapely.MultiPolygon([g]) for g in geoms[polygons]]
     else:
         allowed = {0}  # Point
-    names = {0: "Point", 1: "LineString", 2: "LinearRing", 3: "Polygon", 4: "MultiPoint",
-             5: "MultiLineString", 6: "MultiPolygon", 7: "GeometryCollection"}
+    names = {
+        0: "Point",
+        1: "LineString",
+        2: "LinearRing",
+        3: "Polygon",
+        4: "MultiPoint",
+        5: "MultiLineString",
+        6: "MultiPolygon",
+        7: "GeometryCollection",
+    }
     wrong_type = ~np.isin(types, list(allowed)) & ~missing
     for i in np.nonzero(wrong_type)[0]:
-        errors.append(RowError(int(i) + 1, "geometry",
-                               f"the geometry is a {names.get(int(types[i]), 'geometry')}, but layer "
-                               f"'{spec.name}' takes {spec.geometry_type}"
-                               + (" (Polygon is accepted too)" if spec.geometry_type == "MultiPolygon" else "")))
+        errors.append(
+            RowError(
+                int(i) + 1,
+                "geometry",
+                f"the geometry is a {names.get(int(types[i]), 'geometry')}, but layer "
+                f"'{spec.name}' takes {spec.geometry_type}"
+                + (" (Polygon is accepted too)" if spec.geometry_type == "MultiPolygon" else ""),
+            )
+        )
     checked = ~missing & ~wrong_type
     geoms = shapely.transform(geoms, lambda c: np.round(c, limits.coordinate_decimals))
     bounds = shapely.bounds(geoms)
@@ -177,15 +206,25 @@ def _check_geometries(
         row = int(i) + 1
         minx, miny, maxx, maxy = bounds[i]
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            errors.append(RowError(row, "geometry", f"longitude/latitude out of range (x {minx:g}…{maxx:g}, y {miny:g}…{maxy:g}): longitude must be within ±180 and latitude within ±90"))
+            errors.append(
+                RowError(
+                    row,
+                    "geometry",
+                    f"longitude/latitude out of range (x {minx:g}…{maxx:g}, y {miny:g}…{maxy:g}): longitude must be within ±180 and latitude within ±90",
+                )
+            )
             checked[i] = False
         elif not _inside(aoi, minx, miny, maxx, maxy):
             if _inside(aoi, miny, minx, maxy, maxx):
-                reason = (f"latitude and longitude look swapped: ({minx:g}, {miny:g}) is outside the "
-                          f"area of interest, ({miny:g}, {minx:g}) would be inside it")
+                reason = (
+                    f"latitude and longitude look swapped: ({minx:g}, {miny:g}) is outside the "
+                    f"area of interest, ({miny:g}, {minx:g}) would be inside it"
+                )
             else:
-                reason = (f"the feature (x {minx:g}…{maxx:g}, y {miny:g}…{maxy:g}) falls outside the "
-                          f"area of interest {list(aoi)}")
+                reason = (
+                    f"the feature (x {minx:g}…{maxx:g}, y {miny:g}…{maxy:g}) falls outside the "
+                    f"area of interest {list(aoi)}"
+                )
             errors.append(RowError(row, "geometry", reason))
             checked[i] = False
     invalid_rows = np.nonzero(checked & ~shapely.is_valid(geoms))[0]
@@ -195,9 +234,14 @@ def _check_geometries(
             if geoms[i] is None:
                 errors.append(RowError(int(i) + 1, "geometry", "the polygon could not be repaired"))
         else:
-            errors.append(RowError(int(i) + 1, "geometry",
-                                   f"the polygon is not valid ({shapely.is_valid_reason(geoms[i])}): "
-                                   "fix it, or import with --make-valid to repair it"))
+            errors.append(
+                RowError(
+                    int(i) + 1,
+                    "geometry",
+                    f"the polygon is not valid ({shapely.is_valid_reason(geoms[i])}): "
+                    "fix it, or import with --make-valid to repair it",
+                )
+            )
     wkb = shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True)
     return list(wkb), errors
 
@@ -209,5 +253,7 @@ def _repaired(geom: shapely.Geometry) -> shapely.Geometry | None:
     return shapely.MultiPolygon(polys) if polys else None
 
 
-def _inside(aoi: tuple[float, float, float, float], minx: float, miny: float, maxx: float, maxy: float) -> bool:
+def _inside(
+    aoi: tuple[float, float, float, float], minx: float, miny: float, maxx: float, maxy: float
+) -> bool:
     return aoi[0] <= minx and maxx <= aoi[2] and aoi[1] <= miny and maxy <= aoi[3]

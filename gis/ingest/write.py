@@ -43,15 +43,15 @@ def upsert(
     compared = [*columns[1:], "geom"]
     sql = f"""
         WITH up AS (
-            INSERT INTO {table} ({', '.join(columns)}, geom, import_batch_id)
-            SELECT {', '.join(columns)}, geom, :batch FROM {STAGING}
+            INSERT INTO {table} ({", ".join(columns)}, geom, import_batch_id)
+            SELECT {", ".join(columns)}, geom, :batch FROM {STAGING}
             ON CONFLICT (external_id) DO UPDATE SET
-                {', '.join(f'{c} = EXCLUDED.{c}' for c in compared)},
+                {", ".join(f"{c} = EXCLUDED.{c}" for c in compared)},
                 import_batch_id = EXCLUDED.import_batch_id,
                 updated_at = now(),
                 deleted_at = NULL
-            WHERE ({', '.join(f'{table}.{c}' for c in compared)})
-                  IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in compared)})
+            WHERE ({", ".join(f"{table}.{c}" for c in compared)})
+                  IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in compared)})
                OR {table}.deleted_at IS NOT NULL
             RETURNING (xmax = 0) AS inserted
         )
@@ -77,7 +77,9 @@ def start_batch(conn: sa.Connection, layer: str, filename: str | None, actor: st
     )
 
 
-def finish_batch(conn: sa.Connection, batch_id: int, rows: int, inserted: int, updated: int) -> None:
+def finish_batch(
+    conn: sa.Connection, batch_id: int, rows: int, inserted: int, updated: int
+) -> None:
     conn.execute(
         sa.update(import_batches)
         .where(import_batches.c.id == batch_id)

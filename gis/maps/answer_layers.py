@@ -43,6 +43,11 @@ def answered(
     ]
     where = [t.c.id.in_([int(i) for i in figures])]
     return collect(
-        conn, spec, role, scale, where=where, extra=[*extra, *figure_extras], **options  # type: ignore[arg-type]
+        conn,
+        spec,
+        role,
+        scale,
+        where=where,
+        extra=[*extra, *figure_extras],
+        **options,  # type: ignore[arg-type]
     )
-

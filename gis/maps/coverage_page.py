@@ -49,8 +49,17 @@ def coverage(
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
     body = answers.coverage_answer(
-        conn, registry, analysis, role, target=target, by=by, within_m=within_m,
-        risk_within_m=risk_within_m, since=since, until=until, district=district,
+        conn,
+        registry,
+        analysis,
+        role,
+        target=target,
+        by=by,
+        within_m=within_m,
+        risk_within_m=risk_within_m,
+        since=since,
+        until=until,
+        district=district,
         status=status,
     )
     answer: dict[str, Any] = json.loads(body)
@@ -59,15 +68,22 @@ def coverage(
     risk = None if params["risk_within_m"] == "none" else float(params["risk_within_m"])
     at_risk = [f for f in answer["features"] if f["properties"].get("at_risk")]
     by_covered = {
-        flag: {int(f["id"]): _figures(f["properties"]) for f in at_risk
-               if bool(f["properties"].get("covered")) is flag}
+        flag: {
+            int(f["id"]): _figures(f["properties"])
+            for f in at_risk
+            if bool(f["properties"].get("covered")) is flag
+        }
         for flag in DRAWN.get(status, (False, True))
     }
     area = None
     if district is not None:  # already checked by the analysis; this finds its outline
         area_spec = registry[analysis.area_layer]
         found = common.find_area(conn, area_spec, district)
-        area = sa.select(area_spec.table.c.geom).where(area_spec.table.c.id == found.id).scalar_subquery()
+        area = (
+            sa.select(area_spec.table.c.geom)
+            .where(area_spec.table.c.id == found.id)
+            .scalar_subquery()
+        )
     scale = DISTRICT if area is not None else NATIONAL
     reach = max(float(params["within_m"]), risk or 0.0)
     targets = [
@@ -86,17 +102,31 @@ def coverage(
         download_href=download_href,
     )
     ring_m = [float(params["within_m"])] + ([risk] if risk is not None else []) if rings else []
-    size_max = max((float(str(f["priority"])) for f in by_covered.get(False, {}).values()
-                    if f.get("priority") not in (None, "")), default=0.0)
+    size_max = max(
+        (
+            float(str(f["priority"]))
+            for f in by_covered.get(False, {}).values()
+            if f.get("priority") not in (None, "")
+        ),
+        default=0.0,
+    )
     # the target's own population when the caller may see it, else the answer's figure
     size_key = size_by if size_by == "priority" or size_by in targets[0].popup_fields else "people"
     m = folium_map.coverage_map(
-        targets[0], targets[1], context, frame, rings_m=ring_m, size_by=size_key,
-        size_max=size_max if size_by == "priority" else None, base=roles.boundaries,
+        targets[0],
+        targets[1],
+        context,
+        frame,
+        rings_m=ring_m,
+        size_by=size_key,
+        size_max=size_max if size_by == "priority" else None,
+        base=roles.boundaries,
     )
     counts = {layer.key: layer.count for layer in context}
-    counts |= {f"{target_spec.name}_uncovered": targets[0].count,
-               f"{target_spec.name}_covered": targets[1].count}
+    counts |= {
+        f"{target_spec.name}_uncovered": targets[0].count,
+        f"{target_spec.name}_covered": targets[1].count,
+    }
     return Page(m, counts)
 
 
@@ -108,23 +138,37 @@ def _figures(props: dict[str, Any]) -> dict[str, object]:
         "priority": None if priority is None else f"{float(priority):.2f}",
         "nearest_hazard": None if hazard_m is None else metres(float(hazard_m)),
         "last_by": None if last is None else day(dt.date.fromisoformat(str(last)[:10])),
-        "days_since_last": None if props.get("days_since_last") is None
+        "days_since_last": None
+        if props.get("days_since_last") is None
         else f"{int(props['days_since_last']):,}",
         "people": None if props.get("population") is None else f"{int(props['population']):,}",
     }
 
 
 def _targets(
-    conn: sa.Connection, spec: LayerSpec, by: LayerSpec, role: Role, scale: data.Scale,
-    figures: dict[int, dict[str, object]], covered: bool,
+    conn: sa.Connection,
+    spec: LayerSpec,
+    by: LayerSpec,
+    role: Role,
+    scale: data.Scale,
+    figures: dict[int, dict[str, object]],
+    covered: bool,
 ) -> LayerData:
-    labels = [("priority", "Priority"), ("nearest_hazard", "Nearest active hazard"),
-              ("last_by", f"Last of {by.title.lower()} within reach"),
-              ("days_since_last", "Days since")]
+    labels = [
+        ("priority", "Priority"),
+        ("nearest_hazard", "Nearest active hazard"),
+        ("last_by", f"Last of {by.title.lower()} within reach"),
+        ("days_since_last", "Days since"),
+    ]
     if "population" not in data.popup_fields(spec, role):
         labels.append(("people", "Population"))
     return answered(
-        conn, spec, role, scale, figures, labels,
+        conn,
+        spec,
+        role,
+        scale,
+        figures,
+        labels,
         extra=[Extra("covered", "Covered", sa.literal(covered))],
         order=(spec.table.c.id, False),
         title=f"{spec.title}: {'covered' if covered else 'NOT covered'}",
@@ -132,8 +176,14 @@ def _targets(
 
 
 def _context(
-    conn: sa.Connection, registry: Registry, role: Role, scale: data.Scale,
-    area: sa.ScalarSelect[Any] | None, reach_m: float, by: LayerSpec, params: dict[str, Any],
+    conn: sa.Connection,
+    registry: Registry,
+    role: Role,
+    scale: data.Scale,
+    area: sa.ScalarSelect[Any] | None,
+    reach_m: float,
+    by: LayerSpec,
+    params: dict[str, Any],
     roles: Roles,
 ) -> tuple[list[LayerData], list[str]]:
     """The boundaries, the hazard areas (if the caller may read them) and the `by` features of the
@@ -163,7 +213,10 @@ def _grown(area: sa.ScalarSelect[Any], reach_m: float) -> sa.ColumnElement:
     draw, never measures."""
     if reach_m <= 0:
         return area
-    lat = sa.func.least(89.0, sa.func.greatest(sa.func.abs(sa.func.ST_YMin(area)), sa.func.abs(sa.func.ST_YMax(area))))
+    lat = sa.func.least(
+        89.0,
+        sa.func.greatest(sa.func.abs(sa.func.ST_YMin(area)), sa.func.abs(sa.func.ST_YMax(area))),
+    )
     return sa.func.ST_Expand(
         area,
         reach_m * 1.01 / (111319.49 * sa.func.cos(sa.func.radians(lat))),
@@ -187,17 +240,27 @@ def summary_facts(summary: dict[str, Any], targets: str) -> list[str]:
 
 
 def _parameter_lines(
-    params: dict[str, Any], target: LayerSpec, by: LayerSpec, risk: float | None, status: str,
+    params: dict[str, Any],
+    target: LayerSpec,
+    by: LayerSpec,
+    risk: float | None,
+    status: str,
     rings: bool,
 ) -> list[str]:
-    lines = [f"Covered: {by.title.lower()} within {metres(float(params['within_m']))}"
-             + (f", {params['since']} to {params['until']}" if params.get("since") else "")]
+    lines = [
+        f"Covered: {by.title.lower()} within {metres(float(params['within_m']))}"
+        + (f", {params['since']} to {params['until']}" if params.get("since") else "")
+    ]
     if risk is None:
-        lines.append("At risk: every target (risk_within_m=none: no hazard read, no hazard figures)")
+        lines.append(
+            "At risk: every target (risk_within_m=none: no hazard read, no hazard figures)"
+        )
     else:
         lines.append(f"At risk: within {metres(risk)} of an active hazard area")
     if params.get("district"):
         lines.append(f"District: {params['district']}")
-    lines.append(f"Drawn: {status} {target.title.lower()} at risk"
-                 + ("; rings at the coverage and risk distances" if rings else ""))
+    lines.append(
+        f"Drawn: {status} {target.title.lower()} at risk"
+        + ("; rings at the coverage and risk distances" if rings else "")
+    )
     return lines

@@ -148,17 +148,26 @@ def route_map(
     shaded = folium.GeoJson(
         dict(corridor),
         name="Corridor",
-        style_function=lambda _: {"color": VISIT_COLOUR, "weight": 1, "dashArray": "6 4",
-                                  "fillColor": VISIT_COLOUR, "fillOpacity": 0.08,
-                                  "className": "sg-corridor"},
+        style_function=lambda _: {
+            "color": VISIT_COLOUR,
+            "weight": 1,
+            "dashArray": "6 4",
+            "fillColor": VISIT_COLOUR,
+            "fillOpacity": 0.08,
+            "className": "sg-corridor",
+        },
         interactive=False,
         control=True,
     )
     line = folium.GeoJson(
         dict(route),
         name="Route",
-        style_function=lambda _: {"color": VISIT_COLOUR, "weight": 4, "opacity": 0.9,
-                                  "className": "sg-route"},
+        style_function=lambda _: {
+            "color": VISIT_COLOUR,
+            "weight": 4,
+            "opacity": 0.9,
+            "className": "sg-route",
+        },
         interactive=False,
         control=True,
     )

@@ -42,7 +42,9 @@ def route_visit(
 ) -> Page:
     """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
     roles = Roles.from_settings(analysis)
-    checked = answers.route_answer(conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m)
+    checked = answers.route_answer(
+        conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m
+    )
     answer: dict[str, Any] = json.loads(checked.body)
     route = common.geometry_from_geojson(geojson, ("LineString",), "route")  # checked just above
     summary, params = answer["summary"], answer["parameters"]
@@ -58,18 +60,32 @@ def route_visit(
     boundaries = registry[roles.boundaries]
     if boundaries.readable_by(role):
         corridor = sa.func.ST_GeomFromEWKT(corridor_ewkt)
-        layers.append(collect(conn, boundaries, role, DISTRICT,
-                              where=[sa.func.ST_Intersects(boundaries.table.c.geom, corridor)]))
+        layers.append(
+            collect(
+                conn,
+                boundaries,
+                role,
+                DISTRICT,
+                where=[sa.func.ST_Intersects(boundaries.table.c.geom, corridor)],
+            )
+        )
     hazard = params["hazard_layer"]
     for name in (hazard, *params["along_the_way"]):
         spec = registry[name]
         labels = [("from_route", "Distance from the route"), ("along", "Along the route")]
         if name == hazard:
             labels += [("crosses", "Crosses the route"), ("route_label", "On the route map")]
-        layers.append(answered(
-            conn, spec, role, LOCAL, by_layer.get(name, {}), labels,
-            label_key="route_label" if name == hazard else None,
-        ))
+        layers.append(
+            answered(
+                conn,
+                spec,
+                role,
+                LOCAL,
+                by_layer.get(name, {}),
+                labels,
+                label_key="route_label" if name == hazard else None,
+            )
+        )
     for name in analysis.route_context_layers:
         unread = registry.get(name)
         if unread is not None and not unread.readable_by(role):
@@ -79,8 +95,10 @@ def route_visit(
     frame = frame_for(
         layers,
         f"Route visit: {float(summary['route_length_km']):,.1f} km, corridor {metres(buffer)} each side",
-        lines=(f"Start {coordinates(start[1], start[0])}; end {coordinates(end[1], end[0])}",
-               f"Map of {day(dt.datetime.now(dt.UTC).date())}"),
+        lines=(
+            f"Start {coordinates(start[1], start[0])}; end {coordinates(end[1], end[0])}",
+            f"Map of {day(dt.datetime.now(dt.UTC).date())}",
+        ),
         facts=route_facts(summary, registry[hazard].title.lower()),
         hidden=hidden,
         hazards_title=registry[hazard].title,
@@ -89,8 +107,12 @@ def route_visit(
         alert_strong=nothing,
     )
     m = folium_map.route_map(
-        layers, frame, json.loads(row[0]), json.loads(row[1]),
-        (float(row[3]), float(row[4]), float(row[5]), float(row[6])), base=roles.boundaries,
+        layers,
+        frame,
+        json.loads(row[0]),
+        json.loads(row[1]),
+        (float(row[3]), float(row[4]), float(row[5]), float(row[6])),
+        base=roles.boundaries,
     )
     return Page(m, {layer.key: layer.count for layer in layers})
 
@@ -112,13 +134,17 @@ def route_facts(summary: dict[str, Any], hazards: str) -> list[str]:
     buffer = metres(float(summary["buffer_m"]))
     facts = []
     if summary["hazards"]:
-        line = (f"{summary['hazards']:,} {hazards} within {buffer} of the route, "
-                f"{summary['hazards_active']:,} of them active (suspected or confirmed)")
+        line = (
+            f"{summary['hazards']:,} {hazards} within {buffer} of the route, "
+            f"{summary['hazards_active']:,} of them active (suspected or confirmed)"
+        )
         if summary["crossing_active"]:
             line += f"; the route CROSSES {summary['crossing_active']:,} active"
         if summary.get("nearest_active_m") is not None:
-            line += (f"; nearest active {metres(float(summary['nearest_active_m']))} from the "
-                     f"route, first at km {float(summary['first_active_at_km']):,.1f}")
+            line += (
+                f"; nearest active {metres(float(summary['nearest_active_m']))} from the "
+                f"route, first at km {float(summary['first_active_at_km']):,.1f}"
+            )
         facts.append(line + ".")
     else:
         facts.append(f"No {hazards} on record within {buffer} of the route.")

@@ -21,7 +21,7 @@ def _run(conn) -> None:  # type: ignore[no-untyped-def]
 if connection is not None:
     _run(connection)
 else:
-    engine = create_engine(url)
+    engine = create_engine(str(url))
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

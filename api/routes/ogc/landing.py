@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -25,7 +26,7 @@ NO_DATA_NOTICE = "No data is not the same as safe: hazard maps are known to be i
 
 def document(
     request: Request,
-    doc: dict[str, object],
+    doc: Mapping[str, object],
     fmt: Format,
     principal: PrincipalDep,
     title: str,
@@ -34,7 +35,7 @@ def document(
     """A JSON document, or the same as an HTML page."""
     if fmt == Format.html:
         return respond(request, document_page(title, doc, notices).encode(), HTML, principal)
-    return json_response(request, doc, principal)
+    return json_response(request, dict(doc), principal)
 
 
 @router.get("/", summary="Landing page")

@@ -33,11 +33,13 @@ def _layer(name: str, geometry_type: str, *columns: sa.Column | sa.Constraint) -
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column("external_id", sa.Text, nullable=False, unique=True),
         sa.Column("source", sa.Text, nullable=False),
+        sa.Column("geom", Geometry(geometry_type, srid=4326, spatial_index=False), nullable=False),
         sa.Column(
-            "geom", Geometry(geometry_type, srid=4326, spatial_index=False), nullable=False
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("deleted_at", sa.DateTime(timezone=True)),
         sa.Column("import_batch_id", sa.BigInteger, sa.ForeignKey("import_batches.id")),
         sa.CheckConstraint("ST_IsValid(geom) AND NOT ST_IsEmpty(geom)", name="geom_valid"),
@@ -62,7 +64,9 @@ def upgrade() -> None:
         sa.Column("layer", sa.Text, nullable=False),
         sa.Column("filename", sa.Text),
         sa.Column("actor", sa.Text),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
         sa.Column("inserted", sa.Integer, nullable=False, server_default="0"),
         sa.Column("updated", sa.Integer, nullable=False, server_default="0"),
@@ -80,10 +84,20 @@ def upgrade() -> None:
         sa.Column("source_organisation", sa.Text),
         sa.Column("notes", sa.Text),
         sa.Column("area_m2", sa.Float, sa.Computed("ST_Area(geom::geography)", persisted=True)),
-        _enum("hazard_type", "AP_mine", "AT_mine", "mixed", "cluster_munitions", "UXO_ERW", "IED", "unknown"),
+        _enum(
+            "hazard_type",
+            "AP_mine",
+            "AT_mine",
+            "mixed",
+            "cluster_munitions",
+            "UXO_ERW",
+            "IED",
+            "unknown",
+        ),
         _enum("status", "suspected", "confirmed", "reduced", "cancelled", "cleared"),
         sa.CheckConstraint(
-            "status_changed_on IS NULL OR status_changed_on >= recorded_on", name="status_after_record"
+            "status_changed_on IS NULL OR status_changed_on >= recorded_on",
+            name="status_after_record",
         ),
     )
     _layer(
@@ -96,7 +110,15 @@ def upgrade() -> None:
         sa.Column("capacity", sa.Integer),
         sa.Column("organisation", sa.Text),
         sa.Column("notes", sa.Text),
-        _enum("facility_type", "school", "kindergarten", "safe_play_area", "health_post", "water_point", "other"),
+        _enum(
+            "facility_type",
+            "school",
+            "kindergarten",
+            "safe_play_area",
+            "health_post",
+            "water_point",
+            "other",
+        ),
         *_non_negative("capacity"),
     )
     _layer(
@@ -111,7 +133,9 @@ def upgrade() -> None:
         sa.Column("partner_organisation", sa.Text),
         sa.Column("place_name", sa.Text),
         sa.Column("notes", sa.Text),
-        _enum("item_category", "food", "fertiliser", "seeds", "hygiene", "cash", "shelter", "other"),
+        _enum(
+            "item_category", "food", "fertiliser", "seeds", "hygiene", "cash", "shelter", "other"
+        ),
         *_non_negative("quantity", "households", "beneficiaries"),
     )
     parts = ("girls", "boys", "women", "men")
@@ -162,6 +186,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("districts", "villages", "outreach_sessions", "distributions", "facilities", "hazard_areas"):
+    for name in (
+        "districts",
+        "villages",
+        "outreach_sessions",
+        "distributions",
+        "facilities",
+        "hazard_areas",
+    ):
         op.drop_table(name)
     op.drop_table("import_batches")
