@@ -11,11 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import KeyCache, resolve
 from api.responses import Format, negotiate
 from gis.access import ANONYMOUS, Principal
+from gis.crs import URIS, parse_crs
 from gis.errors import Forbidden, NotFound, Unauthorized
 from gis.params import (
     BBox,
     Interval,
-    check_crs,
     parse_bbox,
     parse_datetime,
     parse_timestamp,
@@ -113,12 +113,17 @@ EditorDep = Annotated[Principal, Depends(_editor)]
 BBoxParam = Annotated[
     str | None,
     Query(
-        description="min_lon,min_lat,max_lon,max_lat in WGS84 (CRS84)",
+        description="min_lon,min_lat,max_lon,max_lat in CRS84 (or in bbox-crs; EPSG:4326 is "
+        "min_lat,min_lon,max_lat,max_lon, as that CRS defines its axes)",
         examples=["46.9,39.9,47.2,40.1"],
     ),
 ]
-BBoxCrsParam = Annotated[str | None, Query(alias="bbox-crs", description="only CRS84 is supported")]
-CrsParam = Annotated[str | None, Query(description="output CRS; only CRS84 is supported")]
+BBoxCrsParam = Annotated[
+    str | None, Query(alias="bbox-crs", description=f"CRS of bbox: one of {', '.join(URIS)}")
+]
+CrsParam = Annotated[
+    str | None, Query(description=f"output CRS (default CRS84): one of {', '.join(URIS)}")
+]
 DatetimeParam = Annotated[
     str | None,
     Query(
@@ -128,14 +133,19 @@ DatetimeParam = Annotated[
     ),
 ]
 LimitParam = Annotated[
-    int | None, Query(description="features per page (default 100, at most 10,000)")
+    str | None,
+    Query(
+        description="features per page (default 100, at most 10,000), or `all`: every feature "
+        "the caller may see, streamed as one download"
+    ),
 ]
 OffsetParam = Annotated[
     int | None, Query(description="features to skip (prefer the next links' cursor)")
 ]
 CursorParam = Annotated[str | None, Query(description="opaque keyset cursor from a next/prev link")]
 SortbyParam = Annotated[
-    str | None, Query(description="+field or -field (a queryable), e.g. -recorded_on")
+    str | None,
+    Query(description="+field or -field (a queryable, e.g. population), e.g. -recorded_on"),
 ]
 UpdatedSinceParam = Annotated[
     str | None,
@@ -145,14 +155,42 @@ IncludeDeletedParam = Annotated[
     bool,
     Query(description="incremental sync: include deleted features as tombstones (null geometry)"),
 ]
+FilterParam = Annotated[
+    str | None,
+    Query(
+        description="CQL2 filter over the queryables (OGC API - Features Part 3), e.g. "
+        "population > 1000 AND S_DWITHIN(geometry, POINT(46.9 39.9), 5000, meters)",
+    ),
+]
+FilterLangParam = Annotated[
+    str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+]
+FilterCrsParam = Annotated[
+    str | None,
+    Query(alias="filter-crs", description="CRS of the filter's geometries (default CRS84)"),
+]
+PropertiesParam = Annotated[
+    str | None, Query(description="comma-separated properties to return (default all visible)")
+]
+SkipGeometryParam = Annotated[
+    bool, Query(alias="skipGeometry", description="true: features without their geometry")
+]
+DistrictParam = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="only features in this district: its name (Azerbaijani, English or "
+        "Russian) or code, e.g. Aghdam, Ağdam, AZ.AM",
+    ),
+]
 
 
 async def _bbox(
     bbox: BBoxParam = None, bbox_crs: BBoxCrsParam = None, crs: CrsParam = None
 ) -> BBox | None:
-    check_crs("bbox-crs", bbox_crs)
-    check_crs("crs", crs)
-    return parse_bbox(bbox) if bbox is not None else None
+    parse_crs("crs", crs)
+    box_crs = parse_crs("bbox-crs", bbox_crs)
+    return parse_bbox(bbox, box_crs) if bbox is not None else None
 
 
 BBoxDep = Annotated[BBox | None, Depends(_bbox)]
@@ -192,21 +230,29 @@ async def _items_query(
     sortby: SortbyParam = None,
     updated_since: UpdatedSinceParam = None,
     include_deleted: IncludeDeletedParam = False,
+    filter: FilterParam = None,
+    filter_lang: FilterLangParam = None,
+    filter_crs: FilterCrsParam = None,
+    properties: PropertiesParam = None,
+    skip_geometry: SkipGeometryParam = False,
+    district: DistrictParam = None,
 ) -> ItemsQuery:
     """Every /items parameter checked; any other parameter must be a queryable the caller may see."""
-    check_crs("bbox-crs", bbox_crs)
-    check_crs("crs", crs)
     api = settings.api
+    box_crs = parse_crs("bbox-crs", bbox_crs)
     return build_items_query(
         spec, principal.role, request.query_params.multi_items(),
         parse_page(limit, offset, cursor, api.default_limit, api.max_limit),
-        bbox=parse_bbox(bbox) if bbox is not None else None,
+        bbox=parse_bbox(bbox, box_crs) if bbox is not None else None,
         interval=parse_datetime(datetime) if datetime is not None else None,
         sortby=sortby,
         updated_since=(
             parse_timestamp("updated_since", updated_since) if updated_since is not None else None
         ),
         include_deleted=include_deleted,
+        filter_text=filter, filter_lang=filter_lang, filter_crs=filter_crs,
+        properties=properties, skip_geometry=skip_geometry, crs=parse_crs("crs", crs),
+        district=district,
     )  # fmt: skip
 
 

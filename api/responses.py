@@ -24,6 +24,7 @@ class Format(enum.StrEnum):
     html = "html"
     csv = "csv"
     gpkg = "gpkg"
+    fgb = "fgb"
 
 
 GEOJSON = "application/geo+json"
@@ -31,15 +32,23 @@ JSON = "application/json"
 HTML = "text/html; charset=utf-8"
 CSV = "text/csv; charset=utf-8"
 GPKG = "application/geopackage+sqlite3"
+FGB = "application/flatgeobuf"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA = "application/schema+json"
-MEDIA = {Format.json: GEOJSON, Format.html: HTML, Format.csv: CSV, Format.gpkg: GPKG}
+MEDIA = {
+    Format.json: GEOJSON,
+    Format.html: HTML,
+    Format.csv: CSV,
+    Format.gpkg: GPKG,
+    Format.fgb: FGB,
+}
 # What an Accept header may name, best first, for each format.
 ACCEPT = {
     Format.json: ("application/geo+json", "application/json", "application/schema+json"),
     Format.html: ("text/html",),
     Format.csv: ("text/csv",),
     Format.gpkg: ("application/geopackage+sqlite3",),
+    Format.fgb: ("application/flatgeobuf",),
 }
 CACHE_SECONDS = 30  # short: partners sync often and must see edits quickly
 

@@ -112,6 +112,8 @@ def read_villages(path: str | Path) -> gpd.GeoDataFrame:
         "external_id": "geonames:" + raw["geonames_id"].astype("int64").astype(str),
         "name": raw["name"],
         "name_az": _nullable_text(raw["name_az"]),
+        "name_en": _nullable_text(raw["name_en"]),
+        "name_ru": _nullable_text(raw["name_ru"]),
         "district_code": raw["district_hasc"],
         "district_name": raw["district_name_en"],
         "population": raw["population"].astype("Int64"),

@@ -1,20 +1,99 @@
-"""Exporting a layer to GeoJSON, GeoPackage or CSV files that GDAL and the importer read back."""
+"""The one export path: a checked items query and a format in, a stream of bytes out.
+
+API exports (`f=csv|gpkg` pages), whole-layer downloads (`limit=all`, any format) and the CLI's
+`safeground export` all call `export()`, so the columns, HXL tags, casts and CRS handling exist
+once (the CSV and GeoPackage writers are in gis.outputs.tables). Every format carries exactly the
+fields of the query, which are the caller's visible fields: a hidden field cannot reach a file.
+
+GeoJSON is built by PostgreSQL feature by feature and streamed in batches through a server-side
+cursor; FlatGeobuf is PostGIS's own `ST_AsFlatGeobuf` (with its spatial index); CSV is PostgreSQL's
+COPY; GeoPackage is written by GDAL (pyogrio) to a temporary file, then streamed.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import geopandas as gpd
-import pandas as pd
+import orjson
 import pyogrio
 import sqlalchemy as sa
 
-from gis.features import feature_collection_sql
+from gis.crs import CRS84
+from gis.errors import InvalidParameter
+from gis.features import feature_json
+from gis.items import (
+    BytesLoader,
+    compile_statement,
+    driver_connection,
+    export_select,
+    export_values,
+    order_by,
+    resolve,
+)
+from gis.outputs.tables import csv_chunks, file_geometry, write_geopackage
+from gis.query import ItemsQuery, Page
 from gis.spec import LayerSpec
 
-ExportFormat = Literal["geojson", "gpkg", "csv"]
-SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv"}
+ExportFormat = Literal["geojson", "gpkg", "csv", "fgb"]
+FORMATS: tuple[ExportFormat, ...] = ("geojson", "gpkg", "csv", "fgb")
+SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "csv": ".csv", "fgb": ".fgb"}
+MEDIA = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "csv": "text/csv; charset=utf-8",
+    "fgb": "application/flatgeobuf",
+}
+BATCH_ROWS = 2_000
+CHUNK_BYTES = 1 << 20
+
+
+@dataclasses.dataclass
+class Export:
+    """One export as it streams: iterate `chunks`; `rows` is known once they are all out."""
+
+    chunks: Iterator[bytes]
+    media: str
+    filename: str
+    _tally: list[int] = dataclasses.field(default_factory=list)
+
+    @property
+    def rows(self) -> int | None:
+        return self._tally[0] if self._tally else None
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks
+
+
+def export(conn: sa.Connection, q: ItemsQuery, fmt: ExportFormat, *, hxl: bool = False) -> Export:
+    """The features of `q` (all of them unless it asked for a page) in `fmt`, streamed.
+
+    The chunks read from `conn` as they are consumed: keep it open (and in one transaction, for
+    the GeoJSON cursor) until the last chunk is out.
+    """
+    if fmt == "fgb" and q.skip_geometry:
+        raise InvalidParameter("skipGeometry: a FlatGeobuf file needs its geometries")
+    tally: list[int] = []
+    name = f"{q.spec.name}{SUFFIX[fmt]}"
+    if fmt == "csv":  # hxl only means something in a CSV
+        chunks = csv_chunks(conn, q, hxl=hxl, tally=tally)
+    elif fmt == "geojson":
+        chunks = _geojson(conn, q, tally)
+    elif fmt == "fgb":
+        chunks = _flatgeobuf(conn, q, tally)
+    else:
+        chunks = _geopackage(conn, q, tally)
+    return Export(chunks, MEDIA[fmt], name, tally)
+
+
+def whole_layer(spec: LayerSpec, fields: tuple[str, ...]) -> ItemsQuery:
+    """Every live feature of a layer with these fields: the CLI's export."""
+    return ItemsQuery(spec=spec, fields=fields, page=Page(1, explicit=False, whole=True))
 
 
 def export_layer(
@@ -26,48 +105,106 @@ def export_layer(
     *,
     hxl: bool = False,
 ) -> int:
-    """Write the layer's live features (not soft-deleted) with the given fields; returns the count.
-
-    `hxl` adds the layer's HXL hashtag row under a CSV's header.
-    """
-    if fmt == "geojson":
-        text, count = conn.execute(feature_collection_sql(spec, fields)).one()
-        out.write_text(text, encoding="utf-8")
-        return int(count)
-    frame = read_layer(conn, spec, fields)
-    if fmt == "gpkg":
-        out.unlink(missing_ok=True)
-        pyogrio.write_dataframe(frame, out, driver="GPKG", layer=spec.name)
-    else:
-        _write_csv(frame, spec, out, hxl)
-    return len(frame)
+    """Write the layer's live features (not soft-deleted) with the given fields; returns the count."""
+    result = export(conn, whole_layer(spec, fields), fmt, hxl=hxl)
+    with out.open("wb") as file:
+        for chunk in result:
+            file.write(chunk)
+    return result.rows or 0
 
 
-def read_layer(conn: sa.Connection, spec: LayerSpec, fields: tuple[str, ...]) -> gpd.GeoDataFrame:
-    t = spec.table
-    query = (
-        sa.select(t.c.external_id, *(t.c[f] for f in fields), t.c.source, t.c.geom)
-        .where(t.c.deleted_at.is_(None))
-        .order_by(t.c.id)
+# --- formats -----------------------------------------------------------------------------------
+
+
+def _rows_statement(
+    q: ItemsQuery, columns: list[sa.ColumnElement]
+) -> tuple[str, dict[str, object]]:
+    whole = not q.page.explicit
+    statement = compile_statement(export_select(q, columns, whole=whole))
+    return statement.sql, statement.params(export_values(q, whole=whole))
+
+
+def _geojson(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
+    q = resolve(conn, q)
+    t = q.spec.table
+    columns: list[sa.ColumnElement] = [
+        t.c.id, t.c.external_id, *(t.c[f] for f in q.fields), t.c.source, t.c.geom
+    ]  # fmt: skip
+    if q.sync:
+        columns += [t.c.updated_at, t.c.deleted_at]
+    whole = not q.page.explicit
+    rows = export_select(q, columns, whole=whole).subquery("r")
+    descending = q.sort.descending != (q.cursor is not None and q.cursor.backward)
+    feature = feature_json(
+        q.spec,
+        q.fields,
+        rows,
+        extra=("updated_at",) if q.sync else (),
+        crs=q.crs,
+        geometry=not q.skip_geometry,
     )
-    frame = gpd.read_postgis(query, conn, geom_col="geom")
-    for name in fields:
-        if isinstance(t.c[name].type, sa.Integer):
-            frame[name] = frame[name].astype("Int64")
-    return frame.rename_geometry("geometry")
+    outer = compile_statement(
+        sa.select(sa.cast(feature, sa.Text)).order_by(*order_by(rows, q.sort, descending))
+    )
+    head = {"type": "FeatureCollection", "timeStamp": _now()}
+    if q.crs is not CRS84:
+        head["crs"] = q.crs.uri  # informative; the Content-Crs header is the standard's place
+    yield orjson.dumps(head)[:-1] + b',"features":['
+    count = 0
+    pg = driver_connection(conn)
+    with pg.cursor(name="safeground_export") as cur:
+        cur.adapters.register_loader("text", BytesLoader)
+        cur.itersize = BATCH_ROWS
+        cur.execute(outer.sql, outer.params(export_values(q, whole=whole)))
+        while batch := cur.fetchmany(BATCH_ROWS):
+            body = b",".join(row[0] for row in batch)
+            yield (b"," + body) if count else body
+            count += len(batch)
+    tally.append(count)
+    yield b'],"numberReturned":' + str(count).encode() + b"}"
 
 
-def _write_csv(frame: gpd.GeoDataFrame, spec: LayerSpec, out: Path, hxl: bool) -> None:
-    table = frame.drop(columns="geometry")
-    if spec.geometry_type == "Point":
-        table.insert(1, "longitude", frame.geometry.x.round(7))
-        table.insert(2, "latitude", frame.geometry.y.round(7))
-        tags = {"longitude": "#geo+lon", "latitude": "#geo+lat"}
-    else:
-        table["wkt"] = frame.geometry.to_wkt(rounding_precision=7)
-        tags = {"wkt": "#geo+wkt"}
-    if hxl:
-        tags |= dict(spec.hxl)
-        hashtags = [tags.get(c, "") for c in table.columns]
-        table = pd.concat([pd.DataFrame([hashtags], columns=table.columns), table])
-    table.to_csv(out, index=False)
+def _flatgeobuf(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
+    q = resolve(conn, q)
+    t = q.spec.table
+    columns: list[sa.ColumnElement] = [t.c.external_id, *(t.c[f] for f in q.fields), t.c.source]
+    if q.sync:
+        columns += [t.c.updated_at, t.c.deleted_at]
+    columns.append(file_geometry(q).label("geom"))
+    sql, params = _rows_statement(q, columns)
+    with driver_connection(conn).cursor() as cur:
+        cur.execute(f"SELECT ST_AsFlatGeobuf(f, true, 'geom'), count(*) FROM ({sql}) AS f", params)
+        row = cur.fetchone()
+    data, count = (row[0], int(row[1])) if row else (None, 0)
+    if data is None:  # no rows: PostGIS returns NULL, so GDAL writes the empty file
+        yield from _empty_file(q, "FlatGeobuf", ".fgb")
+        tally.append(0)
+        return
+    view = memoryview(bytes(data))
+    tally.append(count)
+    for start in range(0, len(view), CHUNK_BYTES):
+        yield bytes(view[start : start + CHUNK_BYTES])
+
+
+def _geopackage(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
+    with tempfile.TemporaryDirectory(prefix="safeground-gpkg-") as tmp:
+        path = Path(tmp) / f"{q.spec.name}.gpkg"
+        tally.append(write_geopackage(conn, q, path))
+        with path.open("rb") as file:
+            while chunk := file.read(CHUNK_BYTES):
+                yield chunk
+
+
+def _empty_file(q: ItemsQuery, driver: str, suffix: str) -> Iterator[bytes]:
+    columns = ["external_id", *q.fields, "source"]
+    frame = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=f"EPSG:{q.crs.srid}")
+    with tempfile.TemporaryDirectory(prefix="safeground-empty-") as tmp:
+        path = Path(tmp) / f"{q.spec.name}{suffix}"
+        pyogrio.write_dataframe(
+            frame, path, driver=driver, layer=q.spec.name, geometry_type=q.spec.geometry_type
+        )
+        yield path.read_bytes()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -6,6 +6,7 @@ import re
 
 import sqlalchemy as sa
 
+from gis.crs import CRS84, Crs, from_storage
 from gis.spec import LayerSpec
 
 # Decimal digits in GeoJSON output: 7 ≈ 1 cm, the precision coordinates are stored at.
@@ -26,10 +27,14 @@ def feature_json(
     fields: tuple[str, ...],
     alias: sa.FromClause | None = None,
     extra: tuple[str, ...] = (),
+    *,
+    crs: Crs = CRS84,
+    geometry: bool = True,
 ) -> sa.ColumnElement:
     """`json_build_object(...)` of one GeoJSON Feature for a row of the layer's table.
 
-    `extra` names bookkeeping columns (e.g. updated_at) appended to the properties.
+    `extra` names bookkeeping columns (e.g. updated_at) appended to the properties; `crs` is the
+    output CRS (transformed by PostGIS), `geometry=False` gives a null geometry (skipGeometry).
     """
     t = alias if alias is not None else spec.table
     pairs: list[sa.ColumnElement] = []
@@ -41,10 +46,20 @@ def feature_json(
         sql_key("id"),
         t.c.id,
         sql_key("geometry"),
-        sa.cast(sa.func.ST_AsGeoJSON(t.c.geom, sa.literal_column(str(GEOJSON_DIGITS))), sa.JSON),
+        geometry_json(t.c.geom, crs) if geometry else sa.null(),
         sql_key("properties"),
         sa.func.json_build_object(*pairs),
     )
+
+
+def geometry_json(geom: sa.ColumnElement, crs: Crs = CRS84) -> sa.ColumnElement:
+    """ST_AsGeoJSON of a stored geometry in `crs`, with no `crs` member (Content-Crs says it)."""
+    if crs.is_storage:
+        text = sa.func.ST_AsGeoJSON(geom, sa.literal_column(str(GEOJSON_DIGITS)))
+    else:
+        digits: sa.ColumnElement = sa.literal_column(str(crs.digits))
+        text = sa.func.ST_AsGeoJSON(from_storage(geom, crs), digits, sa.literal_column("0"))
+    return sa.cast(text, sa.JSON)
 
 
 def feature_collection_sql(

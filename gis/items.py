@@ -10,6 +10,7 @@ prepares it on the server after a few runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 from psycopg.adapt import Buffer, Loader
 from sqlalchemy.dialects import postgresql
 
+from gis.analysis.common import find_area
+from gis.crs import CRS84, Crs
 from gis.features import feature_json, sql_key
 from gis.query import ItemsQuery, Sort
 from gis.spec import LayerSpec
@@ -50,9 +53,12 @@ def compile_statement(stmt: sa.ClauseElement) -> Statement:
     return Statement(str(compiled), dict(compiled.params))
 
 
+MAX_SHAPES = 5_000
+
+
 class _Cache:
-    """Compiled statements by shape. Shapes are few (layers × filter combinations), so no eviction;
-    a race only compiles the same text twice."""
+    """Compiled statements by shape. Shapes are few (layers × filter combinations) but a CQL2
+    filter adds its own, so past MAX_SHAPES the cache starts over; a race only compiles twice."""
 
     def __init__(self) -> None:
         self._items: dict[tuple[object, ...], Statement] = {}
@@ -63,6 +69,8 @@ class _Cache:
         if found is None:
             found = compile_statement(build())
             with self._lock:
+                if len(self._items) >= MAX_SHAPES:  # CQL2 filters make shapes open-ended
+                    self._items.clear()
                 self._items[key] = found
         return found
 
@@ -87,6 +95,11 @@ def _shape(q: ItemsQuery) -> tuple[object, ...]:
         tuple(f.field for f in q.filters),
         q.updated_since is not None,
         q.include_deleted,
+        None if q.cql is None else (q.cql.shape, q.cql.crs.uri),
+        q.bbox.srid if q.bbox is not None else None,
+        q.crs.uri,
+        q.skip_geometry,
+        None if q.district is None else q.district.layer.name,
         q.sort,
         None if cursor is None else (cursor.backward, cursor.value is None),
     )
@@ -103,8 +116,10 @@ def conditions(q: ItemsQuery, t: sa.Table) -> list[sa.ColumnElement[bool]]:
     if q.bbox is not None:
         envelope = sa.func.ST_MakeEnvelope(
             *(bind(n, sa.Float()) for n in ("min_lon", "min_lat", "max_lon", "max_lat")),
-            sa.literal_column("4326"),
+            sa.literal_column(str(q.bbox.srid)),
         )
+        if q.bbox.srid != 4326:  # a projected bbox-crs: the box is transformed, never the column
+            envelope = sa.func.ST_Transform(envelope, sa.literal_column("4326"))
         out += [t.c.geom.op("&&")(envelope), sa.func.ST_Intersects(t.c.geom, envelope)]
     if q.interval is not None and q.spec.temporal_field is not None:
         column = t.c[q.spec.temporal_field]
@@ -118,7 +133,31 @@ def conditions(q: ItemsQuery, t: sa.Table) -> list[sa.ColumnElement[bool]]:
         out.append(column == sa.any_(bind(f"filter_{f.field}", postgresql.ARRAY(column.type))))
     if q.updated_since is not None:
         out.append(t.c.updated_at >= bind("updated_since", sa.DateTime(timezone=True)))
+    if q.cql is not None:
+        out.append(q.cql.clause(t))
+    if q.district is not None:
+        out.append(_in_district(q, t))
     return out
+
+
+def _in_district(q: ItemsQuery, t: sa.Table) -> sa.ColumnElement[bool]:
+    """Features meeting the district's interior (a polygon only touching its border is not in)."""
+    assert q.district is not None
+    d = q.district.layer.table
+    area = (
+        sa.select(d.c.geom).where(d.c.id == bind("district_id", sa.BigInteger())).scalar_subquery()
+    )
+    if q.spec.geometry_type == "Point":
+        return sa.func.ST_Intersects(t.c.geom, area)
+    return sa.and_(t.c.geom.op("&&")(area), sa.func.ST_Relate(t.c.geom, area, "T********"))
+
+
+def resolve(conn: sa.Connection, q: ItemsQuery) -> ItemsQuery:
+    """The query with its district found (by name or code; an ambiguous name is refused)."""
+    if q.district is None or q.district.area_id is not None:
+        return q
+    area = find_area(conn, q.district.layer, q.district.name)
+    return dataclasses.replace(q, district=dataclasses.replace(q.district, area_id=area.id))
 
 
 def condition_values(q: ItemsQuery) -> dict[str, object]:
@@ -139,6 +178,10 @@ def condition_values(q: ItemsQuery) -> dict[str, object]:
         values[f"filter_{f.field}"] = list(f.values)
     if q.updated_since is not None:
         values["updated_since"] = q.updated_since
+    if q.cql is not None:
+        values |= dict(q.cql.values)
+    if q.district is not None:
+        values["district_id"] = q.district.area_id
     return values
 
 
@@ -206,7 +249,14 @@ def _page_statement(q: ItemsQuery) -> sa.Select:
         .offset(bind("offset", sa.BigInteger()))
         .subquery("p")
     )
-    feature = feature_json(spec, q.fields, inner, extra=("updated_at",) if q.sync else ())
+    feature = feature_json(
+        spec,
+        q.fields,
+        inner,
+        extra=("updated_at",) if q.sync else (),
+        crs=q.crs,
+        geometry=not q.skip_geometry,
+    )
     if q.include_deleted:
         feature = sa.case((inner.c.deleted_at.is_(None), feature), else_=tombstone_json(inner))
     rn = inner.c.rn
@@ -298,13 +348,15 @@ def driver_connection(conn: sa.Connection) -> psycopg.Connection:
 
 
 def read_page(conn: sa.Connection, q: ItemsQuery) -> PageResult:
-    statement, params = page_statement(q)
+    statement, params = page_statement(resolve(conn, q))
     return run_page(driver_connection(conn), statement, params, q.page.limit)
 
 
 def count_matched(conn: sa.Connection, q: ItemsQuery) -> int:
-    """numberMatched: only when a caller asks (it costs a scan of every match)."""
+    """numberMatched, exact: only when a caller asks or a page proves it for free (a count
+    costs a scan of every match)."""
     t = q.spec.table
+    q = resolve(conn, q)
     statement = CACHE.get(
         ("count", *_shape(q)[:-2]),  # the filters' shape: sort and cursor do not change a count
         lambda: sa.select(sa.func.count()).select_from(t).where(*conditions(q, t)),
@@ -318,21 +370,28 @@ def count_matched(conn: sa.Connection, q: ItemsQuery) -> int:
 # --- one feature -------------------------------------------------------------------------------
 
 
-def item_statement(spec: LayerSpec, fields: tuple[str, ...]) -> Statement:
+def item_statement(
+    spec: LayerSpec, fields: tuple[str, ...], crs: Crs = CRS84, geometry: bool = True
+) -> Statement:
     t = spec.table
     return CACHE.get(
-        ("item", spec.name, fields),
-        lambda: sa.select(sa.cast(feature_json(spec, fields), sa.Text)).where(
-            t.c.id == bind("id", sa.BigInteger()), t.c.deleted_at.is_(None)
-        ),
+        ("item", spec.name, fields, crs.uri, geometry),
+        lambda: sa.select(
+            sa.cast(feature_json(spec, fields, crs=crs, geometry=geometry), sa.Text)
+        ).where(t.c.id == bind("id", sa.BigInteger()), t.c.deleted_at.is_(None)),
     )
 
 
 def read_item(
-    conn: sa.Connection, spec: LayerSpec, fields: tuple[str, ...], feature_id: int
+    conn: sa.Connection,
+    spec: LayerSpec,
+    fields: tuple[str, ...],
+    feature_id: int,
+    crs: Crs = CRS84,
+    geometry: bool = True,
 ) -> bytes | None:
     """One live feature as GeoJSON bytes, or None."""
-    statement = item_statement(spec, fields)
+    statement = item_statement(spec, fields, crs, geometry)
     with driver_connection(conn).cursor() as cur:
         cur.adapters.register_loader("text", BytesLoader)
         cur.execute(statement.sql, statement.params({"id": feature_id}))

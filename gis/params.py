@@ -11,12 +11,11 @@ import math
 import re
 from dataclasses import dataclass
 
+from gis.crs import CRS84 as CRS84_DEF
+from gis.crs import Crs
 from gis.errors import InvalidParameter
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-CRS84_ALIASES = frozenset(
-    {CRS84, "https://www.opengis.net/def/crs/OGC/1.3/CRS84", "EPSG:4326", "CRS84"}
-)
+CRS84 = CRS84_DEF.uri
 
 
 # --- bbox --------------------------------------------------------------------------------------
@@ -24,21 +23,36 @@ CRS84_ALIASES = frozenset(
 
 @dataclass(frozen=True)
 class BBox:
-    """A WGS84 longitude/latitude box, min <= max on both axes."""
+    """A box, min <= max on both axes: WGS84 longitude/latitude, or (with a projected `srid`)
+    easting/northing in metres, which PostGIS transforms to storage."""
 
     min_lon: float
     min_lat: float
     max_lon: float
     max_lat: float
+    srid: int = 4326
 
 
-def parse_bbox(text: str) -> BBox:
+def parse_bbox(text: str, crs: Crs = CRS84_DEF) -> BBox:
+    """`bbox` in `bbox-crs` (default CRS84). EPSG:4326 gives latitude first, as its definition does."""
     parts = text.split(",")
     if len(parts) != 4:
-        raise InvalidParameter(
-            f"bbox must be four numbers 'min_lon,min_lat,max_lon,max_lat'; got {len(parts)} value(s)"
+        order = (
+            "min_lat,min_lon,max_lat,max_lon"
+            if crs.lat_first
+            else "min_lon,min_lat,max_lon,max_lat"
         )
+        if not crs.geographic:
+            order = "min_x,min_y,max_x,max_y"
+        raise InvalidParameter(f"bbox must be four numbers '{order}'; got {len(parts)} value(s)")
     numbers = [number("bbox", p) for p in parts]
+    if crs.lat_first:
+        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
+    if not crs.geographic:
+        min_x, min_y, max_x, max_y = numbers
+        if min_x > max_x or min_y > max_y:
+            raise InvalidParameter(f"bbox minimum is greater than maximum in {crs.uri}")
+        return BBox(min_x, min_y, max_x, max_y, crs.srid)
     min_lon, min_lat, max_lon, max_lat = numbers
     for name, value, limit in (("longitude", min_lon, 180), ("latitude", min_lat, 90),
                                ("longitude", max_lon, 180), ("latitude", max_lat, 90)):  # fmt: skip
@@ -54,12 +68,6 @@ def parse_bbox(text: str) -> BBox:
             f"bbox min latitude {min_lat:g} is greater than max latitude {max_lat:g}"
         )
     return BBox(min_lon, min_lat, max_lon, max_lat)
-
-
-def check_crs(name: str, value: str | None) -> None:
-    """Only CRS84 is served; accept clients that name it explicitly (QGIS does)."""
-    if value is not None and value.strip() not in CRS84_ALIASES:
-        raise InvalidParameter(f"{name} '{shown(value)}' is not supported: only {CRS84}")
 
 
 def number(name: str, text: str) -> float:

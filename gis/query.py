@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import orjson
 import sqlalchemy as sa
 
+from gis import cql
+from gis.crs import CRS84, Crs, parse_crs
 from gis.errors import InvalidParameter
 from gis.params import BBox, Interval, number, shown
 from gis.spec import LayerSpec, Role
@@ -29,7 +31,8 @@ from gis.spec import LayerSpec, Role
 # Parameters of /items that are not property filters (OGC names plus SafeGround's own).
 RESERVED = frozenset(
     {"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby",
-     "updated_since", "include_deleted", "count", "hxl", "api_key"}
+     "updated_since", "include_deleted", "count", "hxl", "api_key", "filter", "filter-lang",
+     "filter-crs", "properties", "skipGeometry", "district", "lang"}
 )  # fmt: skip
 MAX_TEXT_VALUE_CHARS = 300
 MAX_FILTER_VALUES = 100
@@ -209,11 +212,28 @@ class Page:
     offset: int = 0
     cursor_token: str | None = None
     explicit: bool = True  # the caller asked for a page (exports are whole otherwise)
+    whole: bool = False  # limit=all: the whole layer as a download
 
 
 def parse_page(
-    limit: int | None, offset: int | None, cursor: str | None, default_limit: int, max_limit: int
+    limit: int | str | None,
+    offset: int | None,
+    cursor: str | None,
+    default_limit: int,
+    max_limit: int,
 ) -> Page:
+    """A page; `limit=all` asks for the whole (visible, filtered) layer, streamed as a download."""
+    if isinstance(limit, str):
+        text = limit.strip().lower()
+        if text == "all":
+            if offset or cursor:
+                raise InvalidParameter("limit=all is the whole layer: give no offset or cursor")
+            return Page(max_limit, 0, None, explicit=False, whole=True)
+        if not re.fullmatch(r"[+-]?\d{1,12}", text):
+            raise InvalidParameter(
+                f"limit must be a number between 1 and {max_limit:,}, or 'all'; got '{shown(limit)}'"
+            )
+        limit = int(text)
     asked = limit is not None or bool(offset) or bool(cursor)
     if limit is None:
         limit = default_limit
@@ -226,6 +246,16 @@ def parse_page(
     if offset and cursor:
         raise InvalidParameter("give either offset or cursor, not both")
     return Page(limit, offset or 0, cursor or None, explicit=asked)
+
+
+@dataclass(frozen=True)
+class District:
+    """`district=`: features in (intersecting) this district; `area_id` is resolved by name or
+    code against the district layer when the query runs (gis.items.resolve)."""
+
+    name: str
+    layer: LayerSpec
+    area_id: int | None = None
 
 
 # --- the whole query ---------------------------------------------------------------------------
@@ -245,6 +275,11 @@ class ItemsQuery:
     cursor: Cursor | None = None
     updated_since: dt.datetime | None = None
     include_deleted: bool = False
+    cql: cql.CqlFilter | None = None
+    crs: Crs = CRS84  # output coordinates
+    skip_geometry: bool = False
+    chosen_fields: bool = False  # `properties=` narrowed the fields
+    district: District | None = None
 
     @property
     def sync(self) -> bool:
@@ -267,6 +302,18 @@ class ItemsQuery:
             out["include_deleted"] = True
         if self.sort.field:
             out["sortby"] = self.sort.token
+        if self.cql is not None:
+            out["filter"] = orjson.loads(self.cql.tree)
+            if self.cql.crs is not CRS84:
+                out["filter-crs"] = self.cql.crs.uri
+        if self.crs is not CRS84:
+            out["crs"] = self.crs.uri
+        if self.chosen_fields:
+            out["properties"] = list(self.fields)
+        if self.skip_geometry:
+            out["skipGeometry"] = True
+        if self.district is not None:
+            out["district"] = self.district.name
         return out
 
 
@@ -281,6 +328,14 @@ def build_items_query(
     sortby: str | None = None,
     updated_since: dt.datetime | None = None,
     include_deleted: bool = False,
+    filter_text: str | None = None,
+    filter_lang: str | None = None,
+    filter_crs: str | None = None,
+    properties: str | None = None,
+    skip_geometry: bool = False,
+    crs: Crs = CRS84,
+    district: str | None = None,
+    districts: LayerSpec | None = None,
 ) -> ItemsQuery:
     if interval is not None and spec.temporal_field is None:
         raise InvalidParameter(
@@ -291,7 +346,7 @@ def build_items_query(
     cursor = decode_cursor(spec, sort, page.cursor_token) if page.cursor_token else None
     return ItemsQuery(
         spec=spec,
-        fields=spec.visible_fields(role),
+        fields=parse_properties(spec, role, properties),
         page=page,
         bbox=bbox,
         interval=interval,
@@ -300,4 +355,51 @@ def build_items_query(
         cursor=cursor,
         updated_since=updated_since,
         include_deleted=include_deleted,
+        cql=parse_filter(spec, role, filter_text, filter_lang, filter_crs),
+        crs=crs,
+        skip_geometry=skip_geometry,
+        chosen_fields=properties is not None,
+        district=_district(district, districts),
     )
+
+
+def _district(name: str | None, districts: LayerSpec | None) -> District | None:
+    if name is None:
+        return None
+    if districts is None:
+        raise InvalidParameter("district: no district layer is configured")
+    return District(name, districts)
+
+
+def parse_filter(
+    spec: LayerSpec, role: Role, text: str | None, lang: str | None, crs_text: str | None
+) -> cql.CqlFilter | None:
+    """`filter` (CQL2 text or JSON) over the queryables this role may see; None when absent."""
+    if text is None or text.strip() == "":
+        if lang is not None and lang.strip().lower() not in ("cql2-text", "cql2-json"):
+            cql.parse("true", lang)  # refuses the language the same way
+        return None
+    allowed = queryables(spec, role)
+    tree = cql.parse(text, lang)
+    return cql.compile_filter(
+        tree,
+        spec.table,
+        allowed,
+        lambda name: InvalidParameter("filter: " + _not_queryable(spec, name, allowed)),
+        parse_crs("filter-crs", crs_text),
+    )
+
+
+def parse_properties(spec: LayerSpec, role: Role, text: str | None) -> tuple[str, ...]:
+    """`properties=a,b`: these visible fields only, in the layer's order (all when absent)."""
+    visible = spec.visible_fields(role)
+    if text is None:
+        return visible
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for name in names:
+        if name not in visible:
+            raise InvalidParameter(
+                f"properties: '{shown(name)}' is not a property of collection '{spec.name}' "
+                f"(properties: {', '.join(visible)})"
+            )
+    return tuple(f for f in visible if f in names)

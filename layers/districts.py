@@ -19,7 +19,29 @@ class DistrictProperties(Properties):
 
 
 # District codes are how people name districts (AZ.AM): unique, beside the external id.
-table = layer_table("districts", "MultiPolygon", DistrictProperties, sa.UniqueConstraint("code"))
+table = layer_table(
+    "districts",
+    "MultiPolygon",
+    DistrictProperties,
+    sa.UniqueConstraint("code"),
+    # The place search's key (sg_fold, migration 0005): every spelling of the name, folded
+    # (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
+    sa.Column(
+        "search_key",
+        sa.Text,
+        sa.Computed(
+            "sg_fold(coalesce(name, '') || ' ' || coalesce(name_az, '') || ' ' "
+            "|| coalesce(name_az_ascii, '') || ' ' || coalesce(code, ''))",
+            persisted=True,
+        ),
+    ),
+)
+sa.Index(
+    "districts_search_key_trgm",
+    table.c.search_key,
+    postgresql_using="gin",
+    postgresql_ops={"search_key": "gin_trgm_ops"},
+)
 
 SPEC = LayerSpec(
     name="districts",
@@ -28,7 +50,7 @@ SPEC = LayerSpec(
     geometry_type="MultiPolygon",
     table=table,
     properties=DistrictProperties,
-    queryable_fields=("name", "name_az", "code", "iso_code", "unit_type"),
+    queryable_fields=("name", "name_az", "code", "iso_code", "unit_type", "population_1999"),
     name_fields=("name", "code", "name_az", "name_az_ascii"),
     popup_fields=("name", "name_az", "code", "unit_type", "population_1999"),
     tooltip_field="name",

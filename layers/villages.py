@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 
 WOF_ATTRIBUTION = (
@@ -15,6 +17,8 @@ WOF_ATTRIBUTION = (
 class VillageProperties(Properties):
     name: ShortText
     name_az: ShortText | None = None
+    name_en: ShortText | None = None
+    name_ru: ShortText | None = None
     district_code: ShortText | None = None
     district_name: ShortText | None = None
     population: Count | None = None
@@ -22,7 +26,28 @@ class VillageProperties(Properties):
     geonames_id: int | None = None
 
 
-table = layer_table("villages", "Point", VillageProperties)
+# The place search's key (sg_fold, migration 0005): every spelling of the name, folded
+# (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
+table = layer_table(
+    "villages",
+    "Point",
+    VillageProperties,
+    sa.Column(
+        "search_key",
+        sa.Text,
+        sa.Computed(
+            "sg_fold(coalesce(name, '') || ' ' || coalesce(name_az, '') || ' ' "
+            "|| coalesce(name_en, '') || ' ' || coalesce(name_ru, ''))",
+            persisted=True,
+        ),
+    ),
+)
+sa.Index(
+    "villages_search_key_trgm",
+    table.c.search_key,
+    postgresql_using="gin",
+    postgresql_ops={"search_key": "gin_trgm_ops"},
+)
 
 SPEC = LayerSpec(
     name="villages",
@@ -31,9 +56,19 @@ SPEC = LayerSpec(
     geometry_type="Point",
     table=table,
     properties=VillageProperties,
-    queryable_fields=("name", "name_az", "district_code", "district_name", "feature_code"),
+    queryable_fields=(
+        "name",
+        "name_az",
+        "name_en",
+        "name_ru",
+        "district_code",
+        "district_name",
+        "population",
+        "feature_code",
+        "geonames_id",
+    ),
     population_field="population",
-    name_fields=("name", "name_az"),
+    name_fields=("name", "name_az", "name_en", "name_ru"),
     popup_fields=("name", "name_az", "district_name", "population", "feature_code"),
     tooltip_field="name",
     style=Style(color="#404040", icon="home"),
@@ -41,6 +76,8 @@ SPEC = LayerSpec(
         "external_id": "#loc+code",
         "name": "#loc+name",
         "name_az": "#loc+name+i_az",
+        "name_en": "#loc+name+i_en",
+        "name_ru": "#loc+name+i_ru",
         "district_code": "#adm1+code",
         "district_name": "#adm1+name",
         "population": "#population",

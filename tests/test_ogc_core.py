@@ -24,12 +24,21 @@ def test_landing_page_links_to_api_conformance_and_data(demo_client) -> None:
     assert rels["service-doc"]["href"].endswith("/api.html")
 
 
-def test_conformance_lists_only_part_1_classes(demo_client) -> None:
+def test_conformance_lists_parts_1_2_3_and_cql2(demo_client) -> None:
     classes = demo_client.get("/conformance").json()["conformsTo"]
     assert CORE in classes
-    assert all(
-        c.startswith("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/") for c in classes
-    )
+    spec = "http://www.opengis.net/spec/"
+    for wanted in (
+        "ogcapi-features-2/1.0/conf/crs",
+        "ogcapi-features-3/1.0/conf/filter",
+        "ogcapi-features-3/1.0/conf/features-filter",
+        "cql2/1.0/conf/cql2-text",
+        "cql2/1.0/conf/cql2-json",
+        "cql2/1.0/conf/basic-spatial-functions",
+    ):
+        assert spec + wanted in classes, wanted
+    prefixes = ("ogcapi-features-1/", "ogcapi-features-2/", "ogcapi-features-3/", "cql2/")
+    assert all(c.startswith(tuple(spec + p for p in prefixes)) for c in classes)
 
 
 def test_api_document_is_openapi_3_0_without_3_1_spellings(demo_client) -> None:
@@ -54,7 +63,11 @@ def test_collections_list_only_readable_layers_with_extents(demo: Demo, demo_cli
     first, last = hazards["extent"]["temporal"]["interval"][0]
     assert first <= last
     assert hazards["itemType"] == "feature" and hazards["synthetic"] is True
-    assert hazards["crs"] == ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"]
+    assert hazards["crs"][0] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    assert {
+        "http://www.opengis.net/def/crs/EPSG/0/" + c for c in ("4326", "3857", "32638", "32639")
+    } <= set(hazards["crs"])
+    assert hazards["storageCrs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
     villages = next(c for c in partner if c["id"] == "villages")
     assert villages["synthetic"] is False
     assert "Who's On First" in villages["attribution"] and villages["license"]
@@ -80,7 +93,11 @@ def test_queryables_are_json_schema_of_visible_queryable_fields(demo: Demo, demo
     assert schema["type"] == "object" and schema["$id"].endswith(
         "/collections/outreach_sessions/queryables"
     )
-    assert set(schema["properties"]) == set(REGISTRY["outreach_sessions"].queryable_fields)
+    assert set(schema["properties"]) == {
+        "geometry",
+        *REGISTRY["outreach_sessions"].queryable_fields,
+    }
+    assert schema["properties"]["geometry"]["x-ogc-role"] == "primary-geometry"
     assert schema["properties"]["held_on"] == {
         "title": "held on",
         "type": "string",

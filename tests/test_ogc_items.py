@@ -131,13 +131,21 @@ def test_offset_paging_and_prev_links_walk_back(demo: Demo, demo_client) -> None
     assert ids(demo_client.get(prev).json()["features"]) == ids(first["features"])
 
 
-def test_no_next_link_on_the_last_page_and_no_count_unless_asked(demo: Demo, demo_client) -> None:
+def test_one_page_holding_everything_says_number_matched_exactly(demo: Demo, demo_client) -> None:
     total = sql_count(demo, "SELECT count(*) FROM districts WHERE deleted_at IS NULL")
     body = demo_client.get(f"{ITEMS.format('districts')}?limit={total}").json()
     assert body["numberReturned"] == total
-    assert "numberMatched" not in body
+    assert body["numberMatched"] == total  # free: this first page proves there is no more
     assert not any(link["rel"] == "next" for link in body["links"])
     assert body["timeStamp"].endswith("Z")
+
+
+def test_a_partial_page_counts_only_when_asked(demo: Demo, demo_client) -> None:
+    total = sql_count(demo, "SELECT count(*) FROM districts WHERE deleted_at IS NULL")
+    body = demo_client.get(f"{ITEMS.format('districts')}?limit=5").json()
+    assert "numberMatched" not in body
+    counted = demo_client.get(f"{ITEMS.format('districts')}?limit=5&count=true").json()
+    assert counted["numberMatched"] == total
 
 
 def test_single_item_and_missing_item(demo: Demo, demo_client) -> None:

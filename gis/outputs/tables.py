@@ -7,7 +7,7 @@ never selected, so they cannot leak into a file.
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,8 +16,7 @@ import pyogrio
 import shapely
 import sqlalchemy as sa
 
-from gis.features import GEOJSON_DIGITS
-from gis.items import compile_statement, driver_connection, export_select, export_values
+from gis.items import compile_statement, driver_connection, export_select, export_values, resolve
 from gis.query import ItemsQuery
 
 GEO_TAGS = {"longitude": "#geo+lon", "latitude": "#geo+lat", "wkt": "#geo+wkt"}
@@ -28,49 +27,70 @@ def _whole(q: ItemsQuery) -> bool:
     return not q.page.explicit
 
 
+def file_geometry(q: ItemsQuery) -> sa.ColumnElement:
+    """The geometry in the export's CRS. Files keep longitude (or easting) first even for
+    EPSG:4326, as GDAL writes and reads them; only GeoJSON answers follow the CRS's axis order."""
+    geom = q.spec.table.c.geom
+    if q.crs.srid == 4326:
+        return geom
+    return sa.func.ST_Transform(geom, sa.literal_column(str(q.crs.srid)))
+
+
 def csv_columns(q: ItemsQuery) -> list[sa.ColumnElement]:
     t, spec = q.spec.table, q.spec
+    geom = file_geometry(q)
     columns: list[sa.ColumnElement] = [t.c.external_id]
-    if spec.geometry_type == "Point":
+    if spec.geometry_type == "Point" and not q.skip_geometry:
+        x, y = ("longitude", "latitude") if q.crs.geographic else ("x", "y")
         columns += [
-            sa.func.ST_X(t.c.geom).label("longitude"),  # stored at 7 decimals; float text is exact
-            sa.func.ST_Y(t.c.geom).label("latitude"),
+            sa.func.ST_X(geom).label(x),  # stored at 7 decimals; float text is exact
+            sa.func.ST_Y(geom).label(y),
         ]
     columns += [t.c[f] for f in q.fields] + [t.c.source]
     if q.sync:
         columns += [t.c.updated_at, t.c.deleted_at]
-    if spec.geometry_type != "Point":
-        columns.append(sa.func.ST_AsText(t.c.geom, GEOJSON_DIGITS).label("wkt"))
+    if spec.geometry_type != "Point" and not q.skip_geometry:
+        columns.append(sa.func.ST_AsText(geom, q.crs.digits).label("wkt"))
     return columns
 
 
-def write_csv(conn: sa.Connection, q: ItemsQuery, *, hxl: bool) -> tuple[bytes, int]:
-    """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count."""
+def csv_chunks(
+    conn: sa.Connection, q: ItemsQuery, *, hxl: bool, tally: list[int]
+) -> Iterator[bytes]:
+    """The CSV as it is produced (header, optional HXL hashtag row, rows from COPY); the row
+    count is appended to `tally` once the last chunk is out."""
+    q = resolve(conn, q)
     columns = csv_columns(q)
     names = [c.name for c in columns]
     statement = compile_statement(export_select(q, columns, whole=_whole(q)))
-    out = io.BytesIO()
-    out.write((",".join(names) + "\n").encode())
+    yield (",".join(names) + "\n").encode()
     if hxl:
         tags = {**GEO_TAGS, **q.spec.hxl}
-        out.write((",".join(tags.get(n, "") for n in names) + "\n").encode())
+        yield (",".join(tags.get(n, "") for n in names) + "\n").encode()
     with driver_connection(conn).cursor() as cur:
         # COPY takes no server-side parameters; psycopg binds these client-side, quoting each value.
         params = statement.params(export_values(q, whole=_whole(q)))
         with cur.copy(f"COPY ({statement.sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
             for data in copy:
-                out.write(data)
-        rows = cur.rowcount
-    return out.getvalue(), max(rows, 0)
+                yield bytes(data)
+        tally.append(max(cur.rowcount, 0))
+
+
+def write_csv(conn: sa.Connection, q: ItemsQuery, *, hxl: bool) -> tuple[bytes, int]:
+    """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count."""
+    tally: list[int] = []
+    body = b"".join(csv_chunks(conn, q, hxl=hxl, tally=tally))
+    return body, tally[0]
 
 
 def write_geopackage(conn: sa.Connection, q: ItemsQuery, path: Path) -> int:
     """A GeoPackage with one layer named after the collection; returns the feature count."""
     t = q.spec.table
+    q = resolve(conn, q)
     columns: list[sa.ColumnElement] = [t.c.external_id, *(t.c[f] for f in q.fields), t.c.source]
     if q.sync:
         columns += [t.c.updated_at, t.c.deleted_at]
-    columns.append(sa.func.ST_AsBinary(t.c.geom).label("wkb"))
+    columns.append(sa.func.ST_AsBinary(file_geometry(q)).label("wkb"))
     stmt = export_select(q, columns, whole=_whole(q)).params(export_values(q, whole=_whole(q)))
     result = conn.execute(stmt)
     table = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -78,8 +98,11 @@ def write_geopackage(conn: sa.Connection, q: ItemsQuery, path: Path) -> int:
         if isinstance(t.c[name].type, sa.Integer):
             table[name] = table[name].astype("Int64")
     geometry = shapely.from_wkb(table.pop("wkb").map(bytes, na_action="ignore").to_numpy())
-    frame = gpd.GeoDataFrame(table, geometry=geometry, crs="EPSG:4326")
     path.unlink(missing_ok=True)
+    if q.skip_geometry:  # an attribute table, as skipGeometry asks
+        pyogrio.write_dataframe(table, path, driver="GPKG", layer=q.spec.name)
+        return len(table)
+    frame = gpd.GeoDataFrame(table, geometry=geometry, crs=f"EPSG:{q.crs.srid}")
     pyogrio.write_dataframe(
         frame, path, driver="GPKG", layer=q.spec.name, geometry_type=q.spec.geometry_type
     )

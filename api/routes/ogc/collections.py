@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 
 from api.deps import EngineDep, LayerDep, PrincipalDep, RegistryDep
-from api.responses import CSV, GEOJSON, GPKG, HTML, SCHEMA, Format, Links, respond
+from api.responses import CSV, FGB, GEOJSON, GPKG, HTML, SCHEMA, Format, Links, respond
 from api.routes.ogc.landing import DOC_FORMATS, DocFormat, document
 from gis.catalog import LayerFacts, layer_facts
+from gis.crs import CRS84, STORAGE, URIS
 from gis.items import read_connection
-from gis.params import CRS84
 from gis.query import queryables
 from gis.spec import LayerSpec, Role
 
@@ -34,7 +34,7 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
     path = f"/collections/{spec.name}"
     extent: dict[str, Any] = {}
     if facts.bbox is not None:
-        extent["spatial"] = {"bbox": [list(facts.bbox)], "crs": CRS84}
+        extent["spatial"] = {"bbox": [list(facts.bbox)], "crs": CRS84.uri}
     if facts.temporal is not None and facts.temporal != (None, None):
         start, end = facts.temporal
         extent["temporal"] = {
@@ -47,7 +47,8 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
         "title": spec.title,
         "description": spec.description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": list(URIS),
+        "storageCrs": STORAGE.uri,
         "geometryType": spec.geometry_type,
         "synthetic": facts.synthetic,
         "itemCount": facts.feature_count,
@@ -57,6 +58,10 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
             links.link(items, "items", HTML, "the features as HTML", {"f": "html"}),
             links.link(items, "items", CSV, "the features as CSV", {"f": "csv"}),
             links.link(items, "items", GPKG, "the features as a GeoPackage", {"f": "gpkg"}),
+            *(
+                links.link(items, "enclosure", media, f"the whole layer as {what}", params)
+                for media, what, params in _downloads()
+            ),
             links.link(
                 f"{path}/queryables", QUERYABLES_REL, SCHEMA, "the fields one can filter on"
             ),
@@ -71,6 +76,17 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
     if spec.license:
         doc["license"] = spec.license
     return doc
+
+
+def _downloads() -> list[tuple[str, str, dict[str, str]]]:
+    """The whole layer (what the caller may see) in one URL per format, for clients that read one
+    URL and ignore next links (geopandas.read_file, ogr2ogr /vsicurl/)."""
+    return [
+        (GEOJSON, "GeoJSON", {"f": "json", "limit": "all"}),
+        (FGB, "FlatGeobuf", {"f": "fgb", "limit": "all"}),
+        (GPKG, "GeoPackage", {"f": "gpkg", "limit": "all"}),
+        (CSV, "CSV", {"f": "csv", "limit": "all"}),
+    ]
 
 
 def notices(spec: LayerSpec, synthetic: bool) -> tuple[str, ...]:
@@ -138,7 +154,16 @@ def queryables_doc(links: Links, spec: LayerSpec, role: Role) -> dict[str, Any]:
         "$id": links.url(f"/collections/{spec.name}/queryables"),
         "type": "object",
         "title": spec.title,
-        "properties": {name: _schema(spec, name, model) for name in queryables(spec, role)},
+        "properties": {
+            "geometry": {
+                "title": "geometry",
+                "format": "geometry-point"
+                if spec.geometry_type == "Point"
+                else "geometry-multipolygon",
+                "x-ogc-role": "primary-geometry",
+            },
+            **{name: _schema(spec, name, model) for name in queryables(spec, role)},
+        },
         "additionalProperties": False,
     }
 

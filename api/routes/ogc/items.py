@@ -1,28 +1,30 @@
-"""`/collections/{layer}/items` and `/items/{id}`: the features, as GeoJSON, HTML, CSV or GeoPackage.
+"""`/collections/{layer}/items` and `/items/{id}`: the features, as GeoJSON, HTML, CSV,
+GeoPackage or FlatGeobuf.
 
 The GeoJSON path is the hot one: one statement, whose JSON bytes are spliced into the envelope.
-Exports (CSV, GeoPackage) are audited in the same transaction that reads them.
+Exports go through the one export engine (gis.export): a page of CSV or GeoPackage is audited in
+the same transaction that reads it; a whole layer (`limit=all`, or any export without a page) is
+streamed and audited when the stream ends, with the rows it carried.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Annotated
 
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
-from api.deps import EngineDep, ItemsQueryDep, LayerDep, PrincipalDep, format_dep
+from api.deps import CrsParam, EngineDep, ItemsQueryDep, LayerDep, PrincipalDep, format_dep
 from api.responses import (
-    CSV,
     GEOJSON,
-    GPKG,
     HTML,
     MEDIA,
     Format,
     Links,
+    cache_headers,
     feature_collection,
     feature_with_links,
     respond,
@@ -31,15 +33,22 @@ from api.responses import (
 from api.routes.ogc.collections import notices
 from gis.access import Principal, audit
 from gis.catalog import holds_synthetic
+from gis.crs import content_crs_header, parse_crs
 from gis.errors import NotFound
+from gis.export import ExportFormat, export
 from gis.items import count_matched, read_connection, read_item, read_page
 from gis.outputs.pages import document_page, features_page, read_feature_rows
-from gis.outputs.tables import write_csv, write_geopackage
 from gis.query import ItemsQuery, encode_cursor
 from gis.spec import LayerSpec
 
 router = APIRouter(tags=["OGC API - Features"])
-ITEM_FORMATS = (Format.json, Format.html, Format.csv, Format.gpkg)
+ITEM_FORMATS = (Format.json, Format.html, Format.csv, Format.gpkg, Format.fgb)
+EXPORTS: dict[Format, ExportFormat] = {
+    Format.json: "geojson",
+    Format.csv: "csv",
+    Format.gpkg: "gpkg",
+    Format.fgb: "fgb",
+}
 FEATURE_FORMATS = (Format.json, Format.html)
 PAGING = ("cursor", "offset")
 
@@ -102,13 +111,18 @@ def items(
         bool, Query(description="CSV: add the layer's HXL hashtag row under the header")
     ] = False,
 ) -> Response:
-    if fmt == Format.csv or fmt == Format.gpkg:
+    if q.page.whole and fmt != Format.html:
+        return _download(q, principal, engine, fmt, hxl)
+    if fmt in (Format.csv, Format.gpkg, Format.fgb):
         return _export(request, q, principal, engine, fmt, hxl)
     if fmt == Format.html:
         return _html(request, q, principal, engine)
     with read_connection(engine) as conn:
         page = read_page(conn, q)
-        matched = count_matched(conn, q) if count else None
+        # Exact, and free when this page holds every match; else counted only when asked.
+        first_page = q.page.offset == 0 and q.cursor is None
+        free = page.returned if first_page and not page.has_more else None
+        matched = free if free is not None or not count else count_matched(conn, q)
     head: dict[str, object] = {
         "type": "FeatureCollection",
         "timeStamp": timestamp(page.timestamp),
@@ -121,7 +135,14 @@ def items(
     )
     body = feature_collection(page.features_json, head)
     links_json = orjson.dumps(head["links"])
-    return respond(request, body, GEOJSON, principal, tagged=(page.features_json, links_json))
+    return respond(
+        request,
+        body,
+        GEOJSON,
+        principal,
+        headers=content_crs_header(q.crs),
+        tagged=(page.features_json, links_json),
+    )
 
 
 def _html(request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engine) -> Response:
@@ -143,20 +164,68 @@ def _html(request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engi
 def _export(
     request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool
 ) -> Response:
-    """CSV or GeoPackage of every filtered feature (or the page asked for), audited."""
-    name = f"{q.spec.name}.{fmt.value}"
+    """A page of CSV, GeoPackage or FlatGeobuf (a whole layer streams instead), audited."""
+    if not q.page.explicit:
+        return _download(q, principal, engine, fmt, hxl)
     with engine.begin() as conn:
-        if fmt == Format.csv:
-            body, rows = write_csv(conn, q, hxl=hxl)
-        else:
-            with tempfile.TemporaryDirectory(prefix="safeground-gpkg-") as tmp:
-                path = Path(tmp) / name
-                rows = write_geopackage(conn, q, path)
-                body = path.read_bytes()
-        page = {"limit": q.page.limit, "offset": q.page.offset} if q.page.explicit else {}
-        audit(conn, principal, f"export_{fmt.value}", q.spec.name, {**q.describe(), **page}, rows)
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return respond(request, body, CSV if fmt == Format.csv else GPKG, principal, headers=headers)
+        result = export(conn, q, EXPORTS[fmt], hxl=hxl)
+        body = b"".join(result)
+        page = {"limit": q.page.limit, "offset": q.page.offset}
+        audit(
+            conn,
+            principal,
+            f"export_{fmt.value}",
+            q.spec.name,
+            {**q.describe(), **page},
+            result.rows,
+        )
+    headers = {"Content-Disposition": f'attachment; filename="{result.filename}"'}
+    return respond(request, body, result.media, principal, headers=headers | _crs_header(q, fmt))
+
+
+def _crs_header(q: ItemsQuery, fmt: Format) -> dict[str, str]:
+    return content_crs_header(q.crs) if fmt in (Format.json, Format.csv) else {}
+
+
+def _download(
+    q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool
+) -> Response:
+    """Every feature the caller may see (after the filters), streamed in the format asked.
+
+    The first chunk is read before the answer starts, so a bad district or filter is still a 4xx;
+    the audit row is written when the stream ends (completed or cut off), with the rows sent.
+    """
+    kind = EXPORTS[fmt]
+    conn = engine.connect()
+    transaction = conn.begin()
+    try:
+        result = export(conn, q, kind, hxl=hxl)
+        chunks = iter(result)
+        first = next(chunks, b"")
+    except BaseException:
+        transaction.rollback()
+        conn.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        completed = False
+        try:
+            yield first
+            yield from chunks
+            completed = True
+        finally:
+            transaction.rollback()  # a read: nothing to keep
+            conn.close()
+            detail = {**q.describe(), "whole": True, "completed": completed}
+            with engine.begin() as log:
+                audit(log, principal, f"export_{fmt.value}", q.spec.name, detail, result.rows)
+
+    headers = {
+        "Content-Disposition": f'attachment; filename="{result.filename}"',
+        **_crs_header(q, fmt),
+        **cache_headers(principal),
+    }
+    return StreamingResponse(body(), media_type=result.media, headers=headers)
 
 
 def parse_feature_id(text: str, spec: LayerSpec) -> int:
@@ -174,11 +243,13 @@ def item(
     feature_id: str,
     engine: EngineDep,
     fmt: Annotated[Format, format_dep(*FEATURE_FORMATS)],
+    crs: CrsParam = None,
 ) -> Response:
     row_id = parse_feature_id(feature_id, spec)
     fields = spec.visible_fields(principal.role)
+    out_crs = parse_crs("crs", crs)
     with read_connection(engine) as conn:
-        body = read_item(conn, spec, fields, row_id)
+        body = read_item(conn, spec, fields, row_id, out_crs)
         synthetic = (
             holds_synthetic(conn, spec) if fmt == Format.html and body is not None else False
         )
@@ -195,4 +266,10 @@ def item(
         doc["links"] = link_list
         page = document_page(f"{spec.title}: feature {row_id}", doc, notices(spec, synthetic))
         return respond(request, page.encode(), HTML, principal)
-    return respond(request, feature_with_links(body, link_list), GEOJSON, principal)
+    return respond(
+        request,
+        feature_with_links(body, link_list),
+        GEOJSON,
+        principal,
+        headers=content_crs_header(out_crs),
+    )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import PrincipalDep, SettingsDep, format_dep
 from api.responses import HTML, JSON, OPENAPI, Format, Links, json_response, respond
+from gis import cql
 from gis.outputs.pages import document_page
 
 router = APIRouter(tags=["OGC API - Features"])
@@ -20,6 +21,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *cql.CONFORMANCE,
 ]
 NO_DATA_NOTICE = "No data is not the same as safe: hazard maps are known to be incomplete."
 
