@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.auth import KeyCache, resolve
 from api.responses import Format, negotiate
 from gis.access import ANONYMOUS, Principal
+from gis.cql import FILTER_LANGS
 from gis.crs import URIS, parse_crs
 from gis.errors import Forbidden, NotFound, Unauthorized
 from gis.params import (
@@ -163,7 +164,13 @@ FilterParam = Annotated[
     ),
 ]
 FilterLangParam = Annotated[
-    str | None, Query(alias="filter-lang", description="cql2-text (default) or cql2-json")
+    str | None,
+    Query(
+        alias="filter-lang",
+        description="cql2-text (default) or cql2-json; cql-text, the draft's name that GDAL up "
+        "to 3.7 sends, is read as cql2-text",
+        json_schema_extra={"enum": list(FILTER_LANGS)},
+    ),
 ]
 FilterCrsParam = Annotated[
     str | None,

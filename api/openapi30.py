@@ -55,7 +55,21 @@ def downgrade(document: dict[str, Any]) -> dict[str, Any]:
     converted = _schema(document)
     converted["openapi"] = OPENAPI_VERSION
     converted.pop("jsonSchemaDialect", None)
+    converted["paths"] = _collection_id(converted.get("paths", {}))
     return converted
+
+
+def _collection_id(paths: dict[str, Any]) -> dict[str, Any]:
+    """`{layer}` spelled `{collectionId}`, as Part 1 names it: GDAL's OAPIF driver looks up
+    `/collections/{collectionId}/items` to learn the filter languages the items accept."""
+    out: dict[str, Any] = {}
+    for path, item in paths.items():
+        for operation in item.values() if isinstance(item, dict) else ():
+            for param in operation.get("parameters", []) if isinstance(operation, dict) else ():
+                if param.get("in") == "path" and param.get("name") == "layer":
+                    param["name"] = "collectionId"
+        out[path.replace("{layer}", "{collectionId}")] = item
+    return out
 
 
 def install(app: FastAPI) -> None:

@@ -37,6 +37,8 @@ MAX_FILTER_CHARS = 50_000
 MAX_NODES = 1_000
 MAX_POSITIONS = 20_000
 GEOMETRY_NAMES = ("geometry", "geom")
+# cql-text is the draft's name for the text encoding, still sent by GDAL's OAPIF driver up to 3.7.
+FILTER_LANGS = ("cql2-text", "cql2-json", "cql-text")
 CONFORMANCE = tuple(
     "http://www.opengis.net/spec/" + c
     for c in (
@@ -81,7 +83,7 @@ def parse(text: str, lang: str | None) -> dict[str, Any]:
         raise InvalidParameter(f"filter is longer than {MAX_FILTER_CHARS:,} characters")
     kind = (lang or "cql2-text").strip().lower()
     try:
-        if kind == "cql2-text":
+        if kind in ("cql2-text", "cql-text"):
             expr = cql2.parse_text(text)
         elif kind == "cql2-json":
             expr = cql2.parse_json(text)

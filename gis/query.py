@@ -45,7 +45,8 @@ MAX_OFFSET = 1_000_000_000
 
 
 def queryables(spec: LayerSpec, role: Role) -> tuple[str, ...]:
-    """The queryable fields this role may see, in the spec's order."""
+    """The queryable fields this role may see, in the spec's order: a field hidden from the role
+    is not among them, so filtering or sorting on it answers as an unknown field would."""
     visible = set(spec.visible_fields(role))
     return tuple(f for f in spec.queryable_fields if f in visible)
 
@@ -376,7 +377,7 @@ def parse_filter(
 ) -> cql.CqlFilter | None:
     """`filter` (CQL2 text or JSON) over the queryables this role may see; None when absent."""
     if text is None or text.strip() == "":
-        if lang is not None and lang.strip().lower() not in ("cql2-text", "cql2-json"):
+        if lang is not None and lang.strip().lower() not in cql.FILTER_LANGS:
             cql.parse("true", lang)  # refuses the language the same way
         return None
     allowed = queryables(spec, role)

@@ -46,7 +46,7 @@ def test_api_document_is_openapi_3_0_without_3_1_spellings(demo_client) -> None:
     assert doc["openapi"].startswith("3.0")
     text = str(doc)
     assert "'type': 'null'" not in text and "'const':" not in text
-    assert "/collections/{layer}/items" in doc["paths"]
+    assert "/collections/{collectionId}/items" in doc["paths"]
     assert demo_client.get("/api.html").status_code == 200
 
 

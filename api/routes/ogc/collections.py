@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 
 from api.deps import EngineDep, LayerDep, PrincipalDep, RegistryDep
-from api.responses import CSV, FGB, GEOJSON, GPKG, HTML, SCHEMA, Format, Links, respond
+from api.responses import CSV, FGB, GEOJSON, GPKG, HTML, JSON, SCHEMA, Format, Links, respond
 from api.routes.ogc.landing import DOC_FORMATS, DocFormat, document
 from gis.catalog import LayerFacts, layer_facts
 from gis.crs import CRS84, STORAGE, URIS
@@ -65,6 +65,8 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
             links.link(
                 f"{path}/queryables", QUERYABLES_REL, SCHEMA, "the fields one can filter on"
             ),
+            # The draft's plain relation name, which GDAL's OAPIF driver (up to 3.7) follows.
+            links.link(f"{path}/queryables", "queryables", JSON, "the fields one can filter on"),
         ],
     }
     if extent:
@@ -165,6 +167,8 @@ def queryables_doc(links: Links, spec: LayerSpec, role: Role) -> dict[str, Any]:
             **{name: _schema(spec, name, model) for name in queryables(spec, role)},
         },
         "additionalProperties": False,
+        # The draft's list, read by GDAL's OAPIF driver up to 3.7 to decide what it may send.
+        "queryables": [{"id": name} for name in queryables(spec, role)],
     }
 
 
@@ -175,4 +179,7 @@ def collection_queryables(
     doc = queryables_doc(Links(request), spec, principal.role)
     if fmt == Format.html:
         return document(request, doc, fmt, principal, f"{spec.title}: queryables")
-    return respond(request, orjson.dumps(doc), SCHEMA, principal)
+    # JSON Schema, labelled plain JSON for a client that asks for JSON and not for schema+json.
+    accept = request.headers.get("accept", "")
+    media = JSON if "application/json" in accept and "schema+json" not in accept else SCHEMA
+    return respond(request, orjson.dumps(doc), media, principal)
