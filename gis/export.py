@@ -164,13 +164,31 @@ def _geojson(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[b
     yield b'],"numberReturned":' + str(count).encode() + b"}"
 
 
+# PostGIS before 3.4 writes wrong FlatGeobuf properties after a NULL (3.3.2 was seen repeating the
+# previous row's value and corrupting strings), so older servers get the file from GDAL instead.
+FLATGEOBUF_POSTGIS = (3, 4)
+_POSTGIS_VERSIONS: dict[str, tuple[int, ...]] = {}
+
+
+def postgis_writes_flatgeobuf(conn: sa.Connection) -> bool:
+    key = str(conn.engine.url)
+    if key not in _POSTGIS_VERSIONS:
+        text = conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one()
+        _POSTGIS_VERSIONS[key] = tuple(int(p) for p in str(text).split(".")[:2] if p.isdigit())
+    return _POSTGIS_VERSIONS[key] >= FLATGEOBUF_POSTGIS
+
+
 def _flatgeobuf(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
     q = resolve(conn, q)
+    if not postgis_writes_flatgeobuf(conn):
+        yield from _gdal_file(conn, q, tally, "FlatGeobuf", ".fgb")
+        return
     t = q.spec.table
     columns: list[sa.ColumnElement] = [t.c.external_id, *(t.c[f] for f in q.fields), t.c.source]
     if q.sync:
         columns += [t.c.updated_at, t.c.deleted_at]
-    columns.append(file_geometry(q).label("geom"))
+    # The raw geometry: GeoAlchemy would otherwise select a geometry as ST_AsEWKB (bytes).
+    columns.append(sa.type_coerce(file_geometry(q), sa.types.NullType()).label("geom"))
     sql, params = _rows_statement(q, columns)
     with driver_connection(conn).cursor() as cur:
         cur.execute(f"SELECT ST_AsFlatGeobuf(f, true, 'geom'), count(*) FROM ({sql}) AS f", params)
@@ -187,9 +205,15 @@ def _flatgeobuf(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterato
 
 
 def _geopackage(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
-    with tempfile.TemporaryDirectory(prefix="safeground-gpkg-") as tmp:
-        path = Path(tmp) / f"{q.spec.name}.gpkg"
-        tally.append(write_geopackage(conn, q, path))
+    yield from _gdal_file(conn, q, tally, "GPKG", ".gpkg")
+
+
+def _gdal_file(
+    conn: sa.Connection, q: ItemsQuery, tally: list[int], driver: str, suffix: str
+) -> Iterator[bytes]:
+    with tempfile.TemporaryDirectory(prefix="safeground-export-") as tmp:
+        path = Path(tmp) / f"{q.spec.name}{suffix}"
+        tally.append(write_geopackage(conn, q, path, driver))
         with path.open("rb") as file:
             while chunk := file.read(CHUNK_BYTES):
                 yield chunk

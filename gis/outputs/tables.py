@@ -83,8 +83,9 @@ def write_csv(conn: sa.Connection, q: ItemsQuery, *, hxl: bool) -> tuple[bytes, 
     return body, tally[0]
 
 
-def write_geopackage(conn: sa.Connection, q: ItemsQuery, path: Path) -> int:
-    """A GeoPackage with one layer named after the collection; returns the feature count."""
+def write_geopackage(conn: sa.Connection, q: ItemsQuery, path: Path, driver: str = "GPKG") -> int:
+    """A GeoPackage (or another GDAL format) with one layer named after the collection; returns
+    the feature count."""
     t = q.spec.table
     q = resolve(conn, q)
     columns: list[sa.ColumnElement] = [t.c.external_id, *(t.c[f] for f in q.fields), t.c.source]
@@ -100,10 +101,10 @@ def write_geopackage(conn: sa.Connection, q: ItemsQuery, path: Path) -> int:
     geometry = shapely.from_wkb(table.pop("wkb").map(bytes, na_action="ignore").to_numpy())
     path.unlink(missing_ok=True)
     if q.skip_geometry:  # an attribute table, as skipGeometry asks
-        pyogrio.write_dataframe(table, path, driver="GPKG", layer=q.spec.name)
+        pyogrio.write_dataframe(table, path, driver=driver, layer=q.spec.name)
         return len(table)
     frame = gpd.GeoDataFrame(table, geometry=geometry, crs=f"EPSG:{q.crs.srid}")
     pyogrio.write_dataframe(
-        frame, path, driver="GPKG", layer=q.spec.name, geometry_type=q.spec.geometry_type
+        frame, path, driver=driver, layer=q.spec.name, geometry_type=q.spec.geometry_type
     )
     return len(frame)

@@ -9,13 +9,17 @@ streamed and audited when the stream ends, with the rows it carried.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
 
 from api.deps import CrsParam, EngineDep, ItemsQueryDep, LayerDep, PrincipalDep, format_dep
 from api.responses import (
@@ -35,7 +39,7 @@ from gis.access import Principal, audit
 from gis.catalog import holds_synthetic
 from gis.crs import content_crs_header, parse_crs
 from gis.errors import NotFound
-from gis.export import ExportFormat, export
+from gis.export import SUFFIX, ExportFormat, export
 from gis.items import count_matched, read_connection, read_item, read_page
 from gis.outputs.pages import document_page, features_page, read_feature_rows
 from gis.query import ItemsQuery, encode_cursor
@@ -190,12 +194,21 @@ def _crs_header(q: ItemsQuery, fmt: Format) -> dict[str, str]:
 def _download(
     q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool
 ) -> Response:
-    """Every feature the caller may see (after the filters), streamed in the format asked.
+    """Every feature the caller may see (after the filters), in the format asked.
 
-    The first chunk is read before the answer starts, so a bad district or filter is still a 4xx;
-    the audit row is written when the stream ends (completed or cut off), with the rows sent.
+    GeoJSON streams as PostgreSQL builds it: the first chunk is read before the answer starts, so
+    a bad district is still a 4xx, and the audit row is written when the stream ends (completed
+    or cut off) with the rows sent. Files (CSV, GeoPackage, FlatGeobuf) are spooled to a
+    temporary file and served with a length and byte ranges, which GDAL's /vsicurl/ needs.
     """
     kind = EXPORTS[fmt]
+    headers = {
+        "Content-Disposition": f'attachment; filename="{q.spec.name}{SUFFIX[kind]}"',
+        **_crs_header(q, fmt),
+        **cache_headers(principal),
+    }
+    if fmt != Format.json:
+        return _spooled(q, principal, engine, fmt, hxl, headers)
     conn = engine.connect()
     transaction = conn.begin()
     try:
@@ -220,12 +233,35 @@ def _download(
             with engine.begin() as log:
                 audit(log, principal, f"export_{fmt.value}", q.spec.name, detail, result.rows)
 
-    headers = {
-        "Content-Disposition": f'attachment; filename="{result.filename}"',
-        **_crs_header(q, fmt),
-        **cache_headers(principal),
-    }
     return StreamingResponse(body(), media_type=result.media, headers=headers)
+
+
+def _spooled(
+    q: ItemsQuery,
+    principal: Principal,
+    engine: sa.Engine,
+    fmt: Format,
+    hxl: bool,
+    headers: dict[str, str],
+) -> Response:
+    handle, name = tempfile.mkstemp(prefix="safeground-download-", suffix=f".{fmt.value}")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as file, engine.begin() as conn:
+            result = export(conn, q, EXPORTS[fmt], hxl=hxl)
+            for chunk in result:
+                file.write(chunk)
+            detail = {**q.describe(), "whole": True, "completed": True}
+            audit(conn, principal, f"export_{fmt.value}", q.spec.name, detail, result.rows)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return FileResponse(
+        path,
+        media_type=result.media,
+        headers=headers,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
 
 
 def parse_feature_id(text: str, spec: LayerSpec) -> int:
