@@ -14,6 +14,7 @@ from api.errors import add_exception_handlers
 from api.routes import analysis as analysis_routes
 from api.routes import health, ogc
 from api.routes import maps as map_routes
+from api.routes import search as search_routes
 from gis.db import make_engine
 from gis.settings import Settings
 from layers import REGISTRY
@@ -50,5 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(map_routes.router)
     app.include_router(ogc.router)
     app.include_router(analysis_routes.router)
+    app.include_router(search_routes.router)
     openapi30.install(app)
     return app

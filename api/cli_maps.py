@@ -133,6 +133,9 @@ def visit(
     out: Out,
     offline: Offline = False,
     village: Annotated[str | None, typer.Option(help="village id or name")] = None,
+    district: Annotated[
+        str | None, typer.Option(help="district (name or code) when several villages share a name")
+    ] = None,
     lon: Annotated[float | None, typer.Option(help="longitude of the centre (with --lat)")] = None,
     lat: Annotated[float | None, typer.Option(help="latitude of the centre (with --lon)")] = None,
     radius_m: Annotated[float, typer.Option(help="reach, in metres")] = nearby.DEFAULT_RADIUS_M,
@@ -176,6 +179,7 @@ def visit(
                     REGISTRY,
                     _role(role),
                     village=village,
+                    district=district,
                     lon=lon,
                     lat=lat,
                     radius_m=radius_m,

@@ -116,7 +116,17 @@ def visit(
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
-    village: Annotated[str | None, Query(max_length=200, description="Village id or name")] = None,
+    village: Annotated[
+        str | None,
+        Query(max_length=200, description="Village id or name (any language or spelling)"),
+    ] = None,
+    district: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="District (name or code) when several villages share the name",
+        ),
+    ] = None,
     lon: Annotated[
         float | None, Query(ge=-180, le=180, description="Longitude of the centre")
     ] = None,
@@ -132,6 +142,7 @@ def visit(
             registry,
             principal.role,
             village=village,
+            district=district,
             lon=lon,
             lat=lat,
             radius_m=radius_m,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from gis import search
 from gis.errors import InvalidParameter, NotFound
 from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Roles, Selection, collect
 from gis.spec import LayerSpec, Registry, Role, geography
@@ -48,44 +49,36 @@ class Visit:
     facilities_within: int | None
 
 
-def find_place(conn: sa.Connection, spec: LayerSpec, ref: str) -> Place:
-    """A village by id, or by name (Latin or local) when that name is unique."""
-    t = spec.table
+def find_place(
+    conn: sa.Connection,
+    spec: LayerSpec,
+    ref: str,
+    *,
+    district: str | None = None,
+    districts: LayerSpec | None = None,
+    role: Role = Role.public,
+) -> Place:
+    """A village by id, or by name in any language or spelling (gis.search); a name several places
+    share is refused with every candidate and its district, unless `district` picks one."""
     ref = ref.strip()
     if not ref:
         raise InvalidParameter("village is empty: give a village id or name")
-    match = (
-        t.c.id == int(ref)
-        if ref.isdigit()
-        else sa.or_(
-            *(sa.func.lower(t.c[c]) == ref.lower() for c in (spec.name_fields or ("name",)))
-        )
-    )
-    district = t.c.district_name if "district_name" in t.c else sa.null()
-    rows = conn.execute(
-        sa.select(
-            t.c.id,
-            t.c.name,
-            district.label("district"),
-            sa.func.ST_X(t.c.geom),
-            sa.func.ST_Y(t.c.geom),
-        )
-        .where(t.c.deleted_at.is_(None), match)
-        .order_by(t.c.id)
-        .limit(11)
-    ).all()
-    if not rows:
-        raise NotFound(f"no village '{ref}'")
-    if len(rows) > 1:
-        listed = ", ".join(f"{r.id} ({r.district or 'no district'})" for r in rows[:10])
-        raise InvalidParameter(
-            f"{len(rows) if len(rows) <= 10 else 'more than 10'} villages are named '{ref}': "
-            f"give the id, one of {listed}"
-        )
-    row = rows[0]
-    return Place(
-        lon=float(row[3]), lat=float(row[4]), name=row.name, district=row.district, id=int(row.id)
-    )
+    if ref.isdigit():
+        t = spec.table
+        district_col = t.c.district_name if "district_name" in t.c else sa.null()
+        row = conn.execute(
+            sa.select(t.c.id, t.c.name, district_col.label("district"),
+                      sa.func.ST_X(t.c.geom), sa.func.ST_Y(t.c.geom))
+            .where(t.c.deleted_at.is_(None), t.c.id == int(ref))
+        ).first()  # fmt: skip
+        if row is None:
+            raise NotFound(f"no village '{ref}'")
+        return Place(
+            lon=float(row[3]), lat=float(row[4]), name=row.name, district=row.district,
+            id=int(row.id),
+        )  # fmt: skip
+    hit = search.find_one(conn, spec, role, ref, districts=districts, district=district)
+    return Place(lon=hit.lon, lat=hit.lat, name=hit.label(), district=hit.district, id=hit.id)
 
 
 def check_point(lon: float, lat: float, radius_m: float) -> None:

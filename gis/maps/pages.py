@@ -70,6 +70,7 @@ def visit(
     role: Role,
     *,
     village: str | None = None,
+    district: str | None = None,
     lon: float | None = None,
     lat: float | None = None,
     radius_m: float = nearby.DEFAULT_RADIUS_M,
@@ -80,7 +81,14 @@ def visit(
     if village is not None and (lon is not None or lat is not None):
         raise InvalidParameter("give either a village or lon and lat, not both")
     if village is not None:
-        place = nearby.find_place(conn, registry[roles.places], village)
+        place = nearby.find_place(
+            conn,
+            registry[roles.places],
+            village,
+            district=district,
+            districts=registry.get(roles.boundaries),
+            role=role,
+        )
     elif lon is not None and lat is not None:
         place = nearby.Place(lon=lon, lat=lat)
     else:
