@@ -204,7 +204,7 @@ def decode_cursor(spec: LayerSpec, sort: Sort, token: str) -> Cursor:
 
 
 @dataclass(frozen=True)
-class Page:
+class Paging:
     limit: int
     offset: int = 0
     cursor_token: str | None = None
@@ -213,7 +213,7 @@ class Page:
 
 def parse_page(
     limit: int | None, offset: int | None, cursor: str | None, default_limit: int, max_limit: int
-) -> Page:
+) -> Paging:
     asked = limit is not None or bool(offset) or bool(cursor)
     if limit is None:
         limit = default_limit
@@ -225,7 +225,7 @@ def parse_page(
         )
     if offset and cursor:
         raise InvalidParameter("give either offset or cursor, not both")
-    return Page(limit, offset or 0, cursor or None, explicit=asked)
+    return Paging(limit, offset or 0, cursor or None, explicit=asked)
 
 
 # --- the whole query ---------------------------------------------------------------------------
@@ -237,7 +237,7 @@ class ItemsQuery:
 
     spec: LayerSpec
     fields: tuple[str, ...]  # visible output fields
-    page: Page
+    page: Paging
     bbox: BBox | None = None
     interval: Interval | None = None
     filters: tuple[Filter, ...] = ()
@@ -274,7 +274,7 @@ def build_items_query(
     spec: LayerSpec,
     role: Role,
     params: Mapping[str, str] | Iterable[tuple[str, str]],
-    page: Page,
+    page: Paging,
     *,
     bbox: BBox | None = None,
     interval: Interval | None = None,

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
-from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
 from gis.maps.data import Roles
 
@@ -41,7 +41,9 @@ OfflineQuery = Annotated[
 ]
 
 
-def _page(settings: MapSettings, page: pages.Page, offline: bool, filename: str) -> HTMLResponse:
+def _page(
+    settings: MapSettings, page: builders.BuiltMap, offline: bool, filename: str
+) -> HTMLResponse:
     # Relative asset URLs keep working behind a proxy that mounts the app under a prefix.
     html = folium_map.render(
         page.map, MapAssets.from_settings(settings, inline=offline, base_url="assets")
@@ -92,7 +94,7 @@ def overview(
     offline: OfflineQuery = False,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.overview(
+        page = builders.overview(
             conn,
             registry,
             principal.role,
@@ -127,7 +129,7 @@ def visit(
     offline: OfflineQuery = False,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.visit(
+        page = builders.visit(
             conn,
             registry,
             principal.role,

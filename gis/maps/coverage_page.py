@@ -14,9 +14,9 @@ from gis.analysis import answers, common
 from gis.errors import InvalidParameter
 from gis.maps import data, folium_map
 from gis.maps.answer_layers import answered
+from gis.maps.builders import BuiltMap, day, metres
 from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData, Roles
 from gis.maps.elements import frame_for
-from gis.maps.pages import Page, day, metres
 from gis.settings import AnalysisSettings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -42,7 +42,7 @@ def coverage(
     rings: bool = False,
     size_by: str = "population",
     download_href: str | None = None,
-) -> Page:
+) -> BuiltMap:
     """The coverage answer on a map. Targets not at risk are not drawn; `status` chooses among the
     at-risk ones (default both, uncovered above covered)."""
     roles = Roles.from_settings(analysis)
@@ -127,7 +127,7 @@ def coverage(
         f"{target_spec.name}_uncovered": targets[0].count,
         f"{target_spec.name}_covered": targets[1].count,
     }
-    return Page(m, counts)
+    return BuiltMap(m, counts)
 
 
 def _figures(props: dict[str, Any]) -> dict[str, object]:
@@ -150,7 +150,7 @@ def _targets(
     spec: LayerSpec,
     by: LayerSpec,
     role: Role,
-    scale: data.Scale,
+    scale: data.Detail,
     figures: dict[int, dict[str, object]],
     covered: bool,
 ) -> LayerData:
@@ -179,7 +179,7 @@ def _context(
     conn: sa.Connection,
     registry: Registry,
     role: Role,
-    scale: data.Scale,
+    scale: data.Detail,
     area: sa.ScalarSelect[Any] | None,
     reach_m: float,
     by: LayerSpec,

@@ -55,7 +55,7 @@ class Roles:
 
 
 @dataclass(frozen=True)
-class Scale:
+class Detail:
     """How much detail a map needs: polygons are simplified to about a screen pixel at the zoom the
     map opens at (tolerance in degrees: it only shapes the drawing, never a measurement)."""
 
@@ -64,9 +64,9 @@ class Scale:
     digits: int
 
 
-NATIONAL = Scale("national", 0.001, 5)
-DISTRICT = Scale("district", 0.0002, 6)
-LOCAL = Scale("local", 0.00002, 6)
+NATIONAL = Detail("national", 0.001, 5)
+DISTRICT = Detail("district", 0.0002, 6)
+LOCAL = Detail("local", 0.00002, 6)
 # Most points of one activity layer drawn on one page: beyond, the most recent (a page of tens of
 # megabytes opens slowly on a phone, and a district or a date shows the rest).
 MAX_POINTS = 15_000
@@ -176,7 +176,7 @@ def collect(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,
-    scale: Scale,
+    scale: Detail,
     *,
     where: Sequence[sa.ColumnElement] = (),
     extra: Sequence[Extra] = (),
@@ -337,7 +337,7 @@ def capped(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,
-    scale: Scale,
+    scale: Detail,
     where: list[sa.ColumnElement],
     roles: Roles,
 ) -> LayerData:

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from gis.analysis import answers, common
 from gis.maps import folium_map
 from gis.maps.answer_layers import answered
+from gis.maps.builders import BuiltMap, coordinates, day, metres
 from gis.maps.data import DISTRICT, LOCAL, LayerData, Roles, collect
 from gis.maps.elements import frame_for
-from gis.maps.pages import Page, coordinates, day, metres
 from gis.settings import AnalysisSettings
 from gis.spec import Registry, Role
 
@@ -39,7 +39,7 @@ def route_visit(
     geojson: Any,
     buffer_m: float = 500,
     download_href: str | None = None,
-) -> Page:
+) -> BuiltMap:
     """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
     roles = Roles.from_settings(analysis)
     checked = answers.route_answer(
@@ -114,7 +114,7 @@ def route_visit(
         (float(row[3]), float(row[4]), float(row[5]), float(row[6])),
         base=roles.boundaries,
     )
-    return Page(m, {layer.key: layer.count for layer in layers})
+    return BuiltMap(m, {layer.key: layer.count for layer in layers})
 
 
 def _figures(props: dict[str, Any]) -> dict[str, object]:

@@ -19,7 +19,7 @@ from gis.spec import Registry, Role
 
 
 @dataclass(frozen=True)
-class Page:
+class BuiltMap:
     """A built map and what it holds (counts by layer key, for callers that report or test)."""
 
     map: folium.Map
@@ -35,7 +35,7 @@ def overview(
     since: dt.date | None = None,
     download_href: str | None = None,
     roles: data.Roles = data.Roles(),
-) -> Page:
+) -> BuiltMap:
     """Every layer the role may read: nationally (simplified), or one district's area in detail."""
     found = data.find_district(conn, registry[roles.boundaries], district) if district else None
     selection = data.overview(conn, registry, role, district=found, since=since, roles=roles)
@@ -61,7 +61,7 @@ def overview(
         download_href=download_href,
     )
     m = folium_map.overview_map(selection.layers, frame, base=roles.boundaries)
-    return Page(m, {layer.key: layer.count for layer in selection.layers})
+    return BuiltMap(m, {layer.key: layer.count for layer in selection.layers})
 
 
 def visit(
@@ -75,7 +75,7 @@ def visit(
     radius_m: float = nearby.DEFAULT_RADIUS_M,
     download_href: str | None = None,
     roles: data.Roles = data.Roles(),
-) -> Page:
+) -> BuiltMap:
     """One place (a village, or a point) and what lies within `radius_m` of it, ready to print."""
     if village is not None and (lon is not None or lat is not None):
         raise InvalidParameter("give either a village or lon and lat, not both")
@@ -104,7 +104,7 @@ def visit(
     )
     centre = folium_map.Centre(place.lon, place.lat, radius_m)
     m = folium_map.visit_map(found.selection.layers, frame, centre, base=roles.boundaries)
-    return Page(m, {layer.key: layer.count for layer in found.selection.layers})
+    return BuiltMap(m, {layer.key: layer.count for layer in found.selection.layers})
 
 
 def visit_facts(
