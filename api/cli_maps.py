@@ -31,7 +31,7 @@ from gis import db
 from gis.errors import SafeGroundError
 from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings
-from gis.maps.data import Roles
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from gis.spec import Role
 from layers import REGISTRY
@@ -120,7 +120,7 @@ def overview(
                 _role(role),
                 district=district,
                 since=day,
-                roles=Roles.from_settings(settings.analysis),
+                roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
             )
     except SafeGroundError as exc:
         _fail(exc.message)
@@ -179,7 +179,7 @@ def visit(
                     lon=lon,
                     lat=lat,
                     radius_m=radius_m,
-                    roles=Roles.from_settings(settings.analysis),
+                    roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
                 )
     except SafeGroundError as exc:
         _fail(exc.message)

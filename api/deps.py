@@ -14,6 +14,7 @@ from gis.access import ANONYMOUS, Principal
 from gis.errors import Forbidden, NotFound, Unauthorized
 from gis.params import check_crs, parse_bbox, parse_datetime, parse_timestamp
 from gis.query import ItemsQuery, build_items_query, parse_page
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -33,9 +34,14 @@ async def _registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
+async def _roles(request: Request) -> LayerRoles:
+    return request.app.state.roles
+
+
 EngineDep = Annotated[sa.Engine, Depends(_engine)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RegistryDep = Annotated[Registry, Depends(_registry)]
+RolesDep = Annotated[LayerRoles, Depends(_roles)]
 
 
 async def _principal(

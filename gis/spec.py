@@ -104,6 +104,9 @@ class LayerSpec:
     population_field: str | None = None
     # Columns that name a feature, most readable first, so `?district=Agdam` can find it.
     name_fields: tuple[str, ...] = ()
+    # The column holding a feature's unique short code (a district's AZ.AM), shown beside its name
+    # wherever the name alone could be ambiguous; an area layer must declare it.
+    code_field: str | None = None
     # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
     notice: str = ""
 

@@ -17,6 +17,8 @@ from api.app import create_app
 from api.cli import app as cli
 from demo.synthetic import SOURCE as DEMO_SOURCE
 from gis.access import create_key
+from gis.areas import find_area
+from gis.errors import InvalidParameter
 from gis.maps import builders, data, folium_map
 from gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
 from gis.maps.elements import NOT_SAFE, colour
@@ -153,8 +155,8 @@ def test_overview_shows_only_layers_and_fields_the_role_may_read(conn) -> None:
 
 def test_district_filter_limits_by_area_and_since_spares_hazard_areas(conn) -> None:
     ids = world(conn)
-    alpha = data.find_district(conn, REGISTRY["districts"], "  ALPHA ")
-    assert data.find_district(conn, REGISTRY["districts"], "t.a") == alpha
+    alpha = find_area(conn, REGISTRY["districts"], "  ALPHA ")
+    assert find_area(conn, REGISTRY["districts"], "t.a") == alpha
     layers = by_key(
         data.overview(conn, REGISTRY, Role.staff, district=alpha, since=dt.date(2024, 1, 1))
     )
@@ -166,8 +168,8 @@ def test_district_filter_limits_by_area_and_since_spares_hazard_areas(conn) -> N
         ids["alpha"],
         ids["beta"],
     }  # the neighbour's outline, for context
-    with pytest.raises(data.InvalidParameter, match="unknown district 'Alfa'.*did you mean Alpha"):
-        data.find_district(conn, REGISTRY["districts"], "Alfa")
+    with pytest.raises(InvalidParameter, match="unknown district 'Alfa'.*did you mean Alpha"):
+        find_area(conn, REGISTRY["districts"], "Alfa")
 
 
 def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(

@@ -16,10 +16,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.coverage_params import CoverageDep
-from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
+from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
 from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
-from gis.maps.data import Roles
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -79,7 +78,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -101,7 +100,7 @@ def overview(
             district=district,
             since=since,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
     return _page(settings, page, offline, "safeground-overview.html")
 
@@ -114,7 +113,7 @@ def overview(
 def visit(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -138,7 +137,7 @@ def visit(
             lat=lat,
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
     return _page(settings, page, offline, "safeground-visit.html")
 
