@@ -109,6 +109,9 @@ def _not_queryable(spec: LayerSpec, name: str, allowed: tuple[str, ...]) -> str:
     )
 
 
+BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
 def coerce(spec: LayerSpec, name: str, text: str) -> object:
     """A filter or cursor value as the column's Python type; refuses what the column cannot hold."""
     column = spec.table.c[name]
@@ -118,6 +121,19 @@ def coerce(spec: LayerSpec, name: str, text: str) -> object:
             raise InvalidParameter(f"{name}: '{shown(text)}' is not one of {', '.join(choices)}")
         return text
     kind = column.type
+    if isinstance(kind, sa.Boolean):
+        flag = BOOLEAN_WORDS.get(text.strip().lower())
+        if flag is None:
+            raise InvalidParameter(f"{name}: '{shown(text)}' is not true or false")
+        return flag
+    if isinstance(kind, sa.DateTime):
+        try:
+            instant = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InvalidParameter(
+                f"{name}: '{shown(text)}' is not an RFC 3339 date-time"
+            ) from None
+        return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
     if isinstance(kind, sa.Date):
         try:
             return dt.date.fromisoformat(text.strip())

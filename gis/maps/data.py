@@ -95,7 +95,9 @@ def display(spec: LayerSpec, name: str) -> sa.ColumnElement:
     column = spec.table.c[name]
     kind = column.type
     text: sa.ColumnElement
-    if isinstance(kind, sa.Date):
+    if isinstance(kind, sa.Boolean):
+        text = sa.case((column.is_(True), "Yes"), (column.is_(False), "No"))
+    elif isinstance(kind, sa.Date):
         text = sa.func.to_char(column, "FMDD Mon YYYY")
     elif isinstance(kind, sa.DateTime):
         text = sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD HH24:MI "UTC"')
