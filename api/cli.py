@@ -19,7 +19,7 @@ from gis.errors import InvalidInput, SafeGroundError
 from gis.export import SUFFIX, ExportFormat, export_layer
 from gis.ingest import import_frame, read_file
 from gis.roles import LayerRoles
-from gis.settings import Settings
+from gis.settings import DEMO_POPULATION_RASTER, Settings
 from gis.spec import Role
 from layers import REGISTRY, migrations
 
@@ -240,7 +240,14 @@ def demo_load(
     settings = _settings()
     engine = db.make_engine(settings.database)
     try:
-        reports = load_demo(engine, settings.imports, data_dir, scale, console=console)
+        reports = load_demo(
+            engine,
+            settings.imports,
+            data_dir,
+            scale,
+            console=console,
+            raster_path=settings.analysis.raster_dir / DEMO_POPULATION_RASTER,
+        )
     except SafeGroundError as exc:
         _fail(exc)
         return

@@ -7,7 +7,6 @@ not exist; hazard-derived figures need a role that may read the hazard layer.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import shapely
@@ -207,7 +206,7 @@ def exposure_answer(
                 f"unknown raster '{raster[:40]}'; rasters: {', '.join(settings.rasters) or 'none'}"
             )
         key = None
-    chosen = Raster(key, Path(settings.rasters[key])) if key is not None else None
+    chosen = Raster(key, settings.raster_path(key)) if key is not None else None
     question = Exposure(
         hazard=roles.hazards,
         area=area,
