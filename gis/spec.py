@@ -109,6 +109,8 @@ class LayerSpec:
     code_field: str | None = None
     # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
     notice: str = ""
+    # Where the layer comes in the registry (/collections, maps' legends): lower first.
+    order: int = 100
 
     def __post_init__(self) -> None:
         derived_indexes(self)

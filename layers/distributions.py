@@ -46,6 +46,7 @@ table = layer_table("distributions", "Point", DistributionProperties)
 
 SPEC = LayerSpec(
     name="distributions",
+    order=30,
     title="Distributions",
     description="Aid distributions (food, fertiliser, seeds, hygiene, cash, shelter) to households "
     "in affected communities.",
