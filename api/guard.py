@@ -180,14 +180,21 @@ CONTENT_SECURITY_POLICY = (
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# leaflet-measure compiles its templates with `new Function` (lodash's template), so map pages
+# also need 'unsafe-eval'; it still admits no script from anywhere but this origin.
+MAP_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self' 'unsafe-inline'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'"
+)
 EVERY_ANSWER = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
 ]
-HTML_ANSWER = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-    (b"x-frame-options", b"DENY"),
-]
+FRAMING = (b"x-frame-options", b"DENY")
+
+
+def html_headers(path: str) -> list[tuple[bytes, bytes]]:
+    policy = MAP_CONTENT_SECURITY_POLICY if path.startswith("/maps") else CONTENT_SECURITY_POLICY
+    return [*EVERY_ANSWER, (b"content-security-policy", policy.encode()), FRAMING]
 
 
 class SecurityHeaders:
@@ -206,7 +213,7 @@ class SecurityHeaders:
                 added: Iterable[tuple[bytes, bytes]] = EVERY_ANSWER
                 content_type = Headers(raw=headers).get("content-type", "")
                 if content_type.startswith("text/html"):
-                    added = [*EVERY_ANSWER, *HTML_ANSWER]
+                    added = html_headers(scope.get("path", ""))
                 headers += [(n, v) for n, v in added if n not in present]
                 message = {**message, "headers": headers}
             await send(message)
