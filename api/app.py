@@ -7,10 +7,12 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from api import openapi30
+from api import access_log, openapi30
 from api.auth import KeyCache
 from api.errors import add_exception_handlers
+from api.guard import Bulkhead, CatchAll, SecurityHeaders
 from api.routes import analysis as analysis_routes
 from api.routes import health, ogc
 from api.routes import maps as map_routes
@@ -49,6 +51,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Level 5: most of level 9's saving on JSON at a fraction of its CPU (pages run to megabytes).
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    api = settings.api
+    app.add_middleware(
+        Bulkhead, total=api.heavy_concurrency, per_caller=api.heavy_per_key, wait_s=api.heavy_wait_s
+    )
+    app.add_middleware(SecurityHeaders)
+    if api.public_url is None:
+        # Links are built from the Host header only when it is one of ours (else 400).
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=api.trusted_hosts)
+    app.add_middleware(CatchAll)  # outermost: whatever fails below, the connection survives
+    access_log.install()
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(map_routes.router)

@@ -117,6 +117,9 @@ def import_(
     make_valid: Annotated[
         bool, typer.Option(help="repair invalid polygons instead of rejecting them")
     ] = False,
+    restore_deleted: Annotated[
+        bool, typer.Option(help="bring back deleted features the file names (refused otherwise)")
+    ] = False,
     id_field: Annotated[
         str, typer.Option(help="column holding each row's stable id")
     ] = "external_id",
@@ -147,6 +150,7 @@ def import_(
                 actor="cli",
                 dry_run=dry_run,
                 make_valid=make_valid,
+                restore_deleted=restore_deleted,
                 id_field=id_field,
                 default_source=source or file.name,
                 progress=advance,

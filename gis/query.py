@@ -29,7 +29,7 @@ from gis.spec import LayerSpec, Role
 # Parameters of /items that are not property filters (OGC names plus SafeGround's own).
 RESERVED = frozenset(
     {"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby",
-     "updated_since", "include_deleted", "count", "hxl", "api_key"}
+     "updated_since", "include_deleted", "count", "hxl", "raw", "api_key"}
 )  # fmt: skip
 MAX_TEXT_VALUE_CHARS = 300
 MAX_FILTER_VALUES = 100

@@ -24,6 +24,18 @@ class DatabaseSettings(BaseSettings):
     )
     pool_size: int = Field(10, ge=1, le=200)
     statement_timeout_ms: int = Field(60_000, ge=100)
+    lock_timeout_ms: int = Field(
+        2_000,
+        ge=10,
+        description="Longest wait for a lock (a table held by a migration or VACUUM FULL): the "
+        "request then answers 503 instead of holding its connection.",
+    )
+    pool_timeout_s: float = Field(
+        2.0, gt=0, le=60, description="Longest wait for a free pooled connection (then 503)."
+    )
+    connect_timeout_s: int = Field(
+        3, ge=1, le=60, description="Longest wait to open a connection to an unreachable host."
+    )
 
     @field_validator("url")
     @classmethod
@@ -46,6 +58,11 @@ class ImportSettings(BaseSettings):
         AZERBAIJAN_AOI,
         description="Area of interest (min lon, min lat, max lon, max lat): features outside it are "
         "refused as probably wrong.",
+    )
+    lock_wait_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long an import waits for another import of the same layer (then 409).",
     )
     coordinate_decimals: int = Field(
         7,
@@ -77,6 +94,38 @@ class ApiSettings(BaseSettings):
         description="How long an API key's role is remembered by each process (0: ask the database "
         "on every request); a revoked key stops working after at most this long.",
     )
+    public_url: str | None = Field(
+        None,
+        description="Public base URL of the API (https://safeground.example.org); absolute links "
+        "are built from it, never from the request's Host header.",
+    )
+    trusted_hosts: list[str] = Field(
+        # testserver is the name Starlette's test client sends; it resolves nowhere.
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"],
+        description="Host names the API answers to when no public_url is set; a request with any "
+        "other Host header is refused (400), so no link can point elsewhere.",
+    )
+    heavy_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Heavy requests (analyses, maps, exports, imports) served at once per process; "
+        "the rest of the pool stays free for item reads.",
+    )
+    heavy_per_key: int = Field(
+        2, ge=1, description="Heavy requests one API key (or anonymous address) may run at once."
+    )
+    heavy_wait_s: float = Field(
+        1.0, ge=0, le=60, description="How long a heavy request waits for a free slot (then 503)."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return url.rstrip("/")
 
 
 # The modelled population raster `safeground demo load` writes, in the raster folder.

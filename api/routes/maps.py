@@ -54,7 +54,11 @@ def _page(
 
 
 def _offline_href(request: Request) -> str:
-    params = {k: v for k, v in request.query_params.items() if k != "offline"} | {"offline": "true"}
+    # Never the key: a download link ends up in histories, logs and referrers.
+    dropped = ("offline", "api_key")
+    params = {k: v for k, v in request.query_params.items() if k not in dropped} | {
+        "offline": "true"
+    }
     return "?" + urlencode(params)
 
 
