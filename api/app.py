@@ -17,12 +17,15 @@ from api.routes import analysis as analysis_routes
 from api.routes import health, ogc
 from api.routes import maps as map_routes
 from gis.db import make_engine
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from layers import REGISTRY
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Checked before anything else: a setting naming a missing layer stops startup, with a message.
+    roles = LayerRoles.from_settings(REGISTRY, settings.analysis)
     app = FastAPI(
         title=settings.api.title,
         version=version("safeground"),
@@ -35,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)
     app.state.registry = REGISTRY
+    app.state.roles = roles
     app.state.key_cache = KeyCache(settings.api.key_cache_seconds)
     if settings.api.cors_origins:
         app.add_middleware(

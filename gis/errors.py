@@ -38,6 +38,12 @@ class PayloadTooLarge(SafeGroundError):
     code = "PayloadTooLarge"
 
 
+class ConfigurationError(SafeGroundError):
+    """The settings name something that cannot work (a missing layer); raised at startup."""
+
+    code = "ConfigurationError"
+
+
 @dataclass(frozen=True)
 class RowError:
     """One thing wrong with one row of an input file or request body."""

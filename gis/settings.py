@@ -6,6 +6,8 @@ environment at import time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -126,8 +128,8 @@ class ApiSettings(BaseSettings):
         return url.rstrip("/")
 
 
-# Where `safeground demo load` writes the modelled population raster (var/ is git-ignored).
-DEMO_POPULATION_RASTER = "var/rasters/population_modelled_1km.tif"
+# The modelled population raster `safeground demo load` writes, in the raster folder.
+DEMO_POPULATION_RASTER = "population_modelled_1km.tif"
 
 
 class AnalysisSettings(BaseSettings):
@@ -163,13 +165,24 @@ class AnalysisSettings(BaseSettings):
         description="People assumed in a target of unknown population, for the priority "
         "score only (never in the people-at-risk figures).",
     )
+    raster_dir: Path = Field(
+        Path("var/rasters"),
+        description="Writable state: where `safeground demo load` writes the demo's raster and "
+        "relative raster paths are found (var/ is git-ignored; a volume in Docker).",
+    )
     rasters: dict[str, str] = Field(
         default_factory=lambda: {"population": DEMO_POPULATION_RASTER},
-        description="Rasters by key -> GeoTIFF path. Requests name a key, never a path.",
+        description="Rasters by key -> GeoTIFF path (relative: in raster_dir). Requests name a "
+        "key, never a path.",
     )
     population_raster: str | None = Field(
         "population", description="Key of the population raster for exposure; none: villages."
     )
+
+    def raster_path(self, key: str) -> Path:
+        """The file of a configured raster."""
+        path = Path(self.rasters[key])
+        return path if path.is_absolute() else self.raster_dir / path
 
     @field_validator("population_raster")
     @classmethod

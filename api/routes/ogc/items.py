@@ -33,7 +33,7 @@ from gis.access import Principal, audit
 from gis.catalog import holds_synthetic
 from gis.errors import NotFound
 from gis.items import count_matched, read_connection, read_item, read_page
-from gis.outputs.pages import document_page, features_page, read_feature_rows
+from gis.outputs.html_pages import document_page, features_page, read_feature_rows
 from gis.outputs.tables import write_csv, write_geopackage
 from gis.query import ItemsQuery, encode_cursor
 from gis.spec import LayerSpec
