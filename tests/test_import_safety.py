@@ -249,3 +249,18 @@ def test_a_zip_whose_directory_lies_is_refused_not_a_500(api: Api, tmp_path) -> 
                                headers=api.as_(Role.editor))  # fmt: skip
     assert response.status_code in (413, 422), response.text
     assert "zip" in response.json()["description"]
+
+
+def test_analysis_csv_guards_formula_cells_and_keeps_numbers(api: Api) -> None:
+    import shapely
+
+    from .test_analysis_geo import add
+
+    with api.engine.begin() as conn:
+        add(conn, "villages", shapely.Point(46.9, 40.0), name='=HYPERLINK("http://x")')
+        add(conn, "villages", shapely.Point(46.91, 40.0), name="Plain")
+    response = api.client.get("/analysis/nearest?layer=villages&lon=46.9&lat=40.0&k=2&f=csv")
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["name"] for r in rows] == ['\'=HYPERLINK("http://x")', "Plain"]
+    assert float(rows[1]["distance_m"]) > 0 and not rows[0]["lon"].startswith("'")
