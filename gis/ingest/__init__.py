@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import sqlalchemy as sa
 
+from gis.errors import InvalidInput, RowError
 from gis.ingest.read import read_file
 from gis.ingest.validate import validate_frame
 from gis.ingest.write import finish_batch, start_batch, upsert
@@ -55,6 +56,7 @@ def import_frame(
     Raises InvalidInput listing every rejected row; then nothing is written. A row naming a
     deleted feature is refused unless `restore_deleted`.
     """
+    refuse_nested(frame)
     if filename and filename.lower().endswith(".csv"):
         frame = unguard_frame(frame)  # a CSV exported by SafeGround round-trips unchanged
     valid = validate_frame(
@@ -89,6 +91,20 @@ def import_frame(
         ignored_columns=valid.ignored_columns,
         warnings=valid.warnings,
     )
+
+
+def refuse_nested(frame: gpd.GeoDataFrame) -> None:
+    """An object or list where a single value belongs is refused, not stored as its repr."""
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    errors = [
+        RowError(row, str(name), "must be a single value, not an object or a list")
+        for name in frame.columns
+        if name != geometry and frame[name].dtype == object
+        for row, value in enumerate(frame[name], start=1)
+        if isinstance(value, dict | list | tuple)
+    ]
+    if errors:
+        raise InvalidInput(errors[:1000])
 
 
 def import_file(
