@@ -3,7 +3,7 @@ throw-away database holding the national demo, plus records whose names are mark
 
 Each map must load without a JavaScript error, draw exactly the features SQL counts, keep names
 inert, and — offline — render with every network request refused. Screenshots go to
-artifacts/screenshots/ (never into docs/: `make screenshots` makes the README's).
+artifacts/screenshots/ (git-ignored); no test writes into docs/ (`make screenshots` does).
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ import pytest
 import sqlalchemy as sa
 
 from api.app import create_app
-from demo.load import load_demo
 from gis.access import create_key
 from gis.analysis import answers
 from gis.notices import NOT_SAFE
-from gis.settings import AnalysisSettings, ImportSettings
+from gis.settings import AnalysisSettings
 from gis.spec import Role, geography
-from layers import REGISTRY, migrations
+from layers import REGISTRY
 from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
 from tests.browser.records import XSS, insert, point, square
-from tests.conftest import DATA, create_database, drop_database, settings_for
+from tests.conftest import DemoTemplate, settings_for
 from tests.serving import serving
 
 # Proxy everything (loopback included) to a port where nothing listens: no request can leave.
@@ -46,12 +45,9 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[Demo]:
-    url = create_database("safeground_maps")
-    engine = sa.create_engine(url)
+def demo(demo_copy: sa.URL) -> Iterator[Demo]:
+    engine = sa.create_engine(demo_copy)
     try:
-        migrations.upgrade(engine)
-        load_demo(engine, ImportSettings(), DATA, "national")
         with engine.begin() as conn:
             facility = insert(
                 conn, "facilities", point(46.95, 39.95), facility_type="school", name=XSS
@@ -71,12 +67,11 @@ def demo() -> Iterator[Demo]:
         yield Demo(engine, key, facility, village, "XSS.1", int(aghdam))
     finally:
         engine.dispose()
-        drop_database(url)
 
 
 @pytest.fixture(scope="module")
-def base_url(demo: Demo) -> Iterator[str]:
-    with serving(create_app(settings_for(demo.engine.url))) as url:
+def base_url(demo: Demo, demo_template: DemoTemplate) -> Iterator[str]:
+    with serving(create_app(settings_for(demo.engine.url, demo_template.raster_dir))) as url:
         yield url
 
 

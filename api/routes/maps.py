@@ -19,11 +19,10 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.routing import APIRoute
 
 from api.coverage_params import CoverageDep
-from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
+from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
 from gis.errors import InvalidParameter
-from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
-from gis.maps.data import Roles
 from gis.notices import NOT_SAFE
 from gis.templating import render
 
@@ -86,7 +85,7 @@ DangerQuery = Annotated[
 
 def _page(
     settings: MapSettings,
-    page: pages.Page,
+    page: builders.BuiltMap,
     offline: bool,
     filename: str,
     danger_m: float = folium_map.DEFAULT_DANGER_M,
@@ -123,7 +122,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -139,14 +138,14 @@ def overview(
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.overview(
+        page = builders.overview(
             conn,
             registry,
             principal.role,
             district=district,
             since=since,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
     return _page(settings, page, offline, "safeground-overview.html", danger_m)
 
@@ -159,7 +158,7 @@ def overview(
 def visit(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -175,7 +174,7 @@ def visit(
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.visit(
+        page = builders.visit(
             conn,
             registry,
             principal.role,
@@ -184,7 +183,7 @@ def visit(
             lat=lat,
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
     return _page(settings, page, offline, "safeground-visit.html", danger_m)
 

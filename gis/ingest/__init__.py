@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from gis.ingest.read import read_file
 from gis.ingest.validate import validate_frame
 from gis.ingest.write import finish_batch, start_batch, upsert
+from gis.outputs.tables import unguard_frame
 from gis.settings import ImportSettings
 from gis.spec import LayerSpec
 
@@ -46,12 +47,16 @@ def import_frame(
     default_source: str | None = None,
     make_valid: bool = False,
     dry_run: bool = False,
+    restore_deleted: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Validate every row, then upsert them in a savepoint; a dry run rolls the savepoint back.
 
-    Raises InvalidInput listing every rejected row; then nothing is written.
+    Raises InvalidInput listing every rejected row; then nothing is written. A row naming a
+    deleted feature is refused unless `restore_deleted`.
     """
+    if filename and filename.lower().endswith(".csv"):
+        frame = unguard_frame(frame)  # a CSV exported by SafeGround round-trips unchanged
     valid = validate_frame(
         frame, spec, limits, id_field=id_field, default_source=default_source, make_valid=make_valid
     )
@@ -60,7 +65,10 @@ def import_frame(
     savepoint = conn.begin_nested()
     try:
         batch_id = start_batch(conn, spec.name, filename, actor)
-        inserted, updated = upsert(conn, spec, valid.records, valid.geometries, batch_id, progress)
+        inserted, updated = upsert(
+            conn, spec, valid.records, valid.geometries, batch_id, progress,
+            lock_wait_s=limits.lock_wait_s, restore_deleted=restore_deleted,
+        )  # fmt: skip
         finish_batch(conn, batch_id, len(valid.records), inserted, updated)
     except BaseException:
         savepoint.rollback()

@@ -22,7 +22,7 @@ from folium.utilities import JsCode
 
 from gis.errors import InvalidParameter
 from gis.maps.assets import MapAssets
-from gis.maps.data import LayerData, Roles, union_bounds
+from gis.maps.data import LayerData, union_bounds
 from gis.maps.elements import (
     FitBounds,
     GeoJsonText,
@@ -69,7 +69,7 @@ def layers_map(
     layers: Sequence[LayerData],
     frame: MapFrame,
     *,
-    base: str | None = Roles.boundaries,
+    base: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     under: Sequence[Element] = (),
     over: Sequence[Element] = (),
@@ -122,12 +122,13 @@ def finish(
     layers: Sequence[LayerData],
     *,
     aoi: tuple[float, float, float, float] | None,
-    hazards: str = Roles.hazards,
+    hazards: str | None = None,
     facts: Facts | None = None,
 ) -> folium.Map:
     """Add the panels last: they mark the map ready once everything above is drawn. `aoi` is the
     area of interest the map opens on, clear of every panel; `hazards` the layer the locate
     button measures to; `facts` the table printed below the map."""
+    hazards = hazard_key(layers, hazards)
     options: dict[str, object] = {"notSafe": NOT_SAFE}
     if aoi is not None:
         minx, miny, maxx, maxy = aoi
@@ -151,8 +152,8 @@ def overview_map(
     layers: Sequence[LayerData],
     frame: MapFrame,
     *,
-    base: str = Roles.boundaries,
-    hazards: str = Roles.hazards,
+    base: str | None = None,
+    hazards: str | None = None,
     aoi: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """Everything the caller may see, over the boundaries, framed on `aoi` (default: all)."""
@@ -160,11 +161,20 @@ def overview_map(
     return finish(m, frame, layers, aoi=aoi or union_bounds(layers), hazards=hazards)
 
 
+def hazard_key(layers: Sequence[LayerData], hazards: str | None = None) -> str | None:
+    """The layer the locate button measures to and the printed table lists: `hazards`, or the
+    first whose spec says which of its features are still dangerous (`active_filter`)."""
+    if hazards is not None:
+        return hazards
+    return next((layer.key for layer in layers if layer.spec.active_filter), None)
+
+
 def _with_hazards(
-    bounds: tuple[float, float, float, float], layers: Sequence[LayerData], hazards: str
+    bounds: tuple[float, float, float, float], layers: Sequence[LayerData], hazards: str | None
 ) -> tuple[float, float, float, float]:
     """The reach (or corridor) and every hazard area reaching into it, whole."""
-    boxes = [layer.bounds for layer in layers if layer.key == hazards and layer.bounds]
+    key = hazard_key(layers, hazards)
+    boxes = [layer.bounds for layer in layers if layer.key == key and layer.bounds]
     return union_bounds_of([bounds, *boxes])
 
 
@@ -184,8 +194,8 @@ def visit_map(
     frame: MapFrame,
     centre: Centre,
     *,
-    base: str = Roles.boundaries,
-    hazards: str = Roles.hazards,
+    base: str | None = None,
+    hazards: str | None = None,
 ) -> folium.Map:
     """A printable map of one place and what lies within reach: the reach drawn as a circle, a
     mark at the centre, a scale bar, a measure tool and, printed, the table of hazard areas."""
@@ -228,8 +238,8 @@ def route_map(
     corridor: Mapping[str, object],
     bounds: tuple[float, float, float, float],
     *,
-    base: str = Roles.boundaries,
-    hazards: str = Roles.hazards,
+    base: str | None = None,
+    hazards: str | None = None,
 ) -> folium.Map:
     """A printable map of a planned route: its corridor (GeoJSON polygon) shaded under the layers,
     the route (GeoJSON line) above them, a scale bar and a measure tool. Both geometries hold
@@ -290,8 +300,8 @@ def coverage_map(
     rings_m: Sequence[float] = (),
     size_by: str | None = "population",
     size_max: float | None = None,
-    base: str = Roles.boundaries,
-    hazards: str = Roles.hazards,
+    base: str | None = None,
+    hazards: str | None = None,
 ) -> folium.Map:
     """Hook for the coverage analysis: its uncovered targets prominent (red, sized by `size_by`,
     with distance rings on request), covered ones muted, over `context` (boundaries, hazards, the
