@@ -42,7 +42,14 @@ def add_exception_handlers(app: FastAPI) -> None:
         extra: dict[str, object] = {}
         if isinstance(exc, InvalidInput):
             extra["errors"] = [
-                {"row": e.row, "field": e.field, "reason": e.reason} for e in exc.errors[:1000]
+                {
+                    "row": e.row,
+                    "line": e.line,
+                    "field": e.field,
+                    "column": e.column,
+                    "reason": e.reason,
+                }
+                for e in exc.errors[:1000]
             ]
         headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, **extra), status, headers=headers)

@@ -106,6 +106,9 @@ class LayerSpec:
     name_fields: tuple[str, ...] = ()
     # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
     notice: str = ""
+    # Other spellings of enumerated values that imports accept, as field -> {synonym: value}
+    # (e.g. status: {"CHA": "confirmed"}); matched ignoring case, spaces, punctuation, diacritics.
+    synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def property_names(self) -> tuple[str, ...]:
@@ -222,6 +225,11 @@ def property_columns(model: type[Properties]) -> list[sa.Column | sa.Constraint]
             out += non_negative(name)
         out.append(sa.Column(name, column_type, nullable=not info.is_required()))
     return out
+
+
+def field_base_type(model: type[BaseModel], name: str) -> object:
+    """The plain type of a properties field: `Annotated[int, Field(ge=0)] | None` → int."""
+    return _unwrap(model.model_fields[name].annotation)[0]
 
 
 def _unwrap(annotation: object) -> tuple[object, list[object]]:
