@@ -42,6 +42,9 @@ def resolve_columns(
     def take(target: str, column: str) -> None:
         out.fed[target] = column
 
+    if mapping and mapping.layer and mapping.layer != spec.name:
+        raise invalid(f"the mapping '{mapping.name}' is for layer '{mapping.layer}', "
+                      f"not '{spec.name}'")  # fmt: skip
     wanted_id = id_field if id_field != ID else (mapping.id if mapping and mapping.id else None)
     if wanted_id is not None:
         column = find(wanted_id)
@@ -51,9 +54,6 @@ def resolve_columns(
             )
         take(ID, column)
     if mapping:
-        if mapping.layer and mapping.layer != spec.name:
-            raise invalid(f"the mapping '{mapping.name}' is for layer '{mapping.layer}', "
-                          f"not '{spec.name}'")  # fmt: skip
         for target, wanted in mapping.columns.items():
             if target not in targets:
                 raise invalid(

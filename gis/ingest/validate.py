@@ -80,12 +80,14 @@ def validate_frame(
         target: [_plain(v) for v in frame[column].tolist()] for target, column in res.fed.items()
     }
     decimal_comma = frame.attrs.get("decimal") == ","
+    undecided: set[str] = set()  # columns refused whole: their rows are not repeated one by one
     for target in spec.property_names:
         if target in data:
             try:
                 data[target] = _coerce(spec, target, data[target], mapping, dayfirst, decimal_comma)
             except DateProblem as exc:
                 errors.append(RowError(None, target, str(exc)))
+                undecided.add(target)
     records: list[dict[str, object]] = []
     seen: dict[str, int] = {}
     props = [t for t in spec.property_names if t in data]
@@ -114,6 +116,7 @@ def validate_frame(
         records.append(
             {"external_id": external_id, "source": str(source), **model.model_dump(mode="python")}
         )
+    errors = [e for e in errors if e.row is None or e.field not in undecided]
     if errors:
         located = [locate(e) for e in errors]
         raise InvalidInput(sorted(located, key=lambda e: (e.row or 0, e.field or "")))
