@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from gis.ingest.mapping import ColumnMapping, load_mapping, ready_mappings
 from gis.ingest.options import ReadOptions
 from gis.ingest.read import read_file
-from gis.ingest.validate import validate_frame
+from gis.ingest.validate import no_gc, validate_frame
 from gis.ingest.write import finish_batch, start_batch, upsert
 from gis.settings import ImportSettings
 from gis.spec import LayerSpec
@@ -84,7 +84,10 @@ def import_frame(
     savepoint = conn.begin_nested()
     try:
         batch_id = start_batch(conn, spec.name, filename, actor)
-        inserted, updated = upsert(conn, spec, valid.records, valid.geometries, batch_id, progress)
+        with no_gc():  # the COPY loop over every row, as in validation
+            inserted, updated = upsert(
+                conn, spec, valid.records, valid.geometries, batch_id, progress
+            )
         finish_batch(conn, batch_id, len(valid.records), inserted, updated)
     except BaseException:
         savepoint.rollback()

@@ -18,7 +18,8 @@ def check_geometries(
     for i in np.nonzero(missing)[0]:
         errors.append(RowError(int(i) + 1, "geometry", "the feature has no geometry"))
     geoms = np.where(missing, shapely.Point(0, 0), geoms)
-    geoms = shapely.force_2d(geoms)
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
     types = shapely.get_type_id(geoms)
     if spec.geometry_type == "MultiPolygon":
         allowed = {3, 6}  # Polygon, MultiPolygon
@@ -51,7 +52,11 @@ def check_geometries(
     geoms = shapely.transform(geoms, lambda c: np.round(c, limits.coordinate_decimals))
     bounds = shapely.bounds(geoms)
     aoi = limits.aoi_bbox
-    for i in np.nonzero(checked)[0]:
+    b = bounds.T
+    fine = (
+        (aoi[0] <= b[0]) & (b[2] <= aoi[2]) & (aoi[1] <= b[1]) & (b[3] <= aoi[3])
+    )  # inside the area of interest (so in range): only the others are looked at one by one
+    for i in np.nonzero(checked & ~fine)[0]:
         row = int(i) + 1
         minx, miny, maxx, maxy = bounds[i]
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):

@@ -53,14 +53,22 @@ def map_values(values: list[object], lookup: Mapping[str, str]) -> list[object]:
     """Each text value replaced by the value its folded spelling stands for, if any."""
     if not lookup:
         return values
+    seen: dict[object, object] = {}  # a column holds few distinct values: fold each once
     out: list[object] = []
     for v in values:
-        if isinstance(v, str):
-            out.append(lookup.get(fold(v), v))
-        elif isinstance(v, float) and v.is_integer():  # a code typed as a number in a sheet
-            out.append(lookup.get(fold(str(int(v))), v))
-        else:
+        if v is None:
             out.append(v)
+        elif (hit := seen.get(v, seen)) is not seen:
+            out.append(hit)
+        else:
+            if isinstance(v, str):
+                hit = lookup.get(fold(v), v)
+            elif isinstance(v, float) and v.is_integer():  # a code typed as a number in a sheet
+                hit = lookup.get(fold(str(int(v))), v)
+            else:
+                hit = v
+            seen[v] = hit
+            out.append(hit)
     return out
 
 
@@ -70,9 +78,15 @@ def to_dates(values: Sequence[object], dayfirst: bool | None) -> list[object]:
     read unambiguously and `dayfirst` was not given."""
     if dayfirst is None:
         dayfirst = _day_first(values)
+    seen: dict[str, object] = {}
     out: list[object] = []
     for v in values:
-        out.append(_to_date(v, dayfirst))
+        if isinstance(v, str):
+            if (hit := seen.get(v)) is None:
+                hit = seen[v] = _to_date(v, dayfirst)
+            out.append(hit)
+        else:
+            out.append(_to_date(v, dayfirst))
     return out
 
 
@@ -132,22 +146,29 @@ def _day_first(values: Sequence[object]) -> bool | None:
 def to_numbers(values: Sequence[object], integer: bool, decimal_comma: bool) -> list[object]:
     """Numbers from numeric cells and text (with a decimal comma when the file uses one)."""
     out: list[object] = []
+    seen: dict[str, object] = {}
     for v in values:
-        if isinstance(v, str):
-            text = v.strip().replace("\u00a0", "").replace(" ", "")
-            if decimal_comma:
-                text = text.replace(",", ".")
-            if integer and (_INT.match(text) or _INT_POINT_ZERO.match(text)):
-                out.append(int(float(text)) if "." in text else int(text))
-            elif not integer and _FLOAT.match(text):
-                out.append(float(text))
-            else:
-                out.append(v)
+        if isinstance(v, str) and (hit := seen.get(v)) is not None:
+            out.append(hit)
+        elif isinstance(v, str):
+            seen[v] = _number(v, integer, decimal_comma)
+            out.append(seen[v])
         elif integer and isinstance(v, float) and v.is_integer():
             out.append(int(v))
         else:
             out.append(v)
     return out
+
+
+def _number(v: str, integer: bool, decimal_comma: bool) -> object:
+    text = v.strip().replace("\u00a0", "").replace(" ", "")
+    if decimal_comma:
+        text = text.replace(",", ".")
+    if integer and (_INT.match(text) or _INT_POINT_ZERO.match(text)):
+        return int(float(text)) if "." in text else int(text)
+    if not integer and _FLOAT.match(text):
+        return float(text)
+    return v
 
 
 def to_texts(values: Sequence[object]) -> list[object]:
