@@ -172,7 +172,9 @@ def _validate(
             warnings.append(f"the mapping takes `{target}` from `{wanted}`, which the file lacks")
     for sheet in frame.attrs.get("detected", {}).get("sheets_not_imported", []):
         warnings.append(f"sheet not imported (a repeat group or another table): {sheet}")
-    return ValidRows(records, geometries, res.ignored, warnings, dict(res.fed))
+    order = [ID, "source", *spec.property_names]
+    fed = {t: res.fed[t] for t in order if t in res.fed}
+    return ValidRows(records, geometries, res.ignored, warnings, fed)
 
 
 class _Locator:
@@ -339,7 +341,7 @@ def _enum_message(spec: LayerSpec, name: str, given: object) -> str:
     kind = field_base_type(spec.properties, name)
     allowed = ", ".join(f"'{e.value}'" for e in kind) if isinstance(kind, type) else "?"  # type: ignore[attr-defined]
     synonyms = list(spec.synonyms.get(name, {}))
-    also = f" (also understood: {', '.join(synonyms[:8])}{', …' if len(synonyms) > 8 else ''})"
+    also = f" (also understood: {', '.join(synonyms[:4])}{', …' if len(synonyms) > 4 else ''})"
     return f"`{clip(given)}` is not one of the allowed values: {allowed}" + (
         also if synonyms else ""
     )
