@@ -173,20 +173,11 @@ def _build(
 
 
 def _numbers(values: pd.Series, decimal_comma: bool) -> np.ndarray:
-    def one(v: object) -> float:
-        if v is None:
-            return np.nan
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            return float(v)
-        text = str(v).strip()
-        if decimal_comma:
-            text = text.replace(",", ".")
-        try:
-            return float(text)
-        except ValueError:
-            return np.nan
-
-    return np.array([one(v) for v in values], dtype=float)
+    """Numbers from numeric cells or text (a decimal comma when the file uses one); NaN if not."""
+    text = values.astype("string").str.strip()
+    if decimal_comma:
+        text = text.str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _some(columns: list[str], n: int = 15) -> str:
