@@ -21,7 +21,8 @@ from gis import db
 from gis.errors import InvalidInput, SafeGroundError
 from gis.export import SUFFIX, ExportFormat, export_layer
 from gis.ingest import ImportReport, ReadOptions, import_frame, load_mapping, read_file
-from gis.settings import DatabaseSettings, Settings
+from gis.roles import LayerRoles
+from gis.settings import DEMO_POPULATION_RASTER, DatabaseSettings, Settings
 from gis.spec import Role
 from layers import REGISTRY, migrations
 
@@ -44,6 +45,16 @@ PROGRESS_ABOVE_ROWS = 3000
 
 def _settings() -> Settings:
     return Settings()
+
+
+@app.callback()
+def _startup() -> None:
+    """Check the layer roles the settings declare before any command runs (and refuse to start,
+    saying which setting is wrong, rather than fail inside a map)."""
+    try:
+        LayerRoles.from_settings(REGISTRY, _settings().analysis)
+    except SafeGroundError as exc:
+        _fail(exc)
 
 
 def _layer(name: str):  # type: ignore[no-untyped-def]
@@ -111,6 +122,9 @@ def import_(
     make_valid: Annotated[
         bool, typer.Option(help="repair invalid polygons instead of rejecting them")
     ] = False,
+    restore_deleted: Annotated[
+        bool, typer.Option(help="bring back deleted features the file names (refused otherwise)")
+    ] = False,
     id_field: Annotated[
         str, typer.Option(help="column holding each row's stable id")
     ] = "external_id",
@@ -169,6 +183,7 @@ def import_(
                 actor="cli",
                 dry_run=dry_run,
                 make_valid=make_valid,
+                restore_deleted=restore_deleted,
                 id_field=id_field,
                 default_source=source,
                 progress=advance,
@@ -278,7 +293,14 @@ def demo_load(
     settings = _settings()
     engine = db.make_engine(settings.database)
     try:
-        reports = load_demo(engine, settings.imports, data_dir, scale, console=console)
+        reports = load_demo(
+            engine,
+            settings.imports,
+            data_dir,
+            scale,
+            console=console,
+            raster_path=settings.analysis.raster_dir / DEMO_POPULATION_RASTER,
+        )
     except SafeGroundError as exc:
         _fail(exc)
         return

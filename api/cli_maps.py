@@ -29,9 +29,9 @@ from api.coverage_params import (
 )
 from gis import db
 from gis.errors import SafeGroundError
-from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings
-from gis.maps.data import Roles
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from gis.spec import Role
 from layers import REGISTRY
@@ -72,7 +72,7 @@ def _role(name: str) -> Role:
 
 
 def _write(
-    page: pages.Page, out: Path, offline: bool, assets_url: str | None, started: float
+    page: builders.BuiltMap, out: Path, offline: bool, assets_url: str | None, started: float
 ) -> None:
     settings = MapSettings()
     base_url = assets_url or settings.node_modules.resolve().as_uri()
@@ -114,13 +114,13 @@ def overview(
     engine = db.make_engine(settings.database)
     try:
         with engine.connect() as conn:
-            page = pages.overview(
+            page = builders.overview(
                 conn,
                 REGISTRY,
                 _role(role),
                 district=district,
                 since=day,
-                roles=Roles.from_settings(settings.analysis),
+                roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
             )
     except SafeGroundError as exc:
         _fail(exc.message)
@@ -171,7 +171,7 @@ def visit(
                     buffer_m=buffer_m,
                 )
             else:
-                page = pages.visit(
+                page = builders.visit(
                     conn,
                     REGISTRY,
                     _role(role),
@@ -179,7 +179,7 @@ def visit(
                     lon=lon,
                     lat=lat,
                     radius_m=radius_m,
-                    roles=Roles.from_settings(settings.analysis),
+                    roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
                 )
     except SafeGroundError as exc:
         _fail(exc.message)

@@ -36,7 +36,7 @@ from bench import measure, scenarios
 from demo.load import load_demo
 from gis import db
 from gis.access import create_key
-from gis.settings import DatabaseSettings, ImportSettings
+from gis.settings import DEMO_POPULATION_RASTER, AnalysisSettings, DatabaseSettings, ImportSettings
 from layers import migrations
 
 console = Console(width=150)
@@ -66,7 +66,8 @@ def prepare(url: sa.URL, scale: str) -> str:
         conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
     migrations.upgrade(engine)
     started = time.perf_counter()
-    load_demo(engine, ImportSettings(), Path("data"), scale)
+    raster = AnalysisSettings().raster_dir / DEMO_POPULATION_RASTER  # the served app reads it
+    load_demo(engine, ImportSettings(), Path("data"), scale, raster_path=raster)
     console.print(f"loaded the {scale} demo in {time.perf_counter() - started:.0f} s")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")

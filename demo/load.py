@@ -21,7 +21,7 @@ from demo.reference import read_districts, read_villages
 from demo.synthetic import SOURCE, generate
 from gis.errors import InvalidParameter
 from gis.ingest import ImportReport, import_frame
-from gis.settings import DEMO_POPULATION_RASTER, ImportSettings
+from gis.settings import ImportSettings
 from layers import REGISTRY
 
 SCALES = ("national", "large")
@@ -33,8 +33,9 @@ def load_demo(
     data_dir: Path,
     scale: str = "national",
     console: Console | None = None,
-    raster_path: Path | None = Path(DEMO_POPULATION_RASTER),
+    raster_path: Path | None = None,
 ) -> list[ImportReport]:
+    """Load the demo; with `raster_path`, also write the modelled population raster there."""
     if scale not in SCALES:
         raise InvalidParameter(f"unknown scale '{scale}': use {' or '.join(SCALES)}")
     say = console.print if console else (lambda *a, **k: None)

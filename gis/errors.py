@@ -38,6 +38,12 @@ class PayloadTooLarge(SafeGroundError):
     code = "PayloadTooLarge"
 
 
+class ConfigurationError(SafeGroundError):
+    """The settings name something that cannot work (a missing layer); raised at startup."""
+
+    code = "ConfigurationError"
+
+
 @dataclass(frozen=True)
 class RowError:
     """One thing wrong with one row of an input file or request body."""
@@ -78,3 +84,29 @@ class InvalidInput(SafeGroundError):
 def invalid(reason: str, row: int | None = None, field: str | None = None) -> InvalidInput:
     """A one-problem InvalidInput, for whole-file errors."""
     return InvalidInput([RowError(row, field, reason)])
+
+
+class Conflict(SafeGroundError):
+    """The request collides with other work in progress (another import of the same layer)."""
+
+    code = "Conflict"
+
+
+class Unavailable(SafeGroundError):
+    """Not the caller's fault and not a bug: the database is down, busy or too slow; retry later."""
+
+    code = "ServiceUnavailable"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooManyRequests(SafeGroundError):
+    """One caller holds too many heavy requests at once; retry when one has finished."""
+
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

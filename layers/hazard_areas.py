@@ -57,7 +57,9 @@ table = layer_table(
     HazardAreaProperties,
     sa.Column("area_m2", sa.Double, sa.Computed("ST_Area(geom::geography)", persisted=True)),
     sa.CheckConstraint(
-        "status_changed_on IS NULL OR status_changed_on >= recorded_on", name="status_after_record"
+        "status_changed_on IS NULL OR status_changed_on >= recorded_on",
+        name="status_after_record",
+        info={"field": "status_changed_on", "message": "must be on or after recorded_on"},
     ),
 )
 

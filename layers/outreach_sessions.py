@@ -72,6 +72,10 @@ table = layer_table(
         "participants_total IS NULL OR participants_total >= "
         "coalesce(girls, 0) + coalesce(boys, 0) + coalesce(women, 0) + coalesce(men, 0)",
         name="total_holds_parts",
+        info={
+            "field": "participants_total",
+            "message": "must be at least girls + boys + women + men",
+        },
     ),
 )
 

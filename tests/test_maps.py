@@ -17,7 +17,9 @@ from api.app import create_app
 from api.cli import app as cli
 from demo.synthetic import SOURCE as DEMO_SOURCE
 from gis.access import create_key
-from gis.maps import data, folium_map, pages
+from gis.areas import find_area
+from gis.errors import InvalidParameter
+from gis.maps import builders, data, folium_map
 from gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
 from gis.maps.elements import NOT_SAFE, colour
 from gis.spec import Role
@@ -153,8 +155,8 @@ def test_overview_shows_only_layers_and_fields_the_role_may_read(conn) -> None:
 
 def test_district_filter_limits_by_area_and_since_spares_hazard_areas(conn) -> None:
     ids = world(conn)
-    alpha = data.find_district(conn, REGISTRY["districts"], "  ALPHA ")
-    assert data.find_district(conn, REGISTRY["districts"], "t.a") == alpha
+    alpha = find_area(conn, REGISTRY["districts"], "  ALPHA ")
+    assert find_area(conn, REGISTRY["districts"], "t.a") == alpha
     layers = by_key(
         data.overview(conn, REGISTRY, Role.staff, district=alpha, since=dt.date(2024, 1, 1))
     )
@@ -166,8 +168,8 @@ def test_district_filter_limits_by_area_and_since_spares_hazard_areas(conn) -> N
         ids["alpha"],
         ids["beta"],
     }  # the neighbour's outline, for context
-    with pytest.raises(data.InvalidParameter, match="unknown district 'Alfa'.*did you mean Alpha"):
-        data.find_district(conn, REGISTRY["districts"], "Alfa")
+    with pytest.raises(InvalidParameter, match="unknown district 'Alfa'.*did you mean Alpha"):
+        find_area(conn, REGISTRY["districts"], "Alfa")
 
 
 def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(
@@ -175,7 +177,7 @@ def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(
 ) -> None:
     ids = world(conn)
     monkeypatch.setattr(data, "MAX_POINTS", 2)
-    page = pages.overview(conn, REGISTRY, Role.staff)
+    page = builders.overview(conn, REGISTRY, Role.staff)
     layers = by_key(data.overview(conn, REGISTRY, Role.staff))
     sessions = layers["outreach_sessions"]
     assert sessions.truncated and {f["id"] for f in features(sessions)} == {
@@ -191,14 +193,18 @@ def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(
 
 def test_visit_distances_are_geodesic_and_the_last_session_is_the_latest(conn) -> None:
     ids = world(conn)
-    page = pages.visit(conn, REGISTRY, Role.partner, village=str(ids["alphaville"]), radius_m=3000)
+    page = builders.visit(
+        conn, REGISTRY, Role.partner, village=str(ids["alphaville"]), radius_m=3000
+    )
     html = folium_map.render(page.map, LINKED)
     assert page.counts["hazard_areas"] == 1 and page.counts["outreach_sessions"] == 2
     assert page.counts["outreach_sessions_last"] == 1
     south_edge_m = GEOD.inv(46.25, 40.25, 46.25, 40.26)[2]  # the hazard lies due north
     assert f"the nearest of those is {south_edge_m / 1000:.1f} km away" in html
     assert "Last risk-education session within reach: 15 Sep 2024 at Alphaville east" in html
-    found = pages.nearby.visit(conn, REGISTRY, Role.partner, pages.nearby.Place(46.25, 40.25), 3000)
+    found = builders.nearby.visit(
+        conn, REGISTRY, Role.partner, builders.nearby.Place(46.25, 40.25), 3000
+    )
     assert found.nearest_active_m == pytest.approx(south_edge_m, abs=1.0)
     assert found.last_session is not None and found.last_session.held_on == dt.date(2024, 9, 15)
     assert "Visit: Alphaville (Alpha)" in html and "40.25000° N, 46.25000° E" in html
@@ -206,7 +212,7 @@ def test_visit_distances_are_geodesic_and_the_last_session_is_the_latest(conn) -
 
 def test_map_page_has_layers_legend_notice_and_no_cdn(conn) -> None:
     world(conn)
-    page = pages.overview(conn, REGISTRY, Role.staff, download_href="?offline=true")
+    page = builders.overview(conn, REGISTRY, Role.staff, download_href="?offline=true")
     tree = json.dumps(page.map.to_dict())
     for kind in ("GeoJson", "LayerControl", "TileLayer", "Panels", "LayerConfigs", "GeoJsonText"):
         assert f'"name": "{kind}"' in tree
@@ -219,21 +225,21 @@ def test_map_page_has_layers_legend_notice_and_no_cdn(conn) -> None:
     assert '<script src="assets/leaflet/dist/leaflet.js"></script>' in html
     assert '<script src="assets/leaflet.markercluster' not in html  # nothing here is dense enough
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    configs = folium_map.page_configs(pages.data.overview(conn, REGISTRY, Role.staff).layers)
+    configs = folium_map.page_configs(builders.data.overview(conn, REGISTRY, Role.staff).layers)
     assert configs["hazard_areas"]["colors"]["confirmed"] == "#d7191c"
     assert configs["facilities"]["shape"] == "square" and configs["facilities"]["tip"] == "name"
 
 
 def test_synthetic_label_only_when_a_shown_layer_holds_synthetic_records(conn) -> None:
     world(conn)  # only the Beta hazard is synthetic, and the public does not see hazard areas
-    html = folium_map.render(pages.overview(conn, REGISTRY, Role.public).map, LINKED)
+    html = folium_map.render(builders.overview(conn, REGISTRY, Role.public).map, LINKED)
     assert "Synthetic demo data" not in html
     assert "Hazard areas are NOT shown: your access does not include them" in html
 
 
 def test_offline_page_is_one_self_contained_file(conn) -> None:
     world(conn)
-    html = folium_map.render(pages.overview(conn, REGISTRY, Role.staff).map, OFFLINE)
+    html = folium_map.render(builders.overview(conn, REGISTRY, Role.staff).map, OFFLINE)
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=(?!\"data:)", html)
     assert 'L.Icon.Default.imagePath = ""' in html and "data:image/png;base64," in html
     assert "sourceMappingURL" not in html
@@ -243,7 +249,7 @@ def test_names_from_the_data_never_become_markup_or_template(conn) -> None:
     ids = world(conn)
     insert(conn, "districts", square(47.0, 40.0, 0.1), name=XSS, code="T.X")
     html = folium_map.render(
-        pages.overview(conn, REGISTRY, Role.public, district="t.x").map, OFFLINE
+        builders.overview(conn, REGISTRY, Role.public, district="t.x").map, OFFLINE
     )
     assert "<img src=x" not in html  # in titles escaped, in data \u003c-escaped JSON
     assert "<title>SafeGround overview: &lt;img src=x onerror=alert(1)&gt;</title>" in html
@@ -258,10 +264,10 @@ def test_names_from_the_data_never_become_markup_or_template(conn) -> None:
         code="T.B2",
     )
     braces = folium_map.render(
-        pages.overview(conn, REGISTRY, Role.public, district="T.B2").map, LINKED
+        builders.overview(conn, REGISTRY, Role.public, district="T.B2").map, LINKED
     )
     assert "Bad &#123;&#123; 7*7 &#125;&#125; &#123;% if 1 %&#125;x&#123;% endif %&#125;" in braces
-    national = folium_map.render(pages.overview(conn, REGISTRY, Role.public).map, LINKED)
+    national = folium_map.render(builders.overview(conn, REGISTRY, Role.public).map, LINKED)
     assert "School 49" not in national and "School \\u007b{ 7*7 }}" in national and ids["f_old"]
 
 
@@ -275,7 +281,7 @@ def test_coverage_hook_draws_uncovered_targets_prominently(conn) -> None:
         return data.collect(conn, villages, Role.staff, data.LOCAL, where=where, extra=[flag])
 
     context = data.overview(conn, REGISTRY, Role.staff).layers[:2]
-    frame = pages.frame_for(context, "Coverage", facts=["1 of 2 villages not covered"])
+    frame = builders.frame_for(context, "Coverage", facts=["1 of 2 villages not covered"])
     m = folium_map.coverage_map(targets(False), targets(True), context, frame, rings_m=[5000])
     html = folium_map.render(m, LINKED)
     assert "1 of 2 villages not covered" in html

@@ -16,10 +16,9 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.coverage_params import CoverageDep
-from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
-from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
+from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
-from gis.maps.data import Roles
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -41,7 +40,9 @@ OfflineQuery = Annotated[
 ]
 
 
-def _page(settings: MapSettings, page: pages.Page, offline: bool, filename: str) -> HTMLResponse:
+def _page(
+    settings: MapSettings, page: builders.BuiltMap, offline: bool, filename: str
+) -> HTMLResponse:
     # Relative asset URLs keep working behind a proxy that mounts the app under a prefix.
     html = folium_map.render(
         page.map, MapAssets.from_settings(settings, inline=offline, base_url="assets")
@@ -53,7 +54,11 @@ def _page(settings: MapSettings, page: pages.Page, offline: bool, filename: str)
 
 
 def _offline_href(request: Request) -> str:
-    params = {k: v for k, v in request.query_params.items() if k != "offline"} | {"offline": "true"}
+    # Never the key: a download link ends up in histories, logs and referrers.
+    dropped = ("offline", "api_key")
+    params = {k: v for k, v in request.query_params.items() if k not in dropped} | {
+        "offline": "true"
+    }
     return "?" + urlencode(params)
 
 
@@ -77,7 +82,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -92,14 +97,14 @@ def overview(
     offline: OfflineQuery = False,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.overview(
+        page = builders.overview(
             conn,
             registry,
             principal.role,
             district=district,
             since=since,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
     return _page(settings, page, offline, "safeground-overview.html")
 
@@ -112,7 +117,7 @@ def overview(
 def visit(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -127,7 +132,7 @@ def visit(
     offline: OfflineQuery = False,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.visit(
+        page = builders.visit(
             conn,
             registry,
             principal.role,
@@ -136,7 +141,7 @@ def visit(
             lat=lat,
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
     return _page(settings, page, offline, "safeground-visit.html")
 

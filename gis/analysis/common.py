@@ -124,46 +124,6 @@ def readable(spec: LayerSpec | None, role: Role) -> LayerSpec | None:
     return spec if spec is not None and spec.readable_by(role) else None
 
 
-@dataclass(frozen=True)
-class Area:
-    """One feature of the area layer (a district), found by name or code."""
-
-    id: int
-    label: str
-
-
-def find_area(conn: sa.Connection, spec: LayerSpec, name: str, param: str = "district") -> Area:
-    """The live area whose name or code is `name`, case-insensitively; InvalidParameter otherwise.
-
-    Names are not unique (Sheki is a rayon and a city), so an ambiguous name is refused with the
-    candidates' codes rather than silently picking one.
-    """
-    fields = spec.name_fields or ("external_id",)
-    wanted = name.strip().casefold()
-    if not wanted or len(wanted) > 200 or not wanted.isprintable():
-        raise InvalidParameter(f"{param} must be a name or code of 1 to 200 printable characters")
-    t = spec.table
-    rows = conn.execute(
-        sa.select(t.c.id, *(t.c[f] for f in fields))
-        .where(t.c.deleted_at.is_(None), sa.or_(*(sa.func.lower(t.c[f]) == wanted for f in fields)))
-        .order_by(t.c.id)
-        .limit(10)
-    ).all()
-    labels = [
-        " ".join(str(v) if i == 0 else f"({v})" for i, v in enumerate(r[1:3]) if v is not None)
-        for r in rows
-    ]
-    if not rows:
-        raise InvalidParameter(
-            f"unknown {param} '{name[:200]}': give a name or code of the {spec.name} layer"
-        )
-    if len(rows) > 1:
-        raise InvalidParameter(
-            f"{param} '{name[:200]}' is ambiguous: {', '.join(labels)}; give the code"
-        )
-    return Area(rows[0].id, labels[0])
-
-
 # --- GeoJSON inputs ----------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from gis.ingest.options import ReadOptions
 from gis.ingest.read import read_file
 from gis.ingest.validate import no_gc, validate_frame
 from gis.ingest.write import finish_batch, start_batch, upsert
+from gis.outputs.tables import unguard_frame
 from gis.settings import ImportSettings
 from gis.spec import LayerSpec
 
@@ -62,15 +63,19 @@ def import_frame(
     default_source: str | None = None,
     make_valid: bool = False,
     dry_run: bool = False,
+    restore_deleted: bool = False,
     progress: Callable[[int], None] | None = None,
     mapping: ColumnMapping | None = None,
     dayfirst: bool | None = None,
 ) -> ImportReport:
     """Validate every row, then upsert them in a savepoint; a dry run rolls the savepoint back.
 
-    Raises InvalidInput listing every rejected row; then nothing is written. Rows without a
-    source get `default_source`, else the mapping's source, else the file name.
+    Raises InvalidInput listing every rejected row; then nothing is written. A row naming a
+    deleted feature is refused unless `restore_deleted`. Rows without a source get
+    `default_source`, else the mapping's source, else the file name.
     """
+    if filename and filename.lower().endswith(".csv"):
+        frame = unguard_frame(frame)  # a CSV exported by SafeGround round-trips unchanged
     fallback = (mapping.source if mapping else None) or filename
     if mapping is not None and dayfirst is None:
         given = mapping.read.get("dayfirst")
@@ -86,8 +91,9 @@ def import_frame(
         batch_id = start_batch(conn, spec.name, filename, actor)
         with no_gc():  # the COPY loop over every row, as in validation
             inserted, updated = upsert(
-                conn, spec, valid.records, valid.geometries, batch_id, progress
-            )
+                conn, spec, valid.records, valid.geometries, batch_id, progress,
+                lock_wait_s=limits.lock_wait_s, restore_deleted=restore_deleted,
+            )  # fmt: skip
         finish_batch(conn, batch_id, len(valid.records), inserted, updated)
     except BaseException:
         savepoint.rollback()

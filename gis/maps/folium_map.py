@@ -21,7 +21,7 @@ from folium.plugins import MarkerCluster, MeasureControl
 from folium.utilities import JsCode
 
 from gis.maps.assets import MapAssets
-from gis.maps.data import LayerData, Roles, union_bounds
+from gis.maps.data import LayerData, union_bounds
 from gis.maps.elements import (
     FitBounds,
     GeoJsonText,
@@ -59,7 +59,7 @@ def layers_map(
     layers: Sequence[LayerData],
     frame: MapFrame,
     *,
-    base: str | None = Roles.boundaries,
+    base: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     under: Sequence[Element] = (),
     over: Sequence[Element] = (),
@@ -96,14 +96,14 @@ def finish(m: folium.Map, frame: MapFrame, layers: Sequence[LayerData]) -> foliu
 
 
 def overview_map(
-    layers: Sequence[LayerData], frame: MapFrame, *, base: str = Roles.boundaries
+    layers: Sequence[LayerData], frame: MapFrame, *, base: str | None = None
 ) -> folium.Map:
     """Everything the caller may see, over the boundaries."""
     return finish(layers_map(layers, frame, base=base), frame, layers)
 
 
 def visit_map(
-    layers: Sequence[LayerData], frame: MapFrame, centre: Centre, *, base: str = Roles.boundaries
+    layers: Sequence[LayerData], frame: MapFrame, centre: Centre, *, base: str | None = None
 ) -> folium.Map:
     """A printable map of one place and what lies within reach: the reach drawn as a circle, a
     mark at the centre, a scale bar and a measure tool."""
@@ -140,7 +140,7 @@ def route_map(
     corridor: Mapping[str, object],
     bounds: tuple[float, float, float, float],
     *,
-    base: str = Roles.boundaries,
+    base: str | None = None,
 ) -> folium.Map:
     """A printable map of a planned route: its corridor (GeoJSON polygon) shaded under the layers,
     the route (GeoJSON line) above them, a scale bar and a measure tool. Both geometries hold
@@ -195,7 +195,7 @@ def coverage_map(
     rings_m: Sequence[float] = (),
     size_by: str | None = "population",
     size_max: float | None = None,
-    base: str = Roles.boundaries,
+    base: str | None = None,
 ) -> folium.Map:
     """Hook for the coverage analysis: its uncovered targets prominent (red, sized by `size_by`,
     with distance rings on request), covered ones muted, over `context` (boundaries, hazards, the

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from gis.errors import InvalidParameter, NotFound
-from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Roles, Selection, collect
+from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect
+from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, geography
 
 MIN_RADIUS_M = 50.0
@@ -117,10 +118,11 @@ def visit(
     role: Role,
     place: Place,
     radius_m: float,
-    roles: Roles = Roles(),
+    roles: LayerRoles | None = None,
 ) -> Visit:
     """Every layer that matters for a visit, within `radius_m` of the place, each feature with its
     distance; plus the last risk-education session within reach, drawn on its own."""
+    roles = roles or LayerRoles.defaults(registry)
     check_point(place.lon, place.lat, radius_m)
     point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(place.lon, place.lat), 4326))
 
@@ -135,12 +137,11 @@ def visit(
 
     selection = Selection()
     result = Visit(place, radius_m, selection, None, None, None, None, None)
-    for name in (roles.boundaries, roles.hazards, roles.places, roles.facilities, roles.outreach):
-        spec = registry[name]
+    for spec in (roles.areas, roles.hazards, roles.places, roles.facilities, roles.activities):
         if not spec.readable_by(role):
             selection.hidden.append(spec.title)
             continue
-        if name == roles.boundaries:
+        if spec is roles.areas:
             selection.layers.append(collect(conn, spec, role, DISTRICT, where=[within(spec)]))
             continue
         by_distance = (metres(spec), False)
@@ -152,17 +153,17 @@ def visit(
             where=[within(spec)],
             extra=[distance(spec)],
             order=by_distance,
-            label_key="distance" if name == roles.hazards else None,
+            label_key="distance" if spec is roles.hazards else None,
         )
         selection.layers.append(layer)
-        if name == roles.hazards:
+        if spec is roles.hazards:
             result.hazards_within = layer.count
             result.active_within, result.nearest_active_m = _active(
                 conn, spec, within(spec), metres(spec)
             )
-        elif name == roles.facilities:
+        elif spec is roles.facilities:
             result.facilities_within = layer.count
-        elif name == roles.outreach and spec.temporal_field:
+        elif spec is roles.activities and spec.temporal_field:
             last = _last(conn, spec, role, within(spec), metres(spec), distance(spec))
             if last is not None:
                 result.last_session, layer_last = last

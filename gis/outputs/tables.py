@@ -22,6 +22,45 @@ from gis.query import ItemsQuery
 
 GEO_TAGS = {"longitude": "#geo+lon", "latitude": "#geo+lat", "wkt": "#geo+wkt"}
 
+# A spreadsheet runs a cell beginning with one of these as a formula (OWASP's CSV injection): text
+# cells so beginning get a leading ' in CSV exports; numbers are not text and stay numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+GUARD = "'"
+_STARTS_SQL = "ARRAY[" + ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS) + "]"
+
+
+def guard_cell(text: str) -> str:
+    return GUARD + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unguard_cell(text: str) -> str:
+    """The inverse of guard_cell, so a guarded export re-imports unchanged."""
+    if text.startswith(GUARD) and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of a CSV read for import, with the export's formula guard taken off."""
+    out = frame.copy()
+    geometry = getattr(frame, "_geometry_column_name", None)
+    for name in out.columns:
+        column = out[name]
+        if name != geometry and (
+            pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+        ):
+            out[name] = out[name].map(lambda v: unguard_cell(v) if isinstance(v, str) else v)
+    return out
+
+
+def _guarded(column: sa.ColumnElement) -> sa.ColumnElement:
+    """In SQL: the text column with guard_cell applied (the same rule, run by COPY's query)."""
+    if not isinstance(column.type, sa.String):
+        return column
+    starts = sa.func.left(column, 1) == sa.any_(sa.literal_column(_STARTS_SQL))
+    guarded = sa.func.concat(sa.func.chr(ord(GUARD)), column)
+    return sa.case((starts, guarded), else_=column).label(column.name)
+
 
 def _whole(q: ItemsQuery) -> bool:
     """Exports are every filtered feature unless the caller asked for a page."""
@@ -44,10 +83,17 @@ def csv_columns(q: ItemsQuery) -> list[sa.ColumnElement]:
     return columns
 
 
-def write_csv(conn: sa.Connection, q: ItemsQuery, *, hxl: bool) -> tuple[bytes, int]:
-    """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count."""
+def write_csv(
+    conn: sa.Connection, q: ItemsQuery, *, hxl: bool, raw: bool = False
+) -> tuple[bytes, int]:
+    """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count.
+
+    Text cells that a spreadsheet would run as a formula are guarded unless `raw` (machines).
+    """
     columns = csv_columns(q)
     names = [c.name for c in columns]
+    if not raw:
+        columns = [_guarded(c) for c in columns]
     statement = compile_statement(export_select(q, columns, whole=_whole(q)))
     out = io.BytesIO()
     out.write((",".join(names) + "\n").encode())

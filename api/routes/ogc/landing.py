@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import PrincipalDep, SettingsDep, format_dep
 from api.responses import HTML, JSON, OPENAPI, Format, Links, json_response, respond
-from gis.outputs.pages import document_page
+from gis.outputs.html_pages import document_page
 
 router = APIRouter(tags=["OGC API - Features"])
 DOC_FORMATS = (Format.json, Format.html)

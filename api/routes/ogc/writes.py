@@ -56,6 +56,10 @@ async def _body(request: Request, settings: SettingsDep) -> bytes:
 
 BodyDep = Annotated[bytes, Depends(_body)]
 DryRun = Annotated[bool, Query(description="validate and report, write nothing")]
+RestoreDeleted = Annotated[
+    bool,
+    Query(description="bring deleted features back when a row names one (refused otherwise)"),
+]
 
 
 def _report(report: ImportReport, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -72,6 +76,7 @@ def create_items(
     engine: EngineDep,
     settings: SettingsDep,
     dry_run: DryRun = False,
+    restore_deleted: RestoreDeleted = False,
 ) -> Response:
     frame = geojson_frame(body)
     single = frame.attrs["single_feature"]
@@ -79,6 +84,7 @@ def create_items(
         report = import_frame(
             conn, spec, frame, settings.imports, filename="api", actor=principal.actor,
             default_source=f"api: {principal.actor}", dry_run=dry_run,
+            restore_deleted=restore_deleted,
         )  # fmt: skip
         location = None
         if single and not dry_run:
@@ -130,6 +136,7 @@ async def import_upload(
     engine: EngineDep,
     settings: SettingsDep,
     dry_run: DryRun = False,
+    restore_deleted: RestoreDeleted = False,
     make_valid: Annotated[
         bool, Query(description="repair invalid polygons instead of refusing them")
     ] = False,
@@ -170,7 +177,7 @@ async def import_upload(
     with tempfile.TemporaryDirectory(prefix="safeground-upload-") as folder:
         path = await receive_file(request, Path(folder), settings.imports.max_upload_mb)
         options = {"dry_run": dry_run, "make_valid": make_valid, "id_field": id_field,
-                   "read": read}  # fmt: skip
+                   "read": read, "restore_deleted": restore_deleted}  # fmt: skip
         report = await run_in_threadpool(
             _import, engine, spec, path, settings.imports, principal, options
         )
@@ -187,8 +194,9 @@ def _import(
 ) -> ImportReport:
     with engine.begin() as conn:
         report = import_file(
-            conn, spec, path, limits, read=options["read"], dry_run=options["dry_run"], make_valid=options["make_valid"], id_field=options["id_field"],
-            actor=principal.actor,
+            conn, spec, path, limits, read=options["read"], dry_run=options["dry_run"],
+            make_valid=options["make_valid"], id_field=options["id_field"],
+            restore_deleted=options["restore_deleted"], actor=principal.actor,
         )  # fmt: skip
         if not options["dry_run"]:
             audit(
