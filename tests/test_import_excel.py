@@ -124,3 +124,23 @@ def test_a_wrong_encoding_given_is_said_plainly(conn, tmp_path, limits) -> None:
     err = rejected(conn, path, limits, encoding="utf-8", mapping=AZ_MAPPING)
     assert "is not valid utf-8" in err.message and "check the encoding" in err.message
     assert "codec" not in err.message
+
+
+def test_empty_lines_are_skipped_and_lines_keep_their_numbers(conn, tmp_path, limits) -> None:
+    lines = [
+        HEADER,
+        ROWS[0],
+        "",
+        ROWS[1],
+        "AZ-9;32.01.2025;Şıxlı;1;1;2;46,9;40,0",
+        ";;;;;;;",
+        ";;;;;;;",
+    ]
+    err = rejected(conn, excel_csv(tmp_path / "gaps.csv", lines), limits, mapping=AZ_MAPPING)
+    (e,) = err.errors
+    assert (e.line, e.column) == (5, "Tarix") and "`32.01.2025`" in e.reason
+    report = import_file(
+        conn, SESSIONS, excel_csv(tmp_path / "ok.csv", lines[:4] + lines[5:]), limits,
+        read=ReadOptions(mapping=AZ_MAPPING),
+    )  # fmt: skip
+    assert report.rows == 2

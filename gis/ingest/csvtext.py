@@ -30,7 +30,12 @@ def read_csv_table(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, dict
     delimiter = options.delimiter_char or detect_delimiter(text)
     try:
         table = pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, engine="c"
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            engine="c",
+            skip_blank_lines=False,  # blank lines are dropped later, keeping the line numbers
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise invalid(

@@ -59,6 +59,11 @@ def table_to_frame(
     if tags:
         detected["hxl"] = True
     table = table.replace("", None)
+    # Rows with nothing in them (`;;;;` lines Excel leaves at the end) are skipped, and every
+    # other row keeps its spreadsheet line for the messages.
+    blank = table.isna().all(axis=1).to_numpy()
+    lines = [int(n) for n in np.arange(len(table))[~blank] + first_line]
+    table = table[~blank].reset_index(drop=True)
     source = find_geometry(table, tags, options, name)
     decimal_comma = detected.get("decimal") == ","
     geometry, bad = _build(table, source, decimal_comma)
@@ -66,7 +71,7 @@ def table_to_frame(
     detected["geometry"] = source.describe()
     frame = gpd.GeoDataFrame(table, geometry=list(geometry), crs=options.crs)
     frame.attrs.update(
-        detected=detected, hxl_tags=tags, first_line=first_line, decimal=detected.get("decimal"),
+        detected=detected, hxl_tags=tags, lines=lines, decimal=detected.get("decimal"),
         geometry_columns=list(source.columns), crs_assumed=options.crs is None,
         unparseable_geometry_rows=bad,
     )  # fmt: skip

@@ -181,14 +181,14 @@ class _Locator:
     """Turns a row number into "line N" (tables: the header is line 1) and a field into the
     column that fed it."""
 
-    def __init__(self, first_line: int | None, columns: dict[str, str]) -> None:
-        self.first_line, self.columns = first_line, columns
+    def __init__(self, lines: list[int] | None, columns: dict[str, str]) -> None:
+        self.lines, self.columns = lines, columns
 
     def where(self, row: int) -> str:
-        return f"line {row + self.first_line - 1}" if self.first_line else f"row {row}"
+        return f"line {self.lines[row - 1]}" if self.lines else f"row {row}"
 
     def __call__(self, e: RowError) -> RowError:
-        line = e.row + self.first_line - 1 if self.first_line and e.row is not None else None
+        line = self.lines[e.row - 1] if self.lines and e.row is not None else None
         column = self.columns.get(e.field) if e.field else None
         return dataclasses.replace(e, line=line, column=column)
 
@@ -198,7 +198,7 @@ def _locator(frame: gpd.GeoDataFrame, res: Resolution) -> _Locator:
     geometry_columns = frame.attrs.get("geometry_columns")
     if geometry_columns:
         columns["geometry"] = ", ".join(geometry_columns)
-    return _Locator(frame.attrs.get("first_line"), columns)
+    return _Locator(frame.attrs.get("lines"), columns)
 
 
 def _require_columns(
