@@ -62,7 +62,8 @@ def table_to_frame(
     # Rows with nothing in them (`;;;;` lines Excel leaves at the end) are skipped, and every
     # other row keeps its spreadsheet line for the messages.
     blank = table.isna().all(axis=1).to_numpy()
-    lines = [int(n) for n in np.arange(len(table))[~blank] + first_line]
+    # an array, not a list: pandas deep-copies attrs on every operation
+    lines = np.arange(len(table))[~blank] + first_line
     table = table[~blank].reset_index(drop=True)
     source = find_geometry(table, tags, options, name)
     decimal_comma = detected.get("decimal") == ","

@@ -181,14 +181,15 @@ class _Locator:
     """Turns a row number into "line N" (tables: the header is line 1) and a field into the
     column that fed it."""
 
-    def __init__(self, lines: list[int] | None, columns: dict[str, str]) -> None:
+    def __init__(self, lines: np.ndarray | None, columns: dict[str, str]) -> None:
         self.lines, self.columns = lines, columns
 
     def where(self, row: int) -> str:
-        return f"line {self.lines[row - 1]}" if self.lines else f"row {row}"
+        return f"line {self.lines[row - 1]}" if self.lines is not None else f"row {row}"
 
     def __call__(self, e: RowError) -> RowError:
-        line = self.lines[e.row - 1] if self.lines and e.row is not None else None
+        located = self.lines is not None and e.row is not None
+        line = int(self.lines[e.row - 1]) if located else None  # type: ignore[index,operator]
         column = self.columns.get(e.field) if e.field else None
         return dataclasses.replace(e, line=line, column=column)
 
