@@ -217,8 +217,9 @@ def import_(
 def _print_detected(report: ImportReport) -> None:
     """How the file was read and which column fed each field, so a wrong guess shows."""
     labels = {"format": "format", "encoding": "encoding", "delimiter": "delimiter",
-              "decimal": "decimal mark", "sheet": "sheet", "hxl": "HXL hashtag row",
-              "geometry": "geometry", "crs_reprojected_from": "reprojected from"}  # fmt: skip
+              "decimal": "decimal mark", "sheet": "sheet", "layer": "layer",
+              "hxl": "HXL hashtag row", "geometry": "geometry",
+              "crs_reprojected_from": "reprojected from"}  # fmt: skip
     read = [f"{labels[k]} {v}" for k, v in report.detected.items() if k in labels]
     if read:
         console.print("read as: " + "; ".join(read), highlight=False, markup=False)

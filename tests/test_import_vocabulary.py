@@ -54,6 +54,7 @@ def test_imsma_geopackage_in_utm_with_cha_and_sha_imports_through_the_ready_mapp
     report = import_file(conn, HAZARDS, path, limits, read=read)
     assert report.inserted == 5
     assert report.detected["crs_reprojected_from"] == "EPSG:32638"
+    assert (report.detected["format"], report.detected["layer"]) == ("GeoPackage", "hazards")
     assert report.columns["status"] == "hazard_type"
     assert report.columns["hazard_type"] == "contamination"
     assert report.columns["external_id"] == "hazard_localid"

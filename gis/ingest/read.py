@@ -120,7 +120,9 @@ def _read_geopackage(path: Path, source_layer: str | None) -> gpd.GeoDataFrame:
             f"'{path.name}' has no layer '{source_layer}' (it has: {', '.join(layers)}): "
             "give one of them with --source-layer"
         )
-    return _ogr(path, "GeoPackage", path.name, source_layer)
+    frame = _ogr(path, "GeoPackage", path.name, source_layer)
+    frame.attrs["detected"] = {"format": "GeoPackage", "layer": source_layer}
+    return frame
 
 
 def _list_layers(path: Path, fmt: str) -> list[tuple[str, str]]:
