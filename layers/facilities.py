@@ -38,6 +38,19 @@ class FacilityProperties(Properties):
 table = layer_table("facilities", "Point", FacilityProperties)
 
 SPEC = LayerSpec(
+    synonyms={
+        "facility_type": {
+            "kindergarden": "kindergarten",
+            "preschool": "kindergarten",
+            "safe play space": "safe_play_area",
+            "playground": "safe_play_area",
+            "health centre": "health_post",
+            "health center": "health_post",
+            "medical point": "health_post",
+            "water source": "water_point",
+            "well": "water_point",
+        }
+    },
     name="facilities",
     order=20,
     title="Facilities",
