@@ -14,14 +14,9 @@ from gis.access import ANONYMOUS, Principal
 from gis.cql import FILTER_LANGS
 from gis.crs import URIS, parse_crs
 from gis.errors import Forbidden, NotFound, Unauthorized
-from gis.params import (
-    BBox,
-    Interval,
-    parse_bbox,
-    parse_datetime,
-    parse_timestamp,
-)
-from gis.query import ItemsQuery, Page, build_items_query, parse_page
+from gis.params import parse_bbox, parse_datetime, parse_timestamp
+from gis.query import ItemsQuery, build_items_query, parse_page
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -41,9 +36,14 @@ async def _registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
+async def _roles(request: Request) -> LayerRoles:
+    return request.app.state.roles
+
+
 EngineDep = Annotated[sa.Engine, Depends(_engine)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RegistryDep = Annotated[Registry, Depends(_registry)]
+RolesDep = Annotated[LayerRoles, Depends(_roles)]
 
 
 async def _principal(
@@ -192,41 +192,12 @@ DistrictParam = Annotated[
 ]
 
 
-async def _bbox(
-    bbox: BBoxParam = None, bbox_crs: BBoxCrsParam = None, crs: CrsParam = None
-) -> BBox | None:
-    parse_crs("crs", crs)
-    box_crs = parse_crs("bbox-crs", bbox_crs)
-    return parse_bbox(bbox, box_crs) if bbox is not None else None
-
-
-BBoxDep = Annotated[BBox | None, Depends(_bbox)]
-
-
-async def _datetime(datetime: DatetimeParam = None) -> Interval | None:
-    return parse_datetime(datetime) if datetime is not None else None
-
-
-DatetimeDep = Annotated[Interval | None, Depends(_datetime)]
-
-
-async def _page(
-    settings: SettingsDep,
-    limit: LimitParam = None,
-    offset: OffsetParam = None,
-    cursor: CursorParam = None,
-) -> Page:
-    return parse_page(limit, offset, cursor, settings.api.default_limit, settings.api.max_limit)
-
-
-PageDep = Annotated[Page, Depends(_page)]
-
-
 async def _items_query(
     request: Request,
     spec: LayerDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    roles: RolesDep,
     bbox: BBoxParam = None,
     bbox_crs: BBoxCrsParam = None,
     crs: CrsParam = None,
@@ -259,7 +230,7 @@ async def _items_query(
         include_deleted=include_deleted,
         filter_text=filter, filter_lang=filter_lang, filter_crs=filter_crs,
         properties=properties, skip_geometry=skip_geometry, crs=parse_crs("crs", crs),
-        district=district,
+        district=district, districts=roles.areas,
     )  # fmt: skip
 
 

@@ -37,7 +37,7 @@ from gis.items import (
     resolve,
 )
 from gis.outputs.tables import csv_chunks, file_geometry, write_geopackage
-from gis.query import ItemsQuery, Page
+from gis.query import ItemsQuery, Paging
 from gis.spec import LayerSpec
 
 ExportFormat = Literal["geojson", "gpkg", "csv", "fgb"]
@@ -70,18 +70,21 @@ class Export:
         return self.chunks
 
 
-def export(conn: sa.Connection, q: ItemsQuery, fmt: ExportFormat, *, hxl: bool = False) -> Export:
+def export(
+    conn: sa.Connection, q: ItemsQuery, fmt: ExportFormat, *, hxl: bool = False, raw: bool = False
+) -> Export:
     """The features of `q` (all of them unless it asked for a page) in `fmt`, streamed.
 
     The chunks read from `conn` as they are consumed: keep it open (and in one transaction, for
-    the GeoJSON cursor) until the last chunk is out.
+    the GeoJSON cursor) until the last chunk is out. A CSV guards text cells a spreadsheet would
+    run as formulas unless `raw`.
     """
     if fmt == "fgb" and q.skip_geometry:
         raise InvalidParameter("skipGeometry: a FlatGeobuf file needs its geometries")
     tally: list[int] = []
     name = f"{q.spec.name}{SUFFIX[fmt]}"
     if fmt == "csv":  # hxl only means something in a CSV
-        chunks = csv_chunks(conn, q, hxl=hxl, tally=tally)
+        chunks = csv_chunks(conn, q, hxl=hxl, tally=tally, raw=raw)
     elif fmt == "geojson":
         chunks = _geojson(conn, q, tally)
     elif fmt == "fgb":
@@ -93,7 +96,7 @@ def export(conn: sa.Connection, q: ItemsQuery, fmt: ExportFormat, *, hxl: bool =
 
 def whole_layer(spec: LayerSpec, fields: tuple[str, ...]) -> ItemsQuery:
     """Every live feature of a layer with these fields: the CLI's export."""
-    return ItemsQuery(spec=spec, fields=fields, page=Page(1, explicit=False, whole=True))
+    return ItemsQuery(spec=spec, fields=fields, page=Paging(1, explicit=False, whole=True))
 
 
 def export_layer(
@@ -104,9 +107,10 @@ def export_layer(
     fields: tuple[str, ...],
     *,
     hxl: bool = False,
+    raw: bool = False,
 ) -> int:
     """Write the layer's live features (not soft-deleted) with the given fields; returns the count."""
-    result = export(conn, whole_layer(spec, fields), fmt, hxl=hxl)
+    result = export(conn, whole_layer(spec, fields), fmt, hxl=hxl, raw=raw)
     with out.open("wb") as file:
         for chunk in result:
             file.write(chunk)

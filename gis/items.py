@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from psycopg.adapt import Buffer, Loader
 from sqlalchemy.dialects import postgresql
 
-from gis.analysis.common import find_area
+from gis.areas import find_area
 from gis.crs import CRS84, Crs
 from gis.features import feature_json, sql_key
 from gis.query import ItemsQuery, Sort

@@ -31,8 +31,8 @@ from gis.spec import LayerSpec, Role
 # Parameters of /items that are not property filters (OGC names plus SafeGround's own).
 RESERVED = frozenset(
     {"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby",
-     "updated_since", "include_deleted", "count", "hxl", "api_key", "filter", "filter-lang",
-     "filter-crs", "properties", "skipGeometry", "district", "lang"}
+     "updated_since", "include_deleted", "count", "hxl", "raw", "api_key", "filter",
+     "filter-lang", "filter-crs", "properties", "skipGeometry", "district", "lang"}
 )  # fmt: skip
 MAX_TEXT_VALUE_CHARS = 300
 MAX_FILTER_VALUES = 100
@@ -113,6 +113,9 @@ def _not_queryable(spec: LayerSpec, name: str, allowed: tuple[str, ...]) -> str:
     )
 
 
+BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
 def coerce(spec: LayerSpec, name: str, text: str) -> object:
     """A filter or cursor value as the column's Python type; refuses what the column cannot hold."""
     column = spec.table.c[name]
@@ -122,6 +125,19 @@ def coerce(spec: LayerSpec, name: str, text: str) -> object:
             raise InvalidParameter(f"{name}: '{shown(text)}' is not one of {', '.join(choices)}")
         return text
     kind = column.type
+    if isinstance(kind, sa.Boolean):
+        flag = BOOLEAN_WORDS.get(text.strip().lower())
+        if flag is None:
+            raise InvalidParameter(f"{name}: '{shown(text)}' is not true or false")
+        return flag
+    if isinstance(kind, sa.DateTime):
+        try:
+            instant = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InvalidParameter(
+                f"{name}: '{shown(text)}' is not an RFC 3339 date-time"
+            ) from None
+        return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
     if isinstance(kind, sa.Date):
         try:
             return dt.date.fromisoformat(text.strip())
@@ -208,7 +224,7 @@ def decode_cursor(spec: LayerSpec, sort: Sort, token: str) -> Cursor:
 
 
 @dataclass(frozen=True)
-class Page:
+class Paging:
     limit: int
     offset: int = 0
     cursor_token: str | None = None
@@ -222,14 +238,14 @@ def parse_page(
     cursor: str | None,
     default_limit: int,
     max_limit: int,
-) -> Page:
+) -> Paging:
     """A page; `limit=all` asks for the whole (visible, filtered) layer, streamed as a download."""
     if isinstance(limit, str):
         text = limit.strip().lower()
         if text == "all":
             if offset or cursor:
                 raise InvalidParameter("limit=all is the whole layer: give no offset or cursor")
-            return Page(max_limit, 0, None, explicit=False, whole=True)
+            return Paging(max_limit, 0, None, explicit=False, whole=True)
         if not re.fullmatch(r"[+-]?\d{1,12}", text):
             raise InvalidParameter(
                 f"limit must be a number between 1 and {max_limit:,}, or 'all'; got '{shown(limit)}'"
@@ -246,7 +262,7 @@ def parse_page(
         )
     if offset and cursor:
         raise InvalidParameter("give either offset or cursor, not both")
-    return Page(limit, offset or 0, cursor or None, explicit=asked)
+    return Paging(limit, offset or 0, cursor or None, explicit=asked)
 
 
 @dataclass(frozen=True)
@@ -268,7 +284,7 @@ class ItemsQuery:
 
     spec: LayerSpec
     fields: tuple[str, ...]  # visible output fields
-    page: Page
+    page: Paging
     bbox: BBox | None = None
     interval: Interval | None = None
     filters: tuple[Filter, ...] = ()
@@ -322,7 +338,7 @@ def build_items_query(
     spec: LayerSpec,
     role: Role,
     params: Mapping[str, str] | Iterable[tuple[str, str]],
-    page: Page,
+    page: Paging,
     *,
     bbox: BBox | None = None,
     interval: Interval | None = None,

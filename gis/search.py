@@ -1,6 +1,6 @@
 """Place search: villages, districts and facilities by name, in Azerbaijani, English or Russian.
 
-Names and the query are folded by the database's `sg_fold` (migration 0005: case, diacritics,
+Names and the query are folded by the database's `sg_fold` (migration 0006: case, diacritics,
 Cyrillic transliteration and the spellings that differ between the scripts), then compared with
 pg_trgm's word similarity, so "Quzanli", "quzanlı", "Кузанлы" and the typo "Quzanly" all find
 Quzanlı. Layers with a `search_key` column (villages, districts) are searched through its
@@ -22,6 +22,32 @@ MAX_QUERY_CHARS = 100
 MAX_HITS = 100
 THRESHOLD = 0.5  # word similarity a hit needs (pg_trgm's default, 0.6, misses two-letter typos)
 LANGS = ("az", "en", "ru")
+
+# sg_fold: one matching key for a name in Azerbaijani Latin, plain ASCII or Russian Cyrillic.
+# Cyrillic is transliterated, diacritics dropped (ə→e, ı→i, ş→s, ç→c, ğ→g, ö→o, ü→u), case folded
+# without relying on the server's locale, and the spellings that differ between the scripts made
+# one (q/к→k, x/х/kh→h, gh→g, sh→s, ch→c, zh→j, y/й→i, w→v). IMMUTABLE, with the unaccent
+# dictionary named, so a generated column and an index may use it. Migration 0006 and the layer
+# tables (for databases built from the specs) both run SEARCH_DDL.
+CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщыэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЫЭЮЯ"
+LATIN = "abvgdeejziiklmnoprstufhccssieua" * 2
+SILENT = "ъьЪЬ"  # hard and soft signs: no letter of their own
+FOLD_SQL = f"""
+CREATE OR REPLACE FUNCTION sg_fold(value text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT translate(
+    replace(replace(replace(replace(replace(
+      lower(public.unaccent('public.unaccent'::regdictionary,
+        translate(value, 'əƏıIİ{CYRILLIC}{SILENT}', 'eeiii{LATIN}'))),
+      'kh', 'h'), 'gh', 'g'), 'sh', 's'), 'ch', 'c'), 'zh', 'j'),
+    'qxyw', 'khiv')
+$$
+"""
+SEARCH_DDL = (
+    "CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public",
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public",
+    FOLD_SQL,
+)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gis.search import SEARCH_DDL
 from gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 from layers.villages import WOF_ATTRIBUTION
 
@@ -24,7 +25,7 @@ table = layer_table(
     "MultiPolygon",
     DistrictProperties,
     sa.UniqueConstraint("code"),
-    # The place search's key (sg_fold, migration 0005): every spelling of the name, folded
+    # The place search's key (sg_fold, migration 0006): every spelling of the name, folded
     # (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
     sa.Column(
         "search_key",
@@ -36,6 +37,8 @@ table = layer_table(
         ),
     ),
 )
+for _statement in SEARCH_DDL:  # sg_fold and its extensions, before the table that uses them
+    sa.event.listen(table, "before_create", sa.DDL(_statement))
 sa.Index(
     "districts_search_key_trgm",
     table.c.search_key,
@@ -45,13 +48,15 @@ sa.Index(
 
 SPEC = LayerSpec(
     name="districts",
+    order=90,
     title="Districts",
     description="Districts (rayons) and cities: the first-order administrative units of ISO 3166-2.",
     geometry_type="MultiPolygon",
     table=table,
     properties=DistrictProperties,
     queryable_fields=("name", "name_az", "code", "iso_code", "unit_type", "population_1999"),
-    name_fields=("name", "code", "name_az", "name_az_ascii"),
+    name_fields=("name", "name_az", "name_az_ascii"),
+    code_field="code",
     popup_fields=("name", "name_az", "code", "unit_type", "population_1999"),
     tooltip_field="name",
     style=Style(color="#555555", fill_opacity=0.0),

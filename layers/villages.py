@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gis.search import SEARCH_DDL
 from gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 
 WOF_ATTRIBUTION = (
@@ -26,7 +27,7 @@ class VillageProperties(Properties):
     geonames_id: int | None = None
 
 
-# The place search's key (sg_fold, migration 0005): every spelling of the name, folded
+# The place search's key (sg_fold, migration 0006): every spelling of the name, folded
 # (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
 table = layer_table(
     "villages",
@@ -42,6 +43,8 @@ table = layer_table(
         ),
     ),
 )
+for _statement in SEARCH_DDL:  # sg_fold and its extensions, before the table that uses them
+    sa.event.listen(table, "before_create", sa.DDL(_statement))
 sa.Index(
     "villages_search_key_trgm",
     table.c.search_key,
@@ -51,6 +54,7 @@ sa.Index(
 
 SPEC = LayerSpec(
     name="villages",
+    order=80,
     title="Villages",
     description="Populated places (villages, towns, cities) from GeoNames via Who's On First.",
     geometry_type="Point",

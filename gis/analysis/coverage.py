@@ -256,7 +256,7 @@ def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
         if q.area_id is not None
         else "",
         "area_name": f"a.{quote(names[0])}" if names else "a.external_id",
-        "area_code": f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)",
+        "area_code": f"a.{quote(q.area.code_field)}" if q.area.code_field else "CAST(NULL AS text)",
         "risk_box": _box(":risk_within_m"),
         "within_box": _box(":within_m"),
         "reach_box": _box("r.reach_m", grown=False),

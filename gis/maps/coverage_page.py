@@ -10,13 +10,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gis.analysis import answers, common
+from gis.analysis import answers
+from gis.areas import find_area
 from gis.errors import InvalidParameter
 from gis.maps import data, folium_map
 from gis.maps.answer_layers import answered
-from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData, Roles
+from gis.maps.builders import BuiltMap, day, metres
+from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData
 from gis.maps.elements import frame_for
-from gis.maps.pages import Page, day, metres
+from gis.roles import LayerRoles
 from gis.settings import AnalysisSettings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -42,10 +44,10 @@ def coverage(
     rings: bool = False,
     size_by: str = "population",
     download_href: str | None = None,
-) -> Page:
+) -> BuiltMap:
     """The coverage answer on a map. Targets not at risk are not drawn; `status` chooses among the
     at-risk ones (default both, uncovered above covered)."""
-    roles = Roles.from_settings(analysis)
+    roles = LayerRoles.from_settings(registry, analysis)
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
     body = answers.coverage_answer(
@@ -77,8 +79,8 @@ def coverage(
     }
     area = None
     if district is not None:  # already checked by the analysis; this finds its outline
-        area_spec = registry[analysis.area_layer]
-        found = common.find_area(conn, area_spec, district)
+        area_spec = roles.areas
+        found = find_area(conn, area_spec, district)
         area = (
             sa.select(area_spec.table.c.geom)
             .where(area_spec.table.c.id == found.id)
@@ -98,7 +100,7 @@ def coverage(
         lines=_parameter_lines(params, target_spec, by_spec, risk, status, rings),
         facts=summary_facts(summary, target_spec.title.lower()),
         hidden=hidden,
-        hazards_title=registry[roles.hazards].title,
+        hazards_title=roles.hazards.title,
         download_href=download_href,
     )
     ring_m = [float(params["within_m"])] + ([risk] if risk is not None else []) if rings else []
@@ -120,14 +122,14 @@ def coverage(
         rings_m=ring_m,
         size_by=size_key,
         size_max=size_max if size_by == "priority" else None,
-        base=roles.boundaries,
+        base=roles.areas.name,
     )
     counts = {layer.key: layer.count for layer in context}
     counts |= {
         f"{target_spec.name}_uncovered": targets[0].count,
         f"{target_spec.name}_covered": targets[1].count,
     }
-    return Page(m, counts)
+    return BuiltMap(m, counts)
 
 
 def _figures(props: dict[str, Any]) -> dict[str, object]:
@@ -150,7 +152,7 @@ def _targets(
     spec: LayerSpec,
     by: LayerSpec,
     role: Role,
-    scale: data.Scale,
+    scale: data.Detail,
     figures: dict[int, dict[str, object]],
     covered: bool,
 ) -> LayerData:
@@ -179,22 +181,21 @@ def _context(
     conn: sa.Connection,
     registry: Registry,
     role: Role,
-    scale: data.Scale,
+    scale: data.Detail,
     area: sa.ScalarSelect[Any] | None,
     reach_m: float,
     by: LayerSpec,
     params: dict[str, Any],
-    roles: Roles,
+    roles: LayerRoles,
 ) -> tuple[list[LayerData], list[str]]:
     """The boundaries, the hazard areas (if the caller may read them) and the `by` features of the
     window; with a district, those within reach of it (a box grown by `reach_m`: a superset)."""
     layers, hidden = [], []
-    for name in (roles.boundaries, roles.hazards):
-        spec = registry[name]
+    for spec in (roles.areas, roles.hazards):
         if not spec.readable_by(role):
             hidden.append(spec.title)
             continue
-        grown = 0.0 if name == roles.boundaries else reach_m  # the district and its neighbours
+        grown = 0.0 if spec is roles.areas else reach_m  # the district and its neighbours
         where: list[sa.ColumnElement[Any]] = (
             [] if area is None else [sa.func.ST_Intersects(spec.table.c.geom, _grown(area, grown))]
         )

@@ -17,9 +17,34 @@ import shapely
 import sqlalchemy as sa
 
 from gis.items import compile_statement, driver_connection, export_select, export_values, resolve
+from gis.outputs.formula_guard import FORMULA_STARTS, GUARD, unguard_cell
 from gis.query import ItemsQuery
 
 GEO_TAGS = {"longitude": "#geo+lon", "latitude": "#geo+lat", "wkt": "#geo+wkt"}
+
+_STARTS_SQL = "ARRAY[" + ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS) + "]"
+
+
+def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of a CSV read for import, with the export's formula guard taken off."""
+    out = frame.copy()
+    geometry = getattr(frame, "_geometry_column_name", None)
+    for name in out.columns:
+        column = out[name]
+        if name != geometry and (
+            pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+        ):
+            out[name] = out[name].map(lambda v: unguard_cell(v) if isinstance(v, str) else v)
+    return out
+
+
+def _guarded(column: sa.ColumnElement) -> sa.ColumnElement:
+    """In SQL: the text column with guard_cell applied (the same rule, run by COPY's query)."""
+    if not isinstance(column.type, sa.String):
+        return column
+    starts = sa.func.left(column, 1) == sa.any_(sa.literal_column(_STARTS_SQL))
+    guarded = sa.func.concat(sa.func.chr(ord(GUARD)), column)
+    return sa.case((starts, guarded), else_=column).label(column.name)
 
 
 def _whole(q: ItemsQuery) -> bool:
@@ -55,13 +80,18 @@ def csv_columns(q: ItemsQuery) -> list[sa.ColumnElement]:
 
 
 def csv_chunks(
-    conn: sa.Connection, q: ItemsQuery, *, hxl: bool, tally: list[int]
+    conn: sa.Connection, q: ItemsQuery, *, hxl: bool, tally: list[int], raw: bool = False
 ) -> Iterator[bytes]:
     """The CSV as it is produced (header, optional HXL hashtag row, rows from COPY); the row
-    count is appended to `tally` once the last chunk is out."""
+    count is appended to `tally` once the last chunk is out.
+
+    Text cells that a spreadsheet would run as a formula are guarded unless `raw` (machines).
+    """
     q = resolve(conn, q)
     columns = csv_columns(q)
     names = [c.name for c in columns]
+    if not raw:
+        columns = [_guarded(c) for c in columns]
     statement = compile_statement(export_select(q, columns, whole=_whole(q)))
     yield (",".join(names) + "\n").encode()
     if hxl:
@@ -76,10 +106,12 @@ def csv_chunks(
         tally.append(max(cur.rowcount, 0))
 
 
-def write_csv(conn: sa.Connection, q: ItemsQuery, *, hxl: bool) -> tuple[bytes, int]:
+def write_csv(
+    conn: sa.Connection, q: ItemsQuery, *, hxl: bool, raw: bool = False
+) -> tuple[bytes, int]:
     """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count."""
     tally: list[int] = []
-    body = b"".join(csv_chunks(conn, q, hxl=hxl, tally=tally))
+    body = b"".join(csv_chunks(conn, q, hxl=hxl, tally=tally, raw=raw))
     return body, tally[0]
 
 

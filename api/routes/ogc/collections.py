@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from api.deps import EngineDep, LayerDep, PrincipalDep, RegistryDep
 from api.responses import CSV, FGB, GEOJSON, GPKG, HTML, JSON, SCHEMA, Format, Links, respond
 from api.routes.ogc.landing import DOC_FORMATS, DocFormat, document
+from api.routes.ogc.tiles import TILESETS_VECTOR
 from gis.catalog import LayerFacts, layer_facts
 from gis.crs import CRS84, STORAGE, URIS
 from gis.items import read_connection
@@ -67,6 +68,7 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
             ),
             # The draft's plain relation name, which GDAL's OAPIF driver (up to 3.7) follows.
             links.link(f"{path}/queryables", "queryables", JSON, "the fields one can filter on"),
+            links.link(f"{path}/tiles", TILESETS_VECTOR, JSON, "the vector tilesets (MVT)"),
         ],
     }
     if extent:

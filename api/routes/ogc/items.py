@@ -41,7 +41,7 @@ from gis.crs import content_crs_header, parse_crs
 from gis.errors import NotFound
 from gis.export import SUFFIX, ExportFormat, export
 from gis.items import count_matched, read_connection, read_item, read_page
-from gis.outputs.pages import document_page, features_page, read_feature_rows
+from gis.outputs.html_pages import document_page, features_page, read_feature_rows
 from gis.query import ItemsQuery, encode_cursor
 from gis.spec import LayerSpec
 
@@ -114,11 +114,15 @@ def items(
     hxl: Annotated[
         bool, Query(description="CSV: add the layer's HXL hashtag row under the header")
     ] = False,
+    raw: Annotated[
+        bool,
+        Query(description="CSV for machines: no ' guard before cells a spreadsheet would run"),
+    ] = False,
 ) -> Response:
     if q.page.whole and fmt != Format.html:
-        return _download(q, principal, engine, fmt, hxl)
+        return _download(q, principal, engine, fmt, hxl, raw)
     if fmt in (Format.csv, Format.gpkg, Format.fgb):
-        return _export(request, q, principal, engine, fmt, hxl)
+        return _export(request, q, principal, engine, fmt, hxl, raw)
     if fmt == Format.html:
         return _html(request, q, principal, engine)
     with read_connection(engine) as conn:
@@ -166,13 +170,19 @@ def _html(request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engi
 
 
 def _export(
-    request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool
+    request: Request,
+    q: ItemsQuery,
+    principal: Principal,
+    engine: sa.Engine,
+    fmt: Format,
+    hxl: bool,
+    raw: bool = False,
 ) -> Response:
     """A page of CSV, GeoPackage or FlatGeobuf (a whole layer streams instead), audited."""
     if not q.page.explicit:
-        return _download(q, principal, engine, fmt, hxl)
+        return _download(q, principal, engine, fmt, hxl, raw)
     with engine.begin() as conn:
-        result = export(conn, q, EXPORTS[fmt], hxl=hxl)
+        result = export(conn, q, EXPORTS[fmt], hxl=hxl, raw=raw)
         body = b"".join(result)
         page = {"limit": q.page.limit, "offset": q.page.offset}
         audit(
@@ -192,7 +202,7 @@ def _crs_header(q: ItemsQuery, fmt: Format) -> dict[str, str]:
 
 
 def _download(
-    q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool
+    q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool, raw: bool
 ) -> Response:
     """Every feature the caller may see (after the filters), in the format asked.
 
@@ -208,11 +218,11 @@ def _download(
         **cache_headers(principal),
     }
     if fmt != Format.json:
-        return _spooled(q, principal, engine, fmt, hxl, headers)
+        return _spooled(q, principal, engine, fmt, hxl, raw, headers)
     conn = engine.connect()
     transaction = conn.begin()
     try:
-        result = export(conn, q, kind, hxl=hxl)
+        result = export(conn, q, kind, hxl=hxl, raw=raw)
         chunks = iter(result)
         first = next(chunks, b"")
     except BaseException:
@@ -242,13 +252,14 @@ def _spooled(
     engine: sa.Engine,
     fmt: Format,
     hxl: bool,
+    raw: bool,
     headers: dict[str, str],
 ) -> Response:
     handle, name = tempfile.mkstemp(prefix="safeground-download-", suffix=f".{fmt.value}")
     path = Path(name)
     try:
         with os.fdopen(handle, "wb") as file, engine.begin() as conn:
-            result = export(conn, q, EXPORTS[fmt], hxl=hxl)
+            result = export(conn, q, EXPORTS[fmt], hxl=hxl, raw=raw)
             for chunk in result:
                 file.write(chunk)
             detail = {**q.describe(), "whole": True, "completed": True}

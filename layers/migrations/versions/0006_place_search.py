@@ -10,8 +10,8 @@
 - villages get `name_en` and `name_ru` (from the reference data), and villages and districts a
   generated `search_key` with a trigram GIN index, so a search is an index scan.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -20,25 +20,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+from gis.search import SEARCH_DDL
+
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщыэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЫЭЮЯ"
-LATIN = "abvgdeejziiklmnoprstufhccssieua" * 2
-SILENT = "ъьЪЬ"  # hard and soft signs: no letter of their own
-FOLD_SQL = f"""
-CREATE OR REPLACE FUNCTION sg_fold(value text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT translate(
-    replace(replace(replace(replace(replace(
-      lower(public.unaccent('public.unaccent'::regdictionary,
-        translate(value, 'əƏıIİ{CYRILLIC}{SILENT}', 'eeiii{LATIN}'))),
-      'kh', 'h'), 'gh', 'g'), 'sh', 's'), 'ch', 'c'), 'zh', 'j'),
-    'qxyw', 'khiv')
-$$
-"""
 KEYS = {
     "villages": "coalesce(name, '') || ' ' || coalesce(name_az, '') || ' ' || coalesce(name_en, '') || ' ' || coalesce(name_ru, '')",
     "districts": "coalesce(name, '') || ' ' || coalesce(name_az, '') || ' ' || coalesce(name_az_ascii, '') || ' ' || coalesce(code, '')",
@@ -46,9 +34,8 @@ KEYS = {
 
 
 def upgrade() -> None:
-    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public")
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
-    op.execute(FOLD_SQL)
+    for statement in SEARCH_DDL:
+        op.execute(statement)
     op.add_column("villages", sa.Column("name_en", sa.Text(), nullable=True))
     op.add_column("villages", sa.Column("name_ru", sa.Text(), nullable=True))
     for table, key in KEYS.items():
