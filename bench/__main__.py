@@ -30,6 +30,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from bench import analysis as analysis_bench
+from bench import filters as filters_bench
 from bench import imports as imports_bench
 from bench import maps as maps_bench
 from bench import measure, scenarios
@@ -186,6 +187,8 @@ def run(base: str, key: str, dsn: str, quick: bool, rounds: int) -> list[dict[st
             lambda: measure.timed(lambda: walk(pg), walks),
         )
         record("all hazard areas, limit=5000 pages", "latency", 1.5, app_s, alone_s)
+
+        filters_bench.run(client, pg, rounds, scale, alternate, record)
 
         # Context, not a target: the least any request costs through HTTP and Python here.
         floor = scenarios.Request("/conformance", lambda pg: pg.execute("SELECT 1").fetchone())
