@@ -81,6 +81,21 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"database at revision {revision}")
 
 
+@db_app.command("check")
+def db_check() -> None:
+    """Compare the database with the layer specs, as `alembic revision --autogenerate` would;
+    exit 1, listing what differs, if a migration is missing or disagrees with a spec."""
+    engine = db.make_engine(_settings().database)
+    with engine.connect() as conn:
+        found = migrations.differences(conn)
+    for difference in found:
+        err.print(f"  - {difference}", highlight=False, markup=False)
+    if found:
+        err.print(f"[bold red]error:[/] {len(found)} difference(s) from the specs")
+        raise typer.Exit(1)
+    console.print("the database schema matches the layer specs")
+
+
 @db_app.command("downgrade")
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="target revision, e.g. base")],

@@ -58,6 +58,7 @@ SPEC = LayerSpec(
         }
     },
     name="distributions",
+    order=30,
     title="Distributions",
     description="Aid distributions (food, fertiliser, seeds, hygiene, cash, shelter) to households "
     "in affected communities.",

@@ -52,6 +52,7 @@ SPEC = LayerSpec(
         }
     },
     name="facilities",
+    order=20,
     title="Facilities",
     description="Schools, kindergartens, safe play areas, health posts and water points built or "
     "rehabilitated in conflict-affected communities.",

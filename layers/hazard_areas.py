@@ -65,6 +65,7 @@ table = layer_table(
 
 SPEC = LayerSpec(
     name="hazard_areas",
+    order=10,
     title="Hazard areas",
     description="Areas suspected (SHA) or confirmed (CHA) to contain mines, cluster munitions or "
     "other explosive remnants of war, and land released by survey or clearance. Hazard maps are "

@@ -81,6 +81,7 @@ table = layer_table(
 
 SPEC = LayerSpec(
     name="outreach_sessions",
+    order=40,
     title="Risk-education sessions",
     description="Explosive-ordnance risk education sessions (EORE; also MRE, or RASB: risk awareness "
     "and safer behaviour), with participants by girls, boys, women and men.",

@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import sqlalchemy as sa
 
+from gis.errors import InvalidInput, RowError
 from gis.ingest.mapping import ColumnMapping, load_mapping, ready_mappings
 from gis.ingest.options import ReadOptions
 from gis.ingest.read import read_file
@@ -74,6 +75,7 @@ def import_frame(
     deleted feature is refused unless `restore_deleted`. Rows without a source get
     `default_source`, else the mapping's source, else the file name.
     """
+    refuse_nested(frame)
     if filename and filename.lower().endswith(".csv"):
         frame = unguard_frame(frame)  # a CSV exported by SafeGround round-trips unchanged
     fallback = (mapping.source if mapping else None) or filename
@@ -123,6 +125,20 @@ def _detected(frame: gpd.GeoDataFrame) -> dict[str, object]:
     if frame.attrs.get("crs_from"):
         detected["crs_reprojected_from"] = frame.attrs["crs_from"]
     return detected
+
+
+def refuse_nested(frame: gpd.GeoDataFrame) -> None:
+    """An object or list where a single value belongs is refused, not stored as its repr."""
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    errors = [
+        RowError(row, str(name), "must be a single value, not an object or a list")
+        for name in frame.columns
+        if name != geometry and frame[name].dtype == object
+        for row, value in enumerate(frame[name], start=1)
+        if isinstance(value, dict | list | tuple)
+    ]
+    if errors:
+        raise InvalidInput(errors[:1000])
 
 
 def import_file(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
@@ -132,6 +133,27 @@ def _list_layers(path: Path, fmt: str) -> list[tuple[str, str]]:
         raise invalid(f"'{path.name}' could not be read as {fmt}") from exc
 
 
+# Shapefiles compress about 3-20 times; a member expanding 200 times is made to expand.
+MAX_ZIP_RATIO = 200
+
+
+def refuse_bomb(name: str, members: list[zipfile.ZipInfo], cap: int, max_mb: float) -> None:
+    """From the zip's directory, before anything is extracted: too big in all, or a member that
+    expands like a bomb. The extraction's byte counter still catches a directory that lies."""
+    declared = sum(m.file_size for m in members)
+    if declared > cap:
+        raise PayloadTooLarge(
+            f"the zip '{name}' would expand to {declared / 1e6:,.0f} MB, over the {max_mb:g} MB "
+            "limit; refusing it (a zip bomb?)"
+        )
+    for m in members:
+        if m.file_size > 1_000_000 and m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1):
+            raise PayloadTooLarge(
+                f"the zip '{name}' holds '{Path(m.filename).name[:80]}', which expands "
+                f"{m.file_size / max(m.compress_size, 1):,.0f} times; refusing it (a zip bomb?)"
+            )
+
+
 def _read_zipped_shapefile(
     path: Path, limits: ImportSettings, source_layer: str | None
 ) -> gpd.GeoDataFrame:
@@ -152,18 +174,25 @@ def _read_zipped_shapefile(
             )
         stem = shps[0].filename[: -len(".shp")]
         wanted = [m for m in members if m.filename.rsplit(".", 1)[0] == stem]
+        refuse_bomb(path.name, wanted, cap, limits.max_unzipped_mb)
         written = 0
-        for member in wanted:
-            target = Path(tmp) / Path(member.filename).name
-            with archive.open(member) as src, target.open("wb") as dst:
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > cap:
-                        raise PayloadTooLarge(
-                            f"the zip '{path.name}' expands past the {limits.max_unzipped_mb:g} MB "
-                            "limit; refusing it (a zip bomb?)"
-                        )
-                    dst.write(chunk)
+        try:
+            for member in wanted:
+                target = Path(tmp) / Path(member.filename).name
+                with archive.open(member) as src, target.open("wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > cap:
+                            raise PayloadTooLarge(
+                                f"the zip '{path.name}' expands past the "
+                                f"{limits.max_unzipped_mb:g} MB limit; refusing it (a zip bomb?)"
+                            )
+                        dst.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            # a directory that lies about sizes ends in a CRC error; or an unsupported method
+            raise invalid(
+                f"the zip '{path.name}' is damaged or uses an unsupported method"
+            ) from exc
         shp = Path(tmp) / Path(shps[0].filename).name
         for ext in (".shx", ".dbf"):
             if not shp.with_suffix(ext).exists():
