@@ -112,11 +112,11 @@ class LayerSpec:
     code_field: str | None = None
     # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
     notice: str = ""
+    # Where the layer comes in the registry (/collections, maps' legends): lower first.
+    order: int = 100
     # Other spellings of enumerated values that imports accept, as field -> {synonym: value}
     # (e.g. status: {"CHA": "confirmed"}); matched ignoring case, spaces, punctuation, diacritics.
     synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # Where the layer comes in the registry (/collections, maps' legends): lower first.
-    order: int = 100
 
     def __post_init__(self) -> None:
         derived_indexes(self)

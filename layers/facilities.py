@@ -72,7 +72,7 @@ SPEC = LayerSpec(
             "safe_play_area": "#17a2b8",
             "health_post": "#e7298a",
             "water_point": "#66a9cf",
-            "other": "#636363",
+            "other": "#8c510a",  # brown: a grey would read as released land
         },
         icon="school",
     ),

@@ -6,6 +6,7 @@ import enum
 
 import sqlalchemy as sa
 
+from gis.notices import NOT_SAFE
 from gis.spec import (
     LayerSpec,
     LongText,
@@ -85,7 +86,7 @@ SPEC = LayerSpec(
         "status_changed_on",
         "source_organisation",
     ),
-    notice="No hazard shown does not mean safe: hazard maps are incomplete.",
+    notice=NOT_SAFE,
     # IMSMA-style and everyday spellings; matched ignoring case, spaces, punctuation and accents.
     synonyms={
         "status": {

@@ -120,13 +120,6 @@ def import_frame(
     )
 
 
-def _detected(frame: gpd.GeoDataFrame) -> dict[str, object]:
-    detected = dict(frame.attrs.get("detected", {}))
-    if frame.attrs.get("crs_from"):
-        detected["crs_reprojected_from"] = frame.attrs["crs_from"]
-    return detected
-
-
 def refuse_nested(frame: gpd.GeoDataFrame) -> None:
     """An object or list where a single value belongs is refused, not stored as its repr."""
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
@@ -139,6 +132,13 @@ def refuse_nested(frame: gpd.GeoDataFrame) -> None:
     ]
     if errors:
         raise InvalidInput(errors[:1000])
+
+
+def _detected(frame: gpd.GeoDataFrame) -> dict[str, object]:
+    detected = dict(frame.attrs.get("detected", {}))
+    if frame.attrs.get("crs_from"):
+        detected["crs_reprojected_from"] = frame.attrs["crs_from"]
+    return detected
 
 
 def import_file(
