@@ -45,6 +45,18 @@ class DistributionProperties(Properties):
 table = layer_table("distributions", "Point", DistributionProperties)
 
 SPEC = LayerSpec(
+    synonyms={
+        "item_category": {
+            "food parcels": "food",
+            "food parcel": "food",
+            "fertilizer": "fertiliser",
+            "seed": "seeds",
+            "hygiene kits": "hygiene",
+            "hygiene kit": "hygiene",
+            "cash transfer": "cash",
+            "shelter materials": "shelter",
+        }
+    },
     name="distributions",
     order=30,
     title="Distributions",

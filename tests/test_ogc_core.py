@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
 
+from gis.notices import NOT_SAFE
 from gis.spec import Role
 from layers import REGISTRY
 
@@ -24,12 +26,19 @@ def test_landing_page_links_to_api_conformance_and_data(demo_client) -> None:
     assert rels["service-doc"]["href"].endswith("/api.html")
 
 
-def test_conformance_lists_only_part_1_classes(demo_client) -> None:
+# The standards whose conformance classes SafeGround declares (each class's own tests are beside
+# its feature): Features Part 1 and OGC API - Tiles.
+DECLARED_STANDARDS = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/",
+)
+
+
+def test_conformance_lists_only_classes_of_the_declared_standards(demo_client) -> None:
     classes = demo_client.get("/conformance").json()["conformsTo"]
     assert CORE in classes
-    assert all(
-        c.startswith("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/") for c in classes
-    )
+    assert len(classes) == len(set(classes))
+    assert all(c.startswith(DECLARED_STANDARDS) for c in classes), classes
 
 
 def test_api_document_is_openapi_3_0_without_3_1_spellings(demo_client) -> None:
@@ -123,10 +132,10 @@ def test_hazard_page_warns_that_no_hazard_shown_is_not_safe_and_maps_inline(
     page = demo_client.get(
         "/collections/hazard_areas/items?f=html&limit=20", headers=headers(demo, Role.partner)
     ).text
-    assert "No hazard shown does not mean safe" in page
+    assert html.escape(NOT_SAFE) in page  # the one notice (gis/notices.py)
     assert "synthetic demo data" in page
-    assert "<svg" in page and re.search(r"<path d='M [-0-9. LZM]+'", page)
-    assert "<script" not in page and "http://" not in page.split("<ul class='links'>")[0].replace(
+    assert "<svg" in page and re.search(r'<path d="M [-0-9. LZM]+"', page)
+    assert "<script" not in page and "http://" not in page.split('<ul class="links">')[0].replace(
         "http://www.w3.org/2000/svg", ""
     )
     villages = demo_client.get("/collections/villages/items?f=html&limit=20").text

@@ -122,6 +122,23 @@ def distance_text(metres: sa.ColumnElement) -> sa.ColumnElement:
     )
 
 
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def bearing_text(point: sa.ColumnElement, geom: sa.ColumnElement) -> sa.ColumnElement:
+    """`123° (SE)` from the centre to the feature's nearest point (geodesic azimuth), or a dash
+    when the centre lies inside."""
+    nearest = sa.func.geography(sa.func.ST_ClosestPoint(geom, sa.func.geometry(point)))
+    degrees = sa.func.degrees(sa.func.ST_Azimuth(point, nearest))
+    whole = sa.cast(sa.func.round(degrees), sa.Integer) % 360
+    sector = sa.cast(sa.func.floor((degrees + 22.5) / 45), sa.Integer) % 8 + 1
+    compass = sa.func.split_part(",".join(COMPASS), ",", sector)
+    return sa.case(
+        (sa.func.ST_Intersects(geom, sa.func.geometry(point)), "—"),
+        else_=sa.cast(whole, sa.Text) + "° (" + compass + ")",
+    )
+
+
 def visit(
     conn: sa.Connection,
     registry: Registry,
@@ -147,6 +164,9 @@ def visit(
     def distance(spec: LayerSpec) -> Extra:
         return Extra("distance", "Distance from the centre", distance_text(metres(spec)))
 
+    def bearing(spec: LayerSpec) -> Extra:
+        return Extra("bearing", "Bearing from the centre", bearing_text(point, spec.table.c.geom))
+
     selection = Selection()
     result = Visit(place, radius_m, selection, None, None, None, None, None)
     for spec in (roles.areas, roles.hazards, roles.places, roles.facilities, roles.activities):
@@ -163,7 +183,7 @@ def visit(
             role,
             LOCAL,
             where=[within(spec)],
-            extra=[distance(spec)],
+            extra=[distance(spec), *([bearing(spec)] if spec is roles.hazards else [])],
             order=by_distance,
             label_key="distance" if spec is roles.hazards else None,
         )
