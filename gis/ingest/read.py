@@ -15,6 +15,8 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
+import pyproj.exceptions
 import shapely
 
 from gis.errors import PayloadTooLarge, invalid
@@ -49,6 +51,15 @@ def read_file(
     source_layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """The file's features in EPSG:4326; raises InvalidInput / PayloadTooLarge with the reason."""
+    if crs is not None:
+        try:  # the caller's CRS string, checked before it reaches geopandas (CLI and API alike)
+            pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError:
+            raise invalid(
+                f"'{crs[:60]}' is not a coordinate reference system PROJ knows "
+                "(use e.g. EPSG:32638)",
+                field="crs",
+            ) from None
     fmt = file_format(path)
     size = path.stat().st_size
     if size == 0:
