@@ -14,9 +14,11 @@ from api.auth import KeyCache
 from api.errors import add_exception_handlers
 from api.guard import Bulkhead, CatchAll, RefuseNul, SecurityHeaders
 from api.routes import analysis as analysis_routes
-from api.routes import docs, health, ogc
+from api.routes import docs as doc_routes
+from api.routes import health, ogc
 from api.routes import maps as map_routes
 from gis.db import make_engine
+from gis.notices import NOT_SAFE
 from gis.roles import LayerRoles
 from gis.settings import Settings
 from layers import REGISTRY
@@ -30,9 +32,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=settings.api.title,
         version=version("safeground"),
         description="Weapon contamination (mine and explosive-remnant hazard areas) next to the "
-        "humanitarian work around it. Hazard maps are incomplete: no data is not the same as safe.",
+        f"humanitarian work around it. {NOT_SAFE}",
         openapi_url="/api",
-        docs_url=None,  # api.routes.docs serves /api.html without a CDN
+        docs_url=None,  # /api.html is api/routes/docs.py: Swagger UI from npm, not a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -64,8 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     access_log.install()
     add_exception_handlers(app)
     app.include_router(health.router)
-    app.include_router(docs.router)
     app.include_router(map_routes.router)
+    app.include_router(doc_routes.router)
     app.include_router(ogc.router)
     app.include_router(analysis_routes.router)
     openapi30.install(app)

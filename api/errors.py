@@ -46,13 +46,21 @@ def error_body(code: str, description: str, **extra: object) -> dict[str, object
     return {"code": code, "description": description, **extra}
 
 
+def _row_error(e: RowError) -> dict[str, object]:
+    """Row, field and reason; a table's line and column too, when the error has them."""
+    out: dict[str, object] = {"row": e.row, "field": e.field, "reason": e.reason}
+    if e.line is not None:
+        out["line"] = e.line
+    if e.column is not None:
+        out["column"] = e.column
+    return out
+
+
 def domain_response(exc: SafeGroundError) -> JSONResponse:
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
     extra: dict[str, object] = {}
     if isinstance(exc, InvalidInput):
-        extra["errors"] = [
-            {"row": e.row, "field": e.field, "reason": e.reason} for e in exc.errors[:1000]
-        ]
+        extra["errors"] = [_row_error(e) for e in exc.errors[:1000]]
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "ApiKey"

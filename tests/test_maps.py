@@ -22,6 +22,7 @@ from gis.errors import InvalidParameter
 from gis.maps import builders, data, folium_map
 from gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
 from gis.maps.elements import NOT_SAFE, colour
+from gis.notices import SYNTHETIC_MARK
 from gis.spec import Role
 from layers import REGISTRY
 from tests.browser.records import BRACES, XSS, insert, point, square
@@ -220,7 +221,7 @@ def test_map_page_has_layers_legend_notice_and_no_cdn(conn) -> None:
     hazard_style = REGISTRY["hazard_areas"].style
     for status, label in hazard_style.labels.items():
         assert label in html and f"border-color:{hazard_style.colors[status]}" in html
-    assert NOT_SAFE in html and "Synthetic demo data" in html and "Who&#x27;s On First" in html
+    assert NOT_SAFE in html and "Synthetic demo data" in html and "Who&#39;s On First" in html
     assert "Data extracted" in html and "Download as one offline file" in html
     assert '<script src="assets/leaflet/dist/leaflet.js"></script>' in html
     assert '<script src="assets/leaflet.markercluster' not in html  # nothing here is dense enough
@@ -286,13 +287,14 @@ def test_coverage_hook_draws_uncovered_targets_prominently(conn) -> None:
     html = folium_map.render(m, LINKED)
     assert "1 of 2 villages not covered" in html
     legend = html[html.index('id="sg-legend"') :]
-    assert "#d7191c" in legend and "#9e9e9e" in legend  # uncovered red, covered grey
+    # uncovered a magenta ring, covered a muted blue: neither in the hazard palette
+    assert "#ff00ff" in legend and "#8c96c6" in legend and "sg-shape-ring" in legend
     assert '"rings":[5000.0]' in html and '"sizeBy":"population"' in html
     assert '"villages_uncovered"' in html and '"emphasis":true' in html
 
 
 def test_constants_shared_with_layers_and_demo_agree() -> None:
-    assert data.SYNTHETIC_SOURCE == DEMO_SOURCE
+    assert SYNTHETIC_MARK in DEMO_SOURCE  # the one rule (gis/notices.py) labels the demo
     for spec in REGISTRY.values():
         colour(spec.style.color)
         for value in spec.style.colors.values():
@@ -391,7 +393,9 @@ def test_cli_writes_overview_and_visit_files(settings, committed, tmp_path) -> N
     visit = runner.invoke(
         cli, ["map", "visit", "--village", "Betatown", "--out", str(tmp_path / "v.html")], env=env
     )
-    assert visit.exit_code == 0 and "file://" in (tmp_path / "v.html").read_text()
+    written = (tmp_path / "v.html").read_text()
+    # without --offline too: one file that still works once moved (nothing from node_modules)
+    assert visit.exit_code == 0 and "file://" not in written and "<script src" not in written
     bad = runner.invoke(
         cli, ["map", "overview", "--district", "Nowhere", "--out", str(out)], env=env
     )

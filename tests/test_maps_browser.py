@@ -3,7 +3,7 @@ throw-away database holding the national demo, plus records whose names are mark
 
 Each map must load without a JavaScript error, draw exactly the features SQL counts, keep names
 inert, and — offline — render with every network request refused. Screenshots go to
-artifacts/screenshots/ (git-ignored); no test writes into docs/.
+artifacts/screenshots/ (git-ignored); no test writes into docs/ (`make screenshots` does).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from api.app import create_app
 from gis.access import create_key
 from gis.analysis import answers
+from gis.notices import NOT_SAFE
 from gis.settings import AnalysisSettings
 from gis.spec import Role, geography
 from layers import REGISTRY
@@ -109,13 +110,11 @@ def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser)
         assert_clean(report)
         assert drawn(page, list(expected)) == expected
         assert (
-            page.locator("#sg-notice").is_visible() and page.locator(".sg-synthetic").is_visible()
+            page.locator("#sg-notice").is_visible()
+            and page.locator("#sg-notice .sg-synthetic").is_visible()
         )
-        assert (
-            "Areas with no hazard shown are not known to be safe"
-            in page.locator("#sg-notice").inner_text()
-        )
-        screenshot(page, "overview")  # README's docs/screenshots/overview.png is copied from it
+        assert NOT_SAFE in page.locator("#sg-notice").inner_text()
+        screenshot(page, "overview")
 
 
 def test_district_overview_draws_the_district_and_recent_activities(
@@ -162,7 +161,9 @@ def test_visit_map_draws_what_lies_within_reach_and_prints(demo, base_url, brows
             page.locator(".leaflet-control-layers").evaluate("e => getComputedStyle(e).display")
             == "none"
         )
-        assert page.locator("#sg-notice").is_visible()
+        # on paper the panels leave the map; the notice is printed below it
+        assert page.locator("#sg-print .sg-warning").first.is_visible()
+        assert NOT_SAFE in page.locator("#sg-print").inner_text()
         screenshot(page, "visit-print")
 
 
@@ -231,7 +232,7 @@ def test_anonymous_visit_map_says_hazards_are_not_shown(demo, base_url, browser)
     with open_map(browser, f"{base_url}/maps/visit?village={demo.village}") as (page, report):
         assert_clean(report)
         notice = page.locator("#sg-notice").inner_text()
-        assert "Hazard areas are NOT shown" in notice and "not known to be safe" in notice
+        assert "Hazard areas are NOT shown" in notice and NOT_SAFE in notice
         assert drawn(page, ["hazard_areas"]) == {"hazard_areas": 0}
 
 
@@ -260,7 +261,7 @@ def test_coverage_map_draws_the_answers_targets_and_rings(demo, base_url, browse
         rings = page.locator("path.sg-ring-villages_uncovered").count()
         assert rings == 2 * expected["villages_uncovered"]
         assert "Coverage:" in page.locator("#sg-title").inner_text()
-        assert "not known to be safe" in page.locator("#sg-notice").inner_text()
+        assert NOT_SAFE in page.locator("#sg-notice").inner_text()
         screenshot(page, "coverage")
 
 
@@ -321,5 +322,5 @@ def test_route_visit_map_draws_every_hazard_in_the_corridor(demo, base_url, brow
         assert page.locator("path.sg-route").count() == 1
         assert page.locator("path.sg-corridor").count() == 1
         notice = page.locator("#sg-notice").inner_text()
-        assert "not known to be safe" in notice and "Hazard maps are incomplete" in notice
+        assert NOT_SAFE in notice
         screenshot(page, "route-visit")

@@ -1,48 +1,28 @@
-"""`/api.html`: the interactive API documentation (Swagger UI), served from node_modules.
-
-FastAPI's own page loads Swagger UI from a CDN, which the pages' Content-Security-Policy (no
-external origin) would block and which an offline deployment cannot reach.
-"""
+"""`/api.html`: the OpenAPI document read with Swagger UI, served from the npm package
+`swagger-ui-dist` under `/maps/assets/` (never a CDN: the documentation works on a LAN offline)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
 
-from fastapi import APIRouter, Path, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
 
-from gis.errors import NotFound
-from gis.maps.assets import MapSettings
+from api.deps import SettingsDep
+from gis.notices import NOT_SAFE
+from gis.templating import render
 
-router = APIRouter(include_in_schema=False)
-PACKAGE = "swagger-ui-dist"
-FILES = {
-    "swagger-ui-bundle.js": "text/javascript",
-    "swagger-ui.css": "text/css",
-    "favicon-32x32.png": "image/png",
-}
+router = APIRouter(tags=["documentation"])
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
-@router.get("/api.html")
-def docs(request: Request) -> HTMLResponse:
-    # Relative URLs: they keep working behind a proxy that mounts the app under a prefix.
-    return get_swagger_ui_html(
-        openapi_url="api",
-        title=f"{request.app.title} API",
-        swagger_js_url="api-assets/swagger-ui-bundle.js",
-        swagger_css_url="api-assets/swagger-ui.css",
-        swagger_favicon_url="api-assets/favicon-32x32.png",
+@router.get("/api.html", response_class=HTMLResponse, include_in_schema=False)
+def api_docs(settings: SettingsDep) -> HTMLResponse:
+    html = render(
+        TEMPLATES,
+        "api_docs.html",
+        title=settings.api.title,
+        assets="maps/assets",
+        not_safe=NOT_SAFE,
     )
-
-
-@router.get("/api-assets/{name}")
-def asset(request: Request, name: Annotated[str, Path()]) -> FileResponse:
-    if name not in FILES:
-        raise NotFound(f"no documentation asset '{name[:80]}'")
-    settings = getattr(request.app.state, "map_settings", None) or MapSettings()
-    return FileResponse(
-        settings.node_modules / PACKAGE / name,
-        media_type=FILES[name],
-        headers={"Cache-Control": "public, max-age=86400"},
-    )
+    return HTMLResponse(html, headers={"Cache-Control": "public, max-age=300"})

@@ -23,6 +23,7 @@ from pyproj import Geod
 from sqlalchemy.dialects import postgresql
 
 from gis.errors import InvalidParameter
+from gis.notices import NOT_SAFE
 from gis.outputs.formula_guard import guard_cell
 from gis.spec import LayerSpec, Role
 
@@ -31,10 +32,7 @@ DEFAULT_WINDOW_DAYS = 365
 EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)  # a window beyond is a typo
 MAX_K = 1000
 MAX_VERTICES = 10_000
-NO_DATA_NOTICE = (
-    "Hazard maps are incomplete: no hazard found here does NOT mean the ground is safe. Most recent "
-    "mine incidents in the region happened outside mapped hazard areas."
-)
+NO_DATA_NOTICE = NOT_SAFE  # the one wording (gis/notices.py)
 _quote = postgresql.dialect().identifier_preparer.quote
 
 

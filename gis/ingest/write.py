@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from gis.db_errors import sqlstate
 from gis.errors import Conflict, InvalidInput, RowError
@@ -84,7 +85,9 @@ def refuse_deleted(conn: sa.Connection, spec: LayerSpec, records: list[dict[str,
     ids = [str(r["external_id"]) for r in records]
     deleted = conn.execute(
         sa.select(t.c.external_id, t.c.deleted_at).where(
-            t.c.external_id.in_(sa.bindparam("ids", expanding=True)), t.c.deleted_at.is_not(None)
+            # one array parameter: an expanding IN fails past PostgreSQL's 65,535 parameters
+            t.c.external_id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text))),
+            t.c.deleted_at.is_not(None),
         ),
         {"ids": ids},
     ).all()

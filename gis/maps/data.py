@@ -16,11 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from gis.areas import Area
+from gis.notices import is_synthetic
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, Style
 
-# demo/synthetic.py's SOURCE (gis/ may not import the demo); a test keeps the two equal.
-SYNTHETIC_SOURCE = "synthetic demo"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -36,7 +35,9 @@ class Detail:
 
 NATIONAL = Detail("national", 0.001, 5)
 DISTRICT = Detail("district", 0.0002, 6)
-LOCAL = Detail("local", 0.00002, 6)
+# Visit and route maps carry exact geometry: the locate button measures to it (within 1 % of the
+# server), and the facts table and popups describe the stored shapes.
+LOCAL = Detail("local", 0.0, 7)
 # Most points of one activity layer drawn on one page: beyond, the most recent (a page of tens of
 # megabytes opens slowly on a phone, and a district or a date shows the rest).
 MAX_POINTS = 15_000
@@ -70,6 +71,8 @@ class LayerData:
     style: Style | None = None  # instead of the spec's (e.g. coverage: coloured by `covered`)
     truncated: bool = False  # only the most recent MAX_POINTS features are drawn
     emphasis: bool = False  # drawn larger, above the rest (e.g. the last session within reach)
+    # How far a drawn outline may stray from the stored one (display simplification), in metres.
+    tolerance_m: float = 0.0
 
 
 @dataclass
@@ -168,6 +171,8 @@ def collect(
     props += [(e.key, e.expr) for e in extra]
     if spec.style.color_by:
         props.append(("_k", t.c[spec.style.color_by]))  # a lookup key for the colour, never shown
+    if spec.active_filter:  # still dangerous: what the locate button measures to
+        props.append(("_a", sa.and_(*(t.c[c].in_(v) for c, v in spec.active_filter.items()))))
     tip = spec.tooltip_field if spec.tooltip_field in fields else None
     inner = sa.select(
         t.c.id.label("_id"),
@@ -207,7 +212,7 @@ def collect(
                 sa.Text,
             ),
             sa.func.count(),
-            sa.func.coalesce(sa.func.bool_or(f.c._src == SYNTHETIC_SOURCE), False),
+            sa.func.coalesce(sa.func.bool_or(is_synthetic(f.c._src)), False),
             sa.func.max(f.c._upd),
             sa.func.ST_XMin(extent),
             sa.func.ST_YMin(extent),
@@ -234,6 +239,8 @@ def collect(
         emphasis=emphasis,
         key=key or spec.name,
         truncated=truncated,
+        # a degree of latitude is at most 111.7 km: the tolerance never understates
+        tolerance_m=scale.tolerance_deg * 111_700 if spec.geometry_type != "Point" else 0.0,
     )
 
 

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from gis.errors import InvalidParameter, NotFound
-from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect
+from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect, ordered
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, geography
 
@@ -37,6 +37,15 @@ class LastSession:
     distance_m: float
 
 
+@dataclass(frozen=True)
+class Within:
+    """How many features of a layer that plays no role lie within reach, and the nearest."""
+
+    spec: LayerSpec
+    count: int
+    nearest_m: float | None
+
+
 @dataclass
 class Visit:
     place: Place
@@ -47,6 +56,7 @@ class Visit:
     nearest_active_m: float | None
     last_session: LastSession | None
     facilities_within: int | None
+    others: list[Within] = field(default_factory=list)  # every other activity layer, by spec
 
 
 def find_place(conn: sa.Connection, spec: LayerSpec, ref: str) -> Place:
@@ -112,6 +122,23 @@ def distance_text(metres: sa.ColumnElement) -> sa.ColumnElement:
     )
 
 
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def bearing_text(point: sa.ColumnElement, geom: sa.ColumnElement) -> sa.ColumnElement:
+    """`123° (SE)` from the centre to the feature's nearest point (geodesic azimuth), or a dash
+    when the centre lies inside."""
+    nearest = sa.func.geography(sa.func.ST_ClosestPoint(geom, sa.func.geometry(point)))
+    degrees = sa.func.degrees(sa.func.ST_Azimuth(point, nearest))
+    whole = sa.cast(sa.func.round(degrees), sa.Integer) % 360
+    sector = sa.cast(sa.func.floor((degrees + 22.5) / 45), sa.Integer) % 8 + 1
+    compass = sa.func.split_part(",".join(COMPASS), ",", sector)
+    return sa.case(
+        (sa.func.ST_Intersects(geom, sa.func.geometry(point)), "—"),
+        else_=sa.cast(whole, sa.Text) + "° (" + compass + ")",
+    )
+
+
 def visit(
     conn: sa.Connection,
     registry: Registry,
@@ -121,7 +148,9 @@ def visit(
     roles: LayerRoles | None = None,
 ) -> Visit:
     """Every layer that matters for a visit, within `radius_m` of the place, each feature with its
-    distance; plus the last risk-education session within reach, drawn on its own."""
+    distance; plus the last risk-education session within reach, drawn on its own. Besides the
+    layers that play a role (districts, hazards, places, facilities, sessions), every other
+    activity layer the registry holds is drawn and counted, so a new layer needs no edit here."""
     roles = roles or LayerRoles.defaults(registry)
     check_point(place.lon, place.lat, radius_m)
     point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(place.lon, place.lat), 4326))
@@ -134,6 +163,9 @@ def visit(
 
     def distance(spec: LayerSpec) -> Extra:
         return Extra("distance", "Distance from the centre", distance_text(metres(spec)))
+
+    def bearing(spec: LayerSpec) -> Extra:
+        return Extra("bearing", "Bearing from the centre", bearing_text(point, spec.table.c.geom))
 
     selection = Selection()
     result = Visit(place, radius_m, selection, None, None, None, None, None)
@@ -151,7 +183,7 @@ def visit(
             role,
             LOCAL,
             where=[within(spec)],
-            extra=[distance(spec)],
+            extra=[distance(spec), *([bearing(spec)] if spec is roles.hazards else [])],
             order=by_distance,
             label_key="distance" if spec is roles.hazards else None,
         )
@@ -168,6 +200,30 @@ def visit(
             if last is not None:
                 result.last_session, layer_last = last
                 selection.layers.append(layer_last)
+    played = {s.name for s in (roles.areas, roles.hazards, roles.places)}
+    played |= {roles.facilities.name, roles.activities.name}
+    for spec in ordered(registry):
+        if spec.name in played or spec.reference:
+            continue
+        if not spec.readable_by(role):
+            selection.hidden.append(spec.title)
+            continue
+        layer = collect(
+            conn,
+            spec,
+            role,
+            LOCAL,
+            where=[within(spec)],
+            extra=[distance(spec)],
+            order=(metres(spec), False),
+        )
+        selection.layers.append(layer)
+        nearest = conn.scalar(
+            sa.select(sa.func.min(metres(spec))).where(
+                spec.table.c.deleted_at.is_(None), within(spec)
+            )
+        )
+        result.others.append(Within(spec, layer.count, None if nearest is None else float(nearest)))
     return result
 
 

@@ -1,8 +1,8 @@
 """Readable HTML pages: any API document, and a page of features with a small map.
 
 The map is an inline SVG drawn from geometry PostGIS renders (ST_AsSVG), so the page works
-offline and loads no script or stylesheet from anywhere. Every text shown is escaped: names and
-notes come from imported files.
+offline and loads no script or stylesheet from anywhere. The HTML is Jinja2 templates (templates/,
+autoescaped): names and notes come from imported files.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -19,64 +19,23 @@ import sqlalchemy as sa
 from gis.items import export_select, export_values
 from gis.query import ItemsQuery
 from gis.spec import LayerSpec
+from gis.templating import render
 
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5rem auto;max-width:72rem;padding:0 1rem;color:#222}
-h1{font-size:1.5rem}table{border-collapse:collapse;font-size:.85rem;width:100%}
-th,td{border:1px solid #ccc;padding:.25rem .4rem;text-align:left;vertical-align:top}
-th{background:#f3f3f3}.notice{background:#fff3cd;border:1px solid #e0c36a;padding:.5rem .75rem;
-margin:.5rem 0;font-weight:600}.links a{margin-right:1rem}svg{border:1px solid #ccc;background:#fafafa;
-max-width:100%;height:auto}dl{margin:0 0 0 1rem}dt{font-weight:600}small{color:#555}
-"""
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAP_WIDTH_PX = 720
-
-
-def page(title: str, body: str) -> str:
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{escape(title)} — SafeGround</title><style>{STYLE}</style></head>"
-        f"<body>{body}</body></html>"
-    )
-
-
-def _links(links: Sequence[Mapping[str, Any]]) -> str:
-    items = []
-    for link in links:
-        label = link.get("title") or link.get("rel", "")
-        items.append(
-            f"<li><a href='{escape(str(link['href']))}'>{escape(str(label))}</a> "
-            f"<small>{escape(str(link.get('rel', '')))} · {escape(str(link.get('type', '')))}</small></li>"
-        )
-    return f"<ul class='links'>{''.join(items)}</ul>" if items else ""
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, Mapping):
-        rows = "".join(
-            f"<dt>{escape(str(k))}</dt><dd>{_value(v)}</dd>"
-            for k, v in value.items()
-            if k != "links"
-        )
-        return f"<dl>{rows}</dl>"
-    if isinstance(value, list):
-        if value and all(isinstance(v, Mapping) and "href" in v for v in value):
-            return _links(value)
-        return "<ul>" + "".join(f"<li>{_value(v)}</li>" for v in value) + "</ul>"
-    if isinstance(value, str) and value.startswith(("http://", "https://")):
-        return f"<a href='{escape(value)}'>{escape(value)}</a>"
-    return escape("" if value is None else str(value))
 
 
 def document_page(title: str, doc: Mapping[str, Any], notices: Sequence[str] = ()) -> str:
     """Any JSON document of the API (landing page, collections, queryables…) as HTML."""
-    body = f"<h1>{escape(title)}</h1>"
-    body += "".join(f"<p class='notice'>{escape(n)}</p>" for n in notices)
-    if doc.get("description"):
-        body += f"<p>{escape(str(doc['description']))}</p>"
-    body += _links(doc.get("links", []))
-    body += _value({k: v for k, v in doc.items() if k not in ("title", "description")})
-    return page(title, body)
+    return render(
+        TEMPLATES,
+        "document.html",
+        title=title,
+        notices=list(notices),
+        description=doc.get("description"),
+        doc_links=doc.get("links", []),
+        rest={k: v for k, v in doc.items() if k not in ("title", "description")},
+    )
 
 
 # --- features ----------------------------------------------------------------------------------
@@ -132,9 +91,9 @@ def read_feature_rows(conn: sa.Connection, q: ItemsQuery) -> FeatureRows:
     return FeatureRows(header, rows, point, len(fetched), first, last)
 
 
-def _svg_map(spec: LayerSpec, data: FeatureRows, rows: list[tuple[Any, ...]]) -> str:
+def _svg_map(spec: LayerSpec, data: FeatureRows, rows: list[tuple[Any, ...]]) -> dict[str, Any]:
     if not rows:
-        return ""
+        return {}
     n = len(data.columns)
     minx = min(r[-4] for r in rows)
     miny = min(r[-3] for r in rows)
@@ -145,7 +104,6 @@ def _svg_map(spec: LayerSpec, data: FeatureRows, rows: list[tuple[Any, ...]]) ->
     # Degrees of longitude shrink with latitude: scale x so the map is not stretched.
     k = max(math.cos(math.radians((miny + maxy) / 2)), 0.05)
     width, height = (maxx - minx) * k, maxy - miny
-    radius = max(width, height) / 120
     color_by = spec.style.color_by
     color_index = data.columns.index(color_by) if color_by in data.columns else None
     shapes = []
@@ -153,38 +111,29 @@ def _svg_map(spec: LayerSpec, data: FeatureRows, rows: list[tuple[Any, ...]]) ->
         color = (
             spec.style.color_for(row[color_index]) if color_index is not None else spec.style.color
         )
-        tip = escape(f"{row[0]} {row[1]}")
+        shape: dict[str, Any] = {"colour": color, "tip": f"{row[0]} {row[1]}", "point": data.point}
         if data.point:
-            x, y = row[n], row[n + 1]
-            shapes.append(
-                f"<circle cx='{x * k:.6f}' cy='{-y:.6f}' r='{radius:.6f}' fill='{escape(color)}' "
-                f"fill-opacity='0.8'><title>{tip}</title></circle>"
-            )
+            shape |= {"x": f"{row[n] * k:.6f}", "y": f"{-row[n + 1]:.6f}"}
         else:
-            shapes.append(
-                f"<path d='{escape(str(row[n]))}' transform='scale({k:.6f},1)' fill='{escape(color)}' "
-                f"fill-opacity='{spec.style.fill_opacity}' stroke='{escape(color)}' "
-                f"vector-effect='non-scaling-stroke'><title>{tip}</title></path>"
-            )
+            shape |= {"d": str(row[n]), "fill_opacity": spec.style.fill_opacity}
+        shapes.append(shape)
     height_px = int(MAP_WIDTH_PX * height / width) if width else MAP_WIDTH_PX
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' role='img' aria-label='map of these features' "
-        f"width='{MAP_WIDTH_PX}' height='{min(max(height_px, 200), 900)}' "
-        f"viewBox='{minx * k:.6f} {-maxy:.6f} {width:.6f} {height:.6f}' preserveAspectRatio='xMidYMid meet'>"
-        + "".join(shapes)
-        + "</svg>"
-    )
+    return {
+        "width": MAP_WIDTH_PX,
+        "height": min(max(height_px, 200), 900),
+        "view_box": f"{minx * k:.6f} {-maxy:.6f} {width:.6f} {height:.6f}",
+        "radius": f"{max(width, height) / 120:.6f}",
+        "k": f"{k:.6f}",
+        "shapes": shapes,
+    }
 
 
-def _legend(spec: LayerSpec) -> str:
+def _legend(spec: LayerSpec) -> dict[str, Any]:
     style = spec.style
     if not style.color_by or not style.colors:
-        return ""
-    items = "".join(
-        f"<li><span style='color:{escape(color)}'>■</span> {escape(style.labels.get(value, value))}</li>"
-        for value, color in style.colors.items()
-    )
-    return f"<p><strong>{escape(style.color_by)}</strong></p><ul>{items}</ul>"
+        return {}
+    items = [(style.labels.get(value, value), color) for value, color in style.colors.items()]
+    return {"by": style.color_by, "entries": items}
 
 
 def features_page(
@@ -193,20 +142,17 @@ def features_page(
     links: Sequence[Mapping[str, Any]],
     notices: Sequence[str],
 ) -> str:
-    rows = data.rows
-    body = f"<h1>{escape(spec.title)}</h1><p>{escape(spec.description)}</p>"
-    body += "".join(f"<p class='notice'>{escape(n)}</p>" for n in notices)
-    body += _svg_map(spec, data, rows) + _legend(spec)
-    body += _links(links)
-    head = "".join(f"<th>{escape(c)}</th>" for c in data.columns)
     n = len(data.columns)
-    cells = "".join(
-        "<tr>"
-        + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in row[:n])
-        + "</tr>"
-        for row in rows
+    return render(
+        TEMPLATES,
+        "features.html",
+        title=spec.title,
+        description=spec.description,
+        notices=list(notices),
+        svg=_svg_map(spec, data, data.rows),
+        legend=_legend(spec),
+        page_links=list(links),
+        columns=data.columns,
+        rows=[row[:n] for row in data.rows],
+        attribution=f"{spec.attribution} {spec.license}".strip(),
     )
-    body += f"<p>{len(rows)} feature(s)</p><table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
-    if spec.attribution or spec.license:
-        body += f"<p><small>{escape(spec.attribution)} {escape(spec.license)}</small></p>"
-    return page(spec.title, body)
