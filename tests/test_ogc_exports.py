@@ -95,8 +95,7 @@ def test_exports_are_audited_with_their_filters(demo: Demo, demo_client) -> None
     with demo.engine.connect() as conn:
         entry = conn.execute(sa.text("SELECT * FROM audit_log ORDER BY id DESC LIMIT 1")).one()
     assert (entry.actor, entry.action, entry.layer) == ("test staff", "export_csv", "facilities")
-    # A whole-layer export streams: the audit row says it was whole and that it was sent to the end.
-    assert entry.detail == {"facility_type": ["school"], "whole": True, "completed": True}
+    assert entry.detail == {"facility_type": ["school"]}
     assert entry.feature_count == sql_count(
         demo,
         "SELECT count(*) FROM facilities WHERE facility_type = 'school' AND deleted_at IS NULL",

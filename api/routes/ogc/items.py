@@ -262,8 +262,8 @@ def _spooled(
             result = export(conn, q, EXPORTS[fmt], hxl=hxl, raw=raw)
             for chunk in result:
                 file.write(chunk)
-            detail = {**q.describe(), "whole": True, "completed": True}
-            audit(conn, principal, f"export_{fmt.value}", q.spec.name, detail, result.rows)
+            # As a page's export is audited, with no page: every filtered feature, all sent.
+            audit(conn, principal, f"export_{fmt.value}", q.spec.name, q.describe(), result.rows)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
