@@ -25,7 +25,8 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS, Transformer
 
-from gis.analysis.common import NO_DATA_NOTICE, active_condition, custom_plans, quote
+from gis.analysis.common import NO_DATA_NOTICE, active_sql, custom_plans
+from gis.analysis.sql import quote
 from gis.errors import Forbidden
 from gis.spec import LayerSpec, Role
 
@@ -120,7 +121,7 @@ SELECT ST_AsBinary(b.geom)
 FROM (
     SELECT CAST(ST_Buffer(geography(h.geom), :within_m, 'quad_segs=4') AS geometry) AS geom
     FROM {hazard} h
-    WHERE h.deleted_at IS NULL {active}
+    WHERE {active}
       AND h.geom && ST_Expand(ST_SetSRID(CAST(:extent AS box2d), 4326), :pad_deg, :pad_deg)
     OFFSET 0
 ) b
@@ -155,7 +156,7 @@ def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[
         / max(0.01, math.cos(math.radians(max(abs(extent[1]), abs(extent[3]))))),
     }
     sql = BUFFERS_SQL.format(
-        hazard=quote(q.hazard.table.name), active=active_condition("h", q.hazard, params)
+        hazard=quote(q.hazard.table.name), active=active_sql("h", q.hazard, params)
     )
     buffers = shapely.from_wkb(conn.execute(sa.text(sql), params).scalars().all())
     rows = []
@@ -250,7 +251,7 @@ FROM {area} a
 LEFT JOIN LATERAL (
     SELECT p.id, CAST(p.{population} AS bigint) AS population,
            EXISTS (SELECT 1 FROM {hazard} h
-                   WHERE h.deleted_at IS NULL {active}
+                   WHERE {active}
                      AND ST_DWithin(geography(h.geom), geography(p.geom), :within_m)) AS near
     FROM {places} p
     WHERE p.deleted_at IS NULL AND ST_Intersects(a.geom, p.geom)
@@ -273,7 +274,7 @@ def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
         places=quote(q.places.table.name),
         population=quote(q.places.population_field),
         hazard=quote(q.hazard.table.name),
-        active=active_condition("h", q.hazard, params),
+        active=active_sql("h", q.hazard, params),
     )
     rows = []
     for r in conn.execute(sa.text(sql), params).mappings():

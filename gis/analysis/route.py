@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from gis.analysis.common import (
     NO_DATA_NOTICE,
+    active_sql,
     custom_plans,
     geodesic_length_m,
     json_object_sql,
@@ -181,13 +182,8 @@ def _block(
     if is_hazard:
         figures += [("crosses", "c.crosses"), ("active", "c.active")]
     pairs = with_figures(properties_sql(spec, spec.visible_fields(role), "c"), figures)
-    active = "false"
-    if is_hazard:
-        conditions = []
-        for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
-            params[f"active_{i}"] = list(values)
-            conditions.append(f"t.{quote(column)} = ANY(:active_{i})")
-        active = " AND ".join(conditions) or "true"
+    # Route checks are about going now: the status as of today.
+    active = active_sql("t", spec, params) if is_hazard else "false"
     return BLOCK_SQL.format(
         order=order,
         table=quote(spec.table.name),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from gis.analysis.common import active_clause
 from gis.errors import InvalidParameter, NotFound
 from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Roles, Selection, collect
 from gis.spec import LayerSpec, Registry, Role, geography
@@ -175,12 +176,8 @@ def _active(
 ) -> tuple[int, float | None]:
     """How many of the features within reach are still dangerous (the spec's `active_filter`), and
     the distance to the nearest."""
-    t = spec.table
-    active = [t.c[column].in_(values) for column, values in spec.active_filter.items()]
     row = conn.execute(
-        sa.select(sa.func.count(), sa.func.min(metres)).where(
-            t.c.deleted_at.is_(None), within, *active
-        )
+        sa.select(sa.func.count(), sa.func.min(metres)).where(active_clause(spec), within)
     ).one()
     return int(row[0]), None if row[1] is None else float(row[1])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import gis.analysis.pairs  # noqa: F401  (declares the analysis tables in the metadata)
 from gis.spec import metadata
 
 config = context.config
