@@ -137,7 +137,7 @@ def measure(
     best = np.full((n, 3), np.nan)  # lon, lat, azimuth
     if n == 0:
         return Measured(upper, upper.copy(), best[:, 0], best[:, 1], best[:, 2])
-    rings = [_rings(g) for g in geometries]
+    rings = {int(g): _rings(geometries[g]) for g in np.unique(pair_geometry)}
     polygonal = np.array([g.geom_type in ("Polygon", "MultiPolygon") for g in geometries])
     # A point inside (or on) a polygon is 0 m away: lon/lat point-in-polygon, the edge rule.
     inside = np.zeros(n, dtype=bool)
@@ -259,19 +259,28 @@ def measure_from(a: shapely.Geometry, others: Sequence[shapely.Geometry]) -> Mea
         [np.arange(o, o + len(r) - 1) for o, r in zip(np.cumsum([0, *map(len, rings[:-1])]), rings)]
     )
     if len(apart):
-        pair_point = np.tile(np.arange(len(vertices)), len(apart))
-        pair_geometry = np.repeat(apart, len(vertices))
-        at = measure(vertices, others, pair_point, pair_geometry)
+        # Cheap bounds first, from lon/lat-plane distances (search_degrees' proof, with a band
+        # of 0.2 rad, more than the 1,000 km cap; and an upper bound by the lon/lat-straight path
+        # to the plane's nearest point, whose radii are at most M(90°) and a): only the vertices
+        # that may come nearest are measured, the others keep the cheap lower bound.
+        plane = shapely.distance(
+            shapely.points(vertices)[None, :], np.asarray(others, dtype=object)[apart][:, None]
+        )
+        lat = min(MAX_LAT_RAD, float(np.max(np.abs(np.radians(vertices[:, 1])))) + 0.2)
+        low_at = np.radians(plane) * min(M_MIN, A_M * np.cos(lat))
+        high = np.radians(plane) * A_M / np.sqrt(1 - E2)
+        chosen = np.nonzero(low_at <= high.min(axis=1, keepdims=True))
+        at = measure(vertices, others, chosen[1], apart[chosen[0]])
         _improve(
             upper,
             best,
-            pair_geometry,
-            vertices[pair_point, 0],
-            vertices[pair_point, 1],
+            apart[chosen[0]],
+            vertices[chosen[1], 0],
+            vertices[chosen[1], 1],
             at.distance_m,
-            np.full(len(pair_point), np.nan),
+            np.full(len(chosen[0]), np.nan),
         )
-        low_at = at.lower_m.reshape(len(apart), len(vertices))
+        low_at[chosen] = at.lower_m
         j = np.repeat(apart, len(starts))
         s = np.tile(starts, len(apart))
         rows = np.repeat(np.arange(len(apart)), len(starts))
