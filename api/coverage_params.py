@@ -18,7 +18,10 @@ TARGET = "Point layer to rank (default villages)"
 BY = "What covers a target (default outreach_sessions; any point or polygon layer)"
 WITHIN_M = "A target is covered by a `by` feature this close, in geodesic metres"
 SINCE = "Window start, YYYY-MM-DD (default until − 364 days)"
-UNTIL = "Window end, YYYY-MM-DD (default today)"
+UNTIL = (
+    "Window end, YYYY-MM-DD (default today); also the day whose hazard status counts: hazard "
+    "areas recorded by then and active then"
+)
 RISK_WITHIN_M = (
     "At risk within this distance (metres) of an active hazard; 'none' drops the condition"
 )

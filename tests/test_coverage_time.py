@@ -77,3 +77,18 @@ def test_route_checks_use_todays_status(conn) -> None:
     line = {"type": "LineString", "coordinates": [start, moved(*start, 90.0, 1000.0)]}
     checked = json.loads(route_answer(conn, REGISTRY, SETTINGS, Role.admin, geojson=line).body)
     assert checked["summary"]["hazards"] == 1 and checked["summary"]["hazards_active"] == 0
+
+
+def test_the_openapi_description_states_the_time_and_distance_rules(settings) -> None:
+    from api.app import create_app
+
+    app = create_app(settings)
+    try:
+        spec = app.openapi()
+    finally:
+        app.state.engine.dispose()
+    coverage = spec["paths"]["/analysis/coverage"]["get"]
+    assert "as they stood on `until`" in coverage["description"]
+    assert "straight lines in longitude/latitude" in coverage["description"]
+    until = next(p for p in coverage["parameters"] if p["name"] == "until")
+    assert "hazard status" in until["description"]

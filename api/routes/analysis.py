@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
 from gis.analysis import answers
-from gis.analysis.common import csv_text
+from gis.analysis.common import DISTANCE_RULE, TIME_RULE, csv_text
 from gis.analysis.coverage import PRIORITY_FORMULA
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
@@ -56,7 +56,7 @@ def _answer(body: bytes, f: str, name: str, leading: tuple[str, ...] = ()) -> Re
         "only), overall and per district. The risk condition reads the hazard areas, so it needs a "
         "key that may read them (partner or above); without one, ask with `risk_within_m=none`, "
         "which reads no hazard and gives no hazard figures. Hazard maps are incomplete: no hazard "
-        "nearby does not mean safe."
+        f"nearby does not mean safe. {DISTANCE_RULE} {TIME_RULE}"
     ),
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}},
@@ -84,7 +84,8 @@ def coverage(
     summary="The k nearest features of a layer",
     description="The `k` features of `layer` nearest to a point (lon/lat) or to a village "
     "(`village=ID`), with the geodesic distance in metres (0 inside a polygon) and the bearing "
-    "(degrees from north, approximate to a fraction of a degree) from the point.",
+    "(degrees from north: the geodesic azimuth to the nearest point) from the point. "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def nearest(
@@ -120,7 +121,8 @@ def nearest(
     "/within",
     summary="Features within a distance of a point",
     description="Every feature of `layer` within `distance_m` geodesic metres of lon/lat, nearest "
-    "first, with its distance and bearing; at most `limit` (the summary says `truncated`).",
+    "first, with its distance and bearing; at most `limit` (the summary says `truncated`). "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def within_point(
@@ -155,7 +157,8 @@ def within_point(
     "/within",
     summary="Features within a distance of a point, line or polygon",
     description="The body is a GeoJSON Point, LineString or Polygon (or a Feature holding one); "
-    "every feature of `layer` within `distance_m` geodesic metres of it, nearest first.",
+    "every feature of `layer` within `distance_m` geodesic metres of it, nearest first. "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def within_geometry(
@@ -191,7 +194,8 @@ def within_geometry(
     "within `buffer_m` of the route, nearest first along it: its geodesic distance from the route, "
     "along_km (where the route comes closest, or enters it), crosses, type and status, and whether "
     "it is active (suspected and confirmed areas count as dangerous); then the facilities and "
-    "villages along the way. Finding nothing does NOT mean the route is safe, and the answer says so.",
+    "villages along the way. Finding nothing does NOT mean the route is safe, and the answer says "
+    "so. Hazard status is today's. " + DISTANCE_RULE,
     response_class=Response,
 )
 def route_check(
@@ -217,7 +221,9 @@ def route_check(
     "from the configured population raster (read window by window; `raster` names a configured "
     "key, never a path) or, without one, from the villages' known populations. The summary says "
     "which source was used and whether it is modelled: the demo raster is MODELLED from 1999 "
-    "census district totals spread over places, not observed.",
+    "census district totals spread over places, not observed. From the villages, each village "
+    "counts once, in one district (on a shared border the district asked for, else the lowest "
+    "id), so the districts add up to the total; hazard status is today's. " + DISTANCE_RULE,
     response_class=Response,
 )
 def exposure(

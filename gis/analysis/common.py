@@ -34,6 +34,19 @@ NO_DATA_NOTICE = (
     "Hazard maps are incomplete: no hazard found here does NOT mean the ground is safe. Most recent "
     "mine incidents in the region happened outside mapped hazard areas."
 )
+# What the answers mean, said once for the OpenAPI descriptions and the CLI help.
+DISTANCE_RULE = (
+    "Distances are geodesic metres on the WGS 84 ellipsoid to the truly nearest point of each "
+    "geometry, for any shape (concave, multipart, holes, long edges), within 5 mm; 0 inside a "
+    "polygon. Polygon and line edges are straight lines in longitude/latitude, as GeoJSON "
+    "(RFC 7946) and the maps draw them."
+)
+TIME_RULE = (
+    "Hazard areas count as they stood on `until` (today without a window): recorded on or "
+    "before it, and active then — status suspected or confirmed, or a later status (cleared, "
+    "reduced, cancelled) that took effect only after `until`. The window applies to the `by` "
+    "features."
+)
 
 
 def active_sql(

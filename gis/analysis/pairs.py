@@ -89,16 +89,11 @@ WHERE (:all_rows OR h.id = ANY(:hazard_ids) OR t.id = ANY(:target_ids))
 # The rows of one layer whose stamp differs from the one remembered, and remembered rows that are
 # gone (a hard DELETE or TRUNCATE): as (side, id).
 STALE_SQL = """
-SELECT :side AS side, x.id
-FROM {table} x
-LEFT JOIN analysis_pair_versions v
-  ON v.pairing = :pairing AND v.side = :side AND v.feature_id = x.id
-WHERE v.feature_id IS NULL OR v.row_xmin <> x.xmin OR v.row_ctid <> x.ctid
-UNION ALL
-SELECT :side, v.feature_id
-FROM analysis_pair_versions v
-WHERE v.pairing = :pairing AND v.side = :side
-  AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.id = v.feature_id)
+SELECT :side AS side, coalesce(x.id, v.feature_id) AS id
+FROM (SELECT id, xmin AS row_xmin, ctid AS row_ctid FROM {table}) x
+FULL JOIN (SELECT * FROM analysis_pair_versions WHERE pairing = :pairing AND side = :side) v
+  ON v.feature_id = x.id AND v.row_xmin = x.row_xmin AND v.row_ctid = x.row_ctid
+WHERE v.feature_id IS NULL OR x.id IS NULL
 """
 
 STAMP_SQL = """
@@ -125,7 +120,8 @@ def _stale(
     found: dict[str, list[int]] = {"hazard": [], "target": []}
     for side, feature_id in conn.execute(sa.text(statement), {"pairing": key}):
         found[side].append(int(feature_id))
-    return found["hazard"], found["target"]
+    # A changed row appears twice (its new stamp, and the remembered old one).
+    return sorted(set(found["hazard"])), sorted(set(found["target"]))
 
 
 def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
