@@ -16,7 +16,7 @@ from gis.settings import AnalysisSettings
 from gis.spec import Role
 from layers import REGISTRY
 
-from .geodesic_oracle import SHAPES, angle_between, reference
+from .geodesic_oracle import GEOD, SHAPES, angle_between, reference, square
 from .test_analysis_geo import add
 
 SETTINGS = AnalysisSettings(rasters={})
@@ -85,3 +85,21 @@ def test_coverage_within_and_nearest_on_adversarial_shapes(
         # A tie (a hole's ring seen from its centre) may point at another nearest point.
         tie = shape.geom_type == "Polygon" and len(shape.interiors) > 0
         assert tie or angle_between(bearing, azimuth) <= 1.0, (bearing, azimuth)
+
+
+def test_visit_map_distances_are_the_analyses_distances_for_a_two_part_hazard(conn) -> None:
+    # Due north at 3,000 m, due east at 3,006 m: the sphere ranks the eastern part nearer.
+    from gis.maps.nearby import Place, visit
+
+    lon, lat = 47.1, 40.3
+    north = GEOD.fwd(lon, lat, 0, 3000 + 50)[:2]
+    east = GEOD.fwd(lon, lat, 90, 3006 + 50)[:2]
+    shape = shapely.MultiPolygon([square(*north, 100.0), square(*east, 100.0)])
+    expected, _ = reference(lon, lat, shape)
+    add(conn, "hazard_areas", shape)
+    found = visit(conn, REGISTRY, Role.admin, Place(lon, lat), 5000.0)
+    assert found.active_within == 1
+    assert found.nearest_active_m is not None and abs(found.nearest_active_m - expected) <= 0.01
+    [hazards] = [layer for layer in found.selection.layers if layer.spec.name == "hazard_areas"]
+    [feature] = json.loads(hazards.geojson)["features"]
+    assert feature["properties"]["distance"] == f"{expected / 1000:,.1f} km"

@@ -104,7 +104,7 @@ def _properties(spec: LayerSpec, role: Role) -> str:
     )
 
 
-def _around(
+def around(
     conn: sa.Connection, spec: LayerSpec, geometry: shapely.Geometry, distance_m: float
 ) -> tuple[list[int], list[shapely.Geometry]]:
     """Every live feature that may lie within `distance_m` of the geometry (none left out)."""
@@ -117,7 +117,7 @@ def _around(
     return [int(r.id) for r in rows], list(shapely.from_wkb([r.wkb for r in rows]))
 
 
-def _measured(
+def measured(
     geometry: shapely.Geometry, ids: list[int], shapes: list[shapely.Geometry]
 ) -> list[tuple[int, float, float | None]]:
     """(id, distance, bearing or None) of each feature, nearest first (ties by id)."""
@@ -163,12 +163,12 @@ def nearest(
         rows = conn.execute(
             sa.select(t.c.id, sa.func.ST_AsBinary(t.c.geom)).where(t.c.id.in_(guess))
         ).all()
-        first = _measured(
+        first = measured(
             point, [int(r[0]) for r in rows], list(shapely.from_wkb([r[1] for r in rows]))
         )
         kth = first[min(k, len(first)) - 1][1]
-        ids, shapes = _around(conn, spec, point, kth)
-        found = _measured(point, ids, shapes)[:k]
+        ids, shapes = around(conn, spec, point, kth)
+        found = measured(point, ids, shapes)[:k]
     return _run(conn, spec, role, found, False, echo)
 
 
@@ -185,6 +185,6 @@ def within(
 
     At most `limit` features; the summary says `truncated` when there were more.
     """
-    ids, shapes = _around(conn, spec, geometry, distance_m)
-    found = [f for f in _measured(geometry, ids, shapes) if f[1] <= distance_m]
+    ids, shapes = around(conn, spec, geometry, distance_m)
+    found = [f for f in measured(geometry, ids, shapes) if f[1] <= distance_m]
     return _run(conn, spec, role, found[:limit], len(found) > limit, echo)

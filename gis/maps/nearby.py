@@ -1,7 +1,8 @@
-"""What lies within reach of a place: the PostGIS queries behind a visit map, in geodesic metres.
+"""What lies within reach of a place: the queries behind a visit map, in geodesic metres.
 
-`ST_DWithin` and `ST_Distance` on `geography` (matching the GiST index on each table's
-`geography(geom)`), never degrees.
+Each layer's features within reach and their distances come from the analyses' own measurement
+(`gis.analysis.proximity`: the geodesic distance to the truly nearest point, edges straight in
+lon/lat), so a visit map's labels agree with nearest, within and coverage.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import shapely
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from gis.analysis import proximity
 from gis.analysis.common import active_clause
 from gis.errors import InvalidParameter, NotFound
 from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Roles, Selection, collect
-from gis.spec import LayerSpec, Registry, Role, geography
+from gis.spec import LayerSpec, Registry, Role
 
 MIN_RADIUS_M = 50.0
 MAX_RADIUS_M = 50_000.0
@@ -123,13 +127,23 @@ def visit(
     """Every layer that matters for a visit, within `radius_m` of the place, each feature with its
     distance; plus the last risk-education session within reach, drawn on its own."""
     check_point(place.lon, place.lat, radius_m)
-    point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(place.lon, place.lat), 4326))
+    point = shapely.Point(place.lon, place.lat)
+    reached: dict[str, tuple[list[int], list[float]]] = {}
+
+    def measured(spec: LayerSpec) -> tuple[list[int], list[float]]:
+        if spec.name not in reached:
+            ids, shapes = proximity.around(conn, spec, point, radius_m)
+            found = [r for r in proximity.measured(point, ids, shapes) if r[1] <= radius_m]
+            reached[spec.name] = ([r[0] for r in found], [r[1] for r in found])
+        return reached[spec.name]
 
     def metres(spec: LayerSpec) -> sa.ColumnElement:
-        return sa.func.ST_Distance(geography(spec.table.c.geom), point)
+        ids, distances = measured(spec)
+        position = sa.func.array_position(sa.literal(ids, ARRAY(sa.BigInteger)), spec.table.c.id)
+        return sa.func.coalesce(sa.literal(distances, ARRAY(sa.Float)))[position]
 
     def within(spec: LayerSpec) -> sa.ColumnElement:
-        return sa.func.ST_DWithin(geography(spec.table.c.geom), point, radius_m)
+        return spec.table.c.id.in_(measured(spec)[0])
 
     def distance(spec: LayerSpec) -> Extra:
         return Extra("distance", "Distance from the centre", distance_text(metres(spec)))
