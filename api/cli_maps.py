@@ -19,7 +19,6 @@ from rich.text import Text
 
 from api.coverage_params import (
     ByOption,
-    CoverageParams,
     DistrictOption,
     RiskOption,
     SinceOption,
@@ -28,6 +27,7 @@ from api.coverage_params import (
     WithinOption,
 )
 from gis import db
+from gis.analysis.answers import CoverageAsk
 from gis.errors import SafeGroundError
 from gis.maps import coverage_page, folium_map, nearby, pages, route_page
 from gis.maps.assets import MapAssets, MapSettings
@@ -219,10 +219,16 @@ def coverage(
                 REGISTRY,
                 settings.analysis,
                 _role(role),
-                **CoverageParams(
-                    target, by, within_m, since, until, risk_within_m, district
-                ).kwargs(),
-                status=status,
+                CoverageAsk.from_text(
+                    target=target,
+                    by=by,
+                    within_m=within_m,
+                    since=since,
+                    until=until,
+                    risk_within_m=risk_within_m,
+                    district=district,
+                    status=status,
+                ),
                 rings=rings,
                 size_by=size_by,
             )

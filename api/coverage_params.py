@@ -8,11 +8,12 @@ ones, so each face declares its own.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 import typer
 from fastapi import Depends, Query
+
+from gis.analysis.answers import CoverageAsk, risk_distance
 
 TARGET = "Point layer to rank (default villages)"
 BY = "What covers a target (default outreach_sessions; any point or polygon layer)"
@@ -28,31 +29,6 @@ RISK_WITHIN_M = (
 DISTRICT = "One district, by name or code (e.g. Aghdam, AZ.AM)"
 
 
-class CoverageKwargs(TypedDict):
-    target: str | None
-    by: str | None
-    within_m: float
-    since: str | None
-    until: str | None
-    risk_within_m: str
-    district: str | None
-
-
-@dataclass(frozen=True)
-class CoverageParams:
-    target: str | None = None
-    by: str | None = None
-    within_m: float = 2000
-    since: str | None = None
-    until: str | None = None
-    risk_within_m: str = "5000"
-    district: str | None = None
-
-    def kwargs(self) -> CoverageKwargs:
-        """As keyword arguments of `coverage_answer` and `coverage_page.coverage`."""
-        return CoverageKwargs(**asdict(self))  # type: ignore[typeddict-item]
-
-
 def _coverage_params(
     target: Annotated[str | None, Query(description=TARGET)] = None,
     by: Annotated[str | None, Query(description=BY)] = None,
@@ -61,19 +37,20 @@ def _coverage_params(
     until: Annotated[dt.date | None, Query(description=UNTIL)] = None,
     risk_within_m: Annotated[str, Query(description=RISK_WITHIN_M)] = "5000",
     district: Annotated[str | None, Query(description=DISTRICT)] = None,
-) -> CoverageParams:
-    return CoverageParams(
-        target,
-        by,
-        within_m,
-        since.isoformat() if since else None,
-        until.isoformat() if until else None,
-        risk_within_m,
-        district,
+) -> CoverageAsk:
+    """The question, typed; `status` is each face's own (see the module docstring)."""
+    return CoverageAsk(
+        target=target,
+        by=by,
+        within_m=within_m,
+        risk_within_m=risk_distance(risk_within_m),
+        since=since,
+        until=until,
+        district=district,
     )
 
 
-CoverageDep = Annotated[CoverageParams, Depends(_coverage_params)]
+CoverageDep = Annotated[CoverageAsk, Depends(_coverage_params)]
 
 # The same, as command-line options (typer has no dependencies: each command lists them).
 TargetOption = Annotated[str | None, typer.Option(help=TARGET)]

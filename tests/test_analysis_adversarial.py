@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gis.analysis.answers import coverage_answer, nearest_answer, within_answer
+from gis.analysis.answers import CoverageAsk, coverage_answer, nearest_answer, within_answer
 from gis.settings import AnalysisSettings
 from gis.spec import Role
 from layers import REGISTRY
@@ -41,8 +41,12 @@ def test_coverage_within_and_nearest_on_adversarial_shapes(
         add(conn, "hazard_areas", shape)
         coverage = json.loads(
             coverage_answer(
-                conn, REGISTRY, SETTINGS, Role.admin, risk_within_m=threshold, status="all"
-            )
+                conn,
+                REGISTRY,
+                SETTINGS,
+                Role.admin,
+                CoverageAsk(risk_within_m=threshold, status="all"),
+            ).body
         )
         within = json.loads(
             within_answer(

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from gis.analysis.answers import coverage_answer
+from gis.analysis.answers import CoverageAsk, coverage_answer
 from gis.settings import AnalysisSettings
 from gis.spec import Role
 from layers import REGISTRY
@@ -25,6 +25,7 @@ HAZARDS = "/collections/hazard_areas/items"
 VILLAGES = "/collections/villages/items"
 V = (47.20, 40.30)
 SETTINGS = AnalysisSettings()
+ALL = CoverageAsk(status="all")
 
 
 def square_m(lon: float, lat: float, side_m: float = 200.0) -> list[tuple[float, float]]:
@@ -52,8 +53,8 @@ def answer(engine: sa.Engine, *, scratch: bool = False) -> dict[str, Any]:
         if scratch:
             conn.exec_driver_sql("DELETE FROM analysis_pairs; DELETE FROM analysis_pair_versions")
         body = coverage_answer(
-            conn, REGISTRY, SETTINGS, Role.admin, risk_within_m=3000, status="all"
-        )
+            conn, REGISTRY, SETTINGS, Role.admin, CoverageAsk(risk_within_m=3000, status="all")
+        ).body
         if not scratch:
             conn.commit()
         else:
@@ -135,7 +136,7 @@ def test_a_writer_asking_in_its_own_transaction_sees_its_own_write(api: Api) -> 
     editor = api.as_(Role.editor)
     ok(api.client.post(VILLAGES, json=point_feature("v1", *V, name="near"), headers=editor))
     with api.engine.connect() as conn:
-        before = json.loads(coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, status="all"))
+        before = json.loads(coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, ALL).body)
         conn.execute(
             sa.text(
                 "INSERT INTO hazard_areas (external_id, source, geom, hazard_type, status, "
@@ -146,9 +147,9 @@ def test_a_writer_asking_in_its_own_transaction_sees_its_own_write(api: Api) -> 
                 "wkt": f"POLYGON(({', '.join(f'{x} {y}' for x, y in square_m(*moved(*V, 0, 400.0)))}))"
             },
         )
-        inside = json.loads(coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, status="all"))
+        inside = json.loads(coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, ALL).body)
         conn.rollback()
-        after = json.loads(coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, status="all"))
+        after = json.loads(coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, ALL).body)
     assert before["summary"]["at_risk"] == 0 == after["summary"]["at_risk"]
     assert inside["summary"]["at_risk"] == 1
     assert 395 < inside["features"][0]["properties"]["nearest_hazard_m"] < 405

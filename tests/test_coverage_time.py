@@ -10,7 +10,7 @@ from typing import Any
 import shapely
 import sqlalchemy as sa
 
-from gis.analysis.answers import coverage_answer, route_answer
+from gis.analysis.answers import CoverageAsk, coverage_answer, route_answer
 from gis.settings import AnalysisSettings
 from gis.spec import Role
 from layers import REGISTRY
@@ -22,9 +22,8 @@ V = (47.3, 40.2)
 
 
 def at_risk(conn: sa.Connection, until: str) -> dict[str, Any]:
-    body = coverage_answer(
-        conn, REGISTRY, SETTINGS, Role.admin, risk_within_m=2000, until=until, status="all"
-    )
+    ask = CoverageAsk.from_text(risk_within_m=2000, until=until, status="all")
+    body = coverage_answer(conn, REGISTRY, SETTINGS, Role.admin, ask).body
     return {
         f["properties"]["name"]: f["properties"]["hazards_within"]
         for f in json.loads(body)["features"]

@@ -251,8 +251,12 @@ def coverage_expected(demo: Demo, **params: object) -> dict[str, int]:
     with demo.engine.connect() as conn:
         answer = json.loads(
             answers.coverage_answer(
-                conn, REGISTRY, AnalysisSettings(), Role.partner, status="all", **params
-            )  # type: ignore[arg-type]
+                conn,
+                REGISTRY,
+                AnalysisSettings(),
+                Role.partner,
+                answers.CoverageAsk.from_text(status="all", **params),
+            ).body
         )
     at_risk = [f["properties"] for f in answer["features"] if f["properties"]["at_risk"]]
     return {

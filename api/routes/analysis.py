@@ -7,6 +7,7 @@ Wiring only: every parameter is checked and every layer's access enforced in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -73,10 +74,11 @@ def coverage(
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        body = answers.coverage_answer(
-            conn, registry, settings.analysis, principal.role, **params.kwargs(), status=status
+        answer = answers.coverage_answer(
+            conn, registry, settings.analysis, principal.role, replace(params, status=status)
         )
-    return _answer(body, f, "coverage", ("external_id", "name", "district", "priority"))
+        conn.commit()  # the measured pairs refreshed for this question are kept
+    return _answer(answer.body, f, "coverage", ("external_id", "name", "district", "priority"))
 
 
 @router.get(

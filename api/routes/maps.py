@@ -9,6 +9,7 @@ checked and access-controlled by `gis.analysis.answers` exactly as `/analysis/..
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -177,8 +178,7 @@ def coverage(
             registry,
             app_settings.analysis,
             principal.role,
-            **params.kwargs(),
-            status=status,
+            replace(params, status=status),
             rings=rings,
             size_by=size_by,
             download_href=None if offline else _offline_href(request),

@@ -25,11 +25,13 @@ below 1, which ranks it after uncovered targets of the same size and danger.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 
 from gis.analysis import pairs, sql
@@ -91,8 +93,8 @@ def coverage_question(
     role: Role,
     within_m: float,
     risk_within_m: float | None,
-    since: str | None = None,
-    until: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
     area_id: int | None = None,
     area_label: str | None = None,
     status: str = "uncovered",
@@ -117,7 +119,7 @@ def coverage_question(
             )
         window = None
     else:
-        window = Window.of(_date("since", since), _date("until", until))
+        window = Window.of(since, until)
     if risk_within_m is not None and (hazard is None or not hazard.readable_by(role)):
         raise Forbidden(
             "the risk condition (risk_within_m) reads the hazard areas, which need an API key of a "
@@ -137,15 +139,6 @@ def coverage_question(
         role,
         unknown_population,
     )  # type: ignore[arg-type]
-
-
-def _date(name: str, value: str | None) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a date as YYYY-MM-DD, not '{value[:40]}'") from None
 
 
 # Per target t, four scale factors (metres per degree) for the `by` candidates within :within_m
@@ -317,8 +310,66 @@ def _echo(q: Coverage) -> dict[str, object]:
     }
 
 
-def run_coverage(conn: sa.Connection, q: Coverage) -> bytes:
-    """The answer as a GeoJSON FeatureCollection (UTF-8), built by PostgreSQL.
+@dataclass(frozen=True)
+class TargetFigures:
+    """One target's figures in a coverage answer."""
+
+    id: int
+    at_risk: bool
+    covered: bool
+    nearest_hazard_m: float | None
+    hazards_within: int | None
+    nearest_by_m: float | None
+    last_by_on: dt.date | None
+    days_since_last: int | None
+    population: int | None
+    priority: float
+
+
+@dataclass(frozen=True)
+class CoverageAnswer:
+    """The checked question and the answer PostgreSQL built (a GeoJSON FeatureCollection, UTF-8):
+    the API passes `body` on as it is; the CLI and the maps read the figures, typed."""
+
+    question: Coverage
+    body: bytes
+
+    @functools.cached_property
+    def collection(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.body))
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self.collection["summary"])
+
+    def targets(self) -> list[TargetFigures]:
+        def number(v: Any) -> float | None:
+            return None if v is None else float(v)
+
+        out = []
+        for f in self.collection["features"]:
+            p = f["properties"]
+            out.append(
+                TargetFigures(
+                    id=int(f["id"]),
+                    at_risk=bool(p["at_risk"]),
+                    covered=bool(p["covered"]),
+                    nearest_hazard_m=number(p.get("nearest_hazard_m")),
+                    hazards_within=p.get("hazards_within"),
+                    nearest_by_m=number(p.get("nearest_by_m")),
+                    last_by_on=dt.date.fromisoformat(p["last_by_on"])
+                    if p.get("last_by_on")
+                    else None,
+                    days_since_last=p.get("days_since_last"),
+                    population=p.get("population"),
+                    priority=float(p["priority"]),
+                )
+            )
+        return out
+
+
+def run_coverage(conn: sa.Connection, q: Coverage) -> CoverageAnswer:
+    """The answer, built by PostgreSQL.
 
     The measured pairs are brought up to date first, in this transaction (gis/analysis/pairs.py);
     a risk distance beyond what is stored is measured for this question alone.
@@ -332,4 +383,4 @@ def run_coverage(conn: sa.Connection, q: Coverage) -> bytes:
     statement, params = coverage_sql(q, source)
     custom_plans(conn)
     text = conn.execute(sa.text(statement), params).scalar_one()
-    return text.encode("utf-8")
+    return CoverageAnswer(q, text.encode("utf-8"))
