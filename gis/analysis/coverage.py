@@ -187,7 +187,9 @@ def _bounds(alias: str, spec: LayerSpec) -> str:
 
 def _within(alias: str, limit: str) -> str:
     """Whether a row lies within `limit` metres of t: by the bounds when they agree, else on
-    geography (GeographicLib for points)."""
+    geography — GeographicLib's distance for points. (A polygon `by` layer between the bounds is
+    decided by geography's sphere-then-ellipsoid distance, which is not held to the engine's
+    bound; the `by` layers SafeGround ships are points.)"""
     return f"""CASE WHEN b2.high_m <= {limit} THEN true
                WHEN b2.low_m > {limit} THEN false
                ELSE ST_DWithin(geography({alias}.geom), geography(t.geom), {limit}) END"""

@@ -120,9 +120,10 @@ SELECT CAST(json_build_object(
 -- name: hazard_figures
 -- Per target: the active hazards within :risk_within_m and the nearest distance, from the pairs.
 SELECT p.target_id, count(*) AS hazards_within, min(p.distance_m) AS nearest_hazard_m
-FROM {pairs} p
+FROM targets t
+JOIN {pairs} p ON p.pairing = :pairing AND p.target_id = t.id
 JOIN {hazard} h ON h.id = p.hazard_id
-WHERE p.pairing = :pairing AND p.distance_m <= :risk_within_m AND {hazard_active}
+WHERE p.distance_m <= :risk_within_m AND {hazard_active}
 GROUP BY p.target_id
 
 -- name: no_hazard_figures
