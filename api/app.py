@@ -7,32 +7,40 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from api import openapi30
+from api import access_log, openapi30
 from api.auth import KeyCache
 from api.errors import add_exception_handlers
+from api.guard import Bulkhead, CatchAll, RefuseNul, SecurityHeaders
 from api.routes import analysis as analysis_routes
+from api.routes import docs as doc_routes
 from api.routes import health, ogc
 from api.routes import maps as map_routes
 from gis.db import make_engine
+from gis.notices import NOT_SAFE
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from layers import REGISTRY
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Checked before anything else: a setting naming a missing layer stops startup, with a message.
+    roles = LayerRoles.from_settings(REGISTRY, settings.analysis)
     app = FastAPI(
         title=settings.api.title,
         version=version("safeground"),
         description="Weapon contamination (mine and explosive-remnant hazard areas) next to the "
-        "humanitarian work around it. Hazard maps are incomplete: no data is not the same as safe.",
+        f"humanitarian work around it. {NOT_SAFE}",
         openapi_url="/api",
-        docs_url="/api.html",
+        docs_url=None,  # /api.html is api/routes/docs.py: Swagger UI from npm, not a CDN
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)
     app.state.registry = REGISTRY
+    app.state.roles = roles
     app.state.key_cache = KeyCache(settings.api.key_cache_seconds)
     if settings.api.cors_origins:
         app.add_middleware(
@@ -45,9 +53,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Level 5: most of level 9's saving on JSON at a fraction of its CPU (pages run to megabytes).
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    api = settings.api
+    app.add_middleware(
+        Bulkhead, total=api.heavy_concurrency, per_caller=api.heavy_per_key, wait_s=api.heavy_wait_s
+    )
+    app.add_middleware(RefuseNul)
+    app.add_middleware(SecurityHeaders)
+    if api.public_url is None:
+        # Links are built from the Host header only when it is one of ours (else 400).
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=api.trusted_hosts)
+    app.add_middleware(CatchAll)  # outermost: whatever fails below, the connection survives
+    access_log.install()
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(map_routes.router)
+    app.include_router(doc_routes.router)
     app.include_router(ogc.router)
     app.include_router(analysis_routes.router)
     openapi30.install(app)

@@ -2,7 +2,9 @@
 as files.
 
 A map file travels (printed, mailed, copied to a phone), so it is drawn for the `partner` role
-unless asked otherwise: hazard areas shown, fields reserved to staff left out.
+unless asked otherwise: hazard areas shown, fields reserved to staff left out. It is one
+self-contained file (Leaflet and its plugins inlined) unless `--assets-url` names a server to load
+them from: a file never points into this machine's node_modules, which would break once moved.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from api.coverage_params import (
 from gis import db
 from gis.analysis.answers import CoverageAsk
 from gis.errors import SafeGroundError
-from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings
-from gis.maps.data import Roles
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from gis.spec import Role
 from layers import REGISTRY
@@ -46,7 +48,18 @@ ROLES = [r.name for r in Role]
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="the HTML file to write", dir_okay=False)]
 Offline = Annotated[
-    bool, typer.Option(help="inline Leaflet and its plugins: one file that opens with no network")
+    bool,
+    typer.Option(
+        help="one file that opens with no network (the default unless --assets-url is given)"
+    ),
+]
+DangerOption = Annotated[
+    float,
+    typer.Option(
+        min=folium_map.MIN_DANGER_M,
+        max=folium_map.MAX_DANGER_M,
+        help="how near a hazard area (metres) the map's locate button warns",
+    ),
 ]
 RoleOption = Annotated[
     str, typer.Option(help=f"draw the map as this role sees it: {', '.join(ROLES)}")
@@ -54,8 +67,8 @@ RoleOption = Annotated[
 AssetsUrl = Annotated[
     str | None,
     typer.Option(
-        help="without --offline: where pages load Leaflet from, e.g. "
-        "http://127.0.0.1:8000/maps/assets (default: this machine's node_modules)"
+        help="load Leaflet from this server instead of inlining it, e.g. "
+        "http://127.0.0.1:8000/maps/assets (ignored with --offline)"
     ),
 ]
 
@@ -72,19 +85,27 @@ def _role(name: str) -> Role:
 
 
 def _write(
-    page: pages.Page, out: Path, offline: bool, assets_url: str | None, started: float
+    page: builders.BuiltMap,
+    out: Path,
+    offline: bool,
+    assets_url: str | None,
+    started: float,
+    danger_m: float = folium_map.DEFAULT_DANGER_M,
 ) -> None:
     settings = MapSettings()
-    base_url = assets_url or settings.node_modules.resolve().as_uri()
+    inline = offline or not assets_url
+    base_url = assets_url or "assets"
     html = folium_map.render(
-        page.map, MapAssets.from_settings(settings, inline=offline, base_url=base_url)
+        page.map,
+        MapAssets.from_settings(settings, inline=inline, base_url=base_url),
+        danger_m=danger_m,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     counts = ", ".join(f"{n:,} {key}" for key, n in page.counts.items())
     console.print(
         f"{out}: {len(html.encode()) / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s "
-        f"({'offline, self-contained' if offline else 'assets from ' + base_url}); {counts}",
+        f"({'offline, self-contained' if inline else 'assets from ' + base_url}); {counts}",
         highlight=False,
         markup=False,
     )
@@ -102,6 +123,7 @@ def overview(
     ] = None,
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
+    danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
 ) -> None:
     """Every layer the role may read, nationally or for one district."""
     started = time.perf_counter()
@@ -114,18 +136,18 @@ def overview(
     engine = db.make_engine(settings.database)
     try:
         with engine.connect() as conn:
-            page = pages.overview(
+            page = builders.overview(
                 conn,
                 REGISTRY,
                 _role(role),
                 district=district,
                 since=day,
-                roles=Roles.from_settings(settings.analysis),
+                roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
             )
     except SafeGroundError as exc:
         _fail(exc.message)
         return
-    _write(page, out, offline, assets_url, started)
+    _write(page, out, offline, assets_url, started, danger_m)
 
 
 @map_app.command("visit")
@@ -145,6 +167,7 @@ def visit(
     ] = 500,
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
+    danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
 ) -> None:
     """A printable map of a village (or a point) and what lies within reach, or of a planned
     route (--route) and the hazard areas along it."""
@@ -171,7 +194,7 @@ def visit(
                     buffer_m=buffer_m,
                 )
             else:
-                page = pages.visit(
+                page = builders.visit(
                     conn,
                     REGISTRY,
                     _role(role),
@@ -179,12 +202,12 @@ def visit(
                     lon=lon,
                     lat=lat,
                     radius_m=radius_m,
-                    roles=Roles.from_settings(settings.analysis),
+                    roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
                 )
     except SafeGroundError as exc:
         _fail(exc.message)
         return
-    _write(page, out, offline, assets_url, started)
+    _write(page, out, offline, assets_url, started, danger_m)
 
 
 @map_app.command("coverage")
@@ -207,6 +230,7 @@ def coverage(
     ] = ("population"),
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
+    danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
 ) -> None:
     """The coverage analysis on a map: uncovered targets at risk prominent, covered ones muted."""
     started = time.perf_counter()
@@ -235,4 +259,4 @@ def coverage(
     except SafeGroundError as exc:
         _fail(exc.message)
         return
-    _write(page, out, offline, assets_url, started)
+    _write(page, out, offline, assets_url, started, danger_m)

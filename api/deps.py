@@ -12,15 +12,9 @@ from api.auth import KeyCache, resolve
 from api.responses import Format, negotiate
 from gis.access import ANONYMOUS, Principal
 from gis.errors import Forbidden, NotFound, Unauthorized
-from gis.params import (
-    BBox,
-    Interval,
-    check_crs,
-    parse_bbox,
-    parse_datetime,
-    parse_timestamp,
-)
-from gis.query import ItemsQuery, Page, build_items_query, parse_page
+from gis.params import check_crs, parse_bbox, parse_datetime, parse_timestamp
+from gis.query import ItemsQuery, build_items_query, parse_page
+from gis.roles import LayerRoles
 from gis.settings import Settings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -40,9 +34,14 @@ async def _registry(request: Request) -> Registry:
     return request.app.state.registry
 
 
+async def _roles(request: Request) -> LayerRoles:
+    return request.app.state.roles
+
+
 EngineDep = Annotated[sa.Engine, Depends(_engine)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RegistryDep = Annotated[Registry, Depends(_registry)]
+RolesDep = Annotated[LayerRoles, Depends(_roles)]
 
 
 async def _principal(
@@ -145,36 +144,6 @@ IncludeDeletedParam = Annotated[
     bool,
     Query(description="incremental sync: include deleted features as tombstones (null geometry)"),
 ]
-
-
-async def _bbox(
-    bbox: BBoxParam = None, bbox_crs: BBoxCrsParam = None, crs: CrsParam = None
-) -> BBox | None:
-    check_crs("bbox-crs", bbox_crs)
-    check_crs("crs", crs)
-    return parse_bbox(bbox) if bbox is not None else None
-
-
-BBoxDep = Annotated[BBox | None, Depends(_bbox)]
-
-
-async def _datetime(datetime: DatetimeParam = None) -> Interval | None:
-    return parse_datetime(datetime) if datetime is not None else None
-
-
-DatetimeDep = Annotated[Interval | None, Depends(_datetime)]
-
-
-async def _page(
-    settings: SettingsDep,
-    limit: LimitParam = None,
-    offset: OffsetParam = None,
-    cursor: CursorParam = None,
-) -> Page:
-    return parse_page(limit, offset, cursor, settings.api.default_limit, settings.api.max_limit)
-
-
-PageDep = Annotated[Page, Depends(_page)]
 
 
 async def _items_query(

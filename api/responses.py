@@ -83,17 +83,20 @@ def negotiate(f: str | None, accept: str | None, allowed: tuple[Format, ...]) ->
 
 
 class Links:
-    """Absolute URLs for this server; a key given as ?api_key= is carried into every link, so a
-    client that can only put the key in the URL (QGIS, a browser) can follow them."""
+    """Absolute URLs for this server, from the configured public URL (or a trusted Host header).
+
+    No link carries an API key: a link is copied into pages, logs, caches and referrers, and a key
+    in it would be written down everywhere. Clients that pass `?api_key=` (GDAL's OAPIF driver)
+    add their own query parameters to every request they make.
+    """
 
     def __init__(self, request: Request) -> None:
-        self.base = str(request.base_url).rstrip("/")
-        key = request.query_params.get("api_key")
-        self.key = {"api_key": key} if key else {}
+        public = request.app.state.settings.api.public_url
+        self.base = public or str(request.base_url).rstrip("/")
 
     def url(self, path: str, params: dict[str, Any] | list[tuple[str, str]] | None = None) -> str:
         pairs = list(params.items()) if isinstance(params, dict) else list(params or [])
-        pairs = [(k, v) for k, v in pairs if k != "api_key"] + list(self.key.items())
+        pairs = [(k, v) for k, v in pairs if k != "api_key"]
         query = urlencode([(k, str(v)) for k, v in pairs if v is not None])
         return f"{self.base}{path}{'?' + query if query else ''}"
 

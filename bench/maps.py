@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from bench.browser import chromium
 from gis.access import ANONYMOUS, principal_for
-from gis.maps import folium_map, pages
+from gis.maps import builders, folium_map
 from gis.maps.assets import MapAssets, MapSettings
 from gis.spec import Role
 from layers import REGISTRY
@@ -30,7 +30,7 @@ REPEAT = 3
 class Case:
     name: str
     path: str  # under the app's base URL
-    build: Callable[[sa.Connection, Role], pages.Page]
+    build: Callable[[sa.Connection, Role], builders.BuiltMap]
     target_build_ms: float | None
     target_ready_ms: float | None
 
@@ -39,14 +39,16 @@ def cases(village: int | None) -> list[Case]:
     overview = Case(
         "map: overview (national)",
         "/maps/overview",
-        lambda conn, role: pages.overview(conn, REGISTRY, role),
+        lambda conn, role: builders.overview(conn, REGISTRY, role),
         2000,
         3000,
     )
     district = Case(
         "map: overview (Aghdam, since 2024-01-01)",
         "/maps/overview?district=Aghdam&since=2024-01-01",
-        lambda conn, role: pages.overview(conn, REGISTRY, role, district="Aghdam", since=_since()),
+        lambda conn, role: builders.overview(
+            conn, REGISTRY, role, district="Aghdam", since=_since()
+        ),
         None,
         None,
     )
@@ -56,7 +58,7 @@ def cases(village: int | None) -> list[Case]:
             Case(
                 "map: visit (a village of Aghdam, 5 km)",
                 f"/maps/visit?{urlencode({'village': village})}",
-                lambda conn, role: pages.visit(conn, REGISTRY, role, village=str(village)),
+                lambda conn, role: builders.visit(conn, REGISTRY, role, village=str(village)),
                 500,
                 None,
             )

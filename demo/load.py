@@ -17,11 +17,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from demo.documented import documented_events
 from demo.raster import build_population_raster
+from demo.records import DemoWorld, generators
 from demo.reference import read_districts, read_villages
 from demo.synthetic import SOURCE, generate
 from gis.errors import InvalidParameter
 from gis.ingest import ImportReport, import_frame
-from gis.settings import DEMO_POPULATION_RASTER, ImportSettings
+from gis.settings import ImportSettings
 from layers import REGISTRY
 
 SCALES = ("national", "large")
@@ -33,8 +34,9 @@ def load_demo(
     data_dir: Path,
     scale: str = "national",
     console: Console | None = None,
-    raster_path: Path | None = Path(DEMO_POPULATION_RASTER),
+    raster_path: Path | None = None,
 ) -> list[ImportReport]:
+    """Load the demo; with `raster_path`, also write the modelled population raster there."""
     if scale not in SCALES:
         raise InvalidParameter(f"unknown scale '{scale}': use {' or '.join(SCALES)}")
     say = console.print if console else (lambda *a, **k: None)
@@ -46,11 +48,13 @@ def load_demo(
     say(f"generating synthetic records ({scale} scale)")
     synthetic = generate(villages, districts, scale=scale)
     frames: dict[str, gpd.GeoDataFrame] = {"districts": districts, "villages": villages}
-    for layer in ("hazard_areas", "facilities", "distributions", "outreach_sessions"):
-        parts = [
-            f for f in (documented.get(layer), synthetic.get(layer)) if f is not None and len(f)
-        ]
-        frames[layer] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+    for layer in REGISTRY:  # the documented events beside the synthetic records of each layer
+        parts = [f for f in (documented.get(layer), synthetic.get(layer)) if f is not None]
+        if parts:
+            frames[layer] = _concat(parts)
+    for layer, own in generators().items():  # layers that bring their own demo records
+        world = DemoWorld(villages, districts, scale, dict(frames))
+        frames[layer] = _concat([f for f in (frames.get(layer), own(world)) if f is not None])
     reports = []
     with engine.begin() as conn:
         for layer, frame in frames.items():
@@ -64,6 +68,10 @@ def load_demo(
         say(f"building the MODELLED population raster {raster_path}")
         build_population_raster(districts, villages, raster_path)
     return reports
+
+
+def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
 
 
 def _retire_old_synthetic(conn: sa.Connection, table: sa.Table, frame: gpd.GeoDataFrame) -> None:

@@ -108,7 +108,7 @@ YEAR_SHARE = {2021: 0.02, 2022: 0.20, 2023: 0.25, 2024: 0.265, 2025: 0.265}
 
 
 @dataclass(frozen=True)
-class Scale:
+class DemoSize:
     """How many records of each kind a demo size holds."""
 
     hazard_areas: int
@@ -125,8 +125,8 @@ FACILITIES = {
     "school": 25, "kindergarten": 5, "safe_play_area": 12, "health_post": 8, "water_point": 10
 }  # fmt: skip
 SCALES = {
-    "national": Scale(2_500, FACILITIES, 400, 4_080, 100_000),
-    "large": Scale(20_000, {k: 5 * v for k, v in FACILITIES.items()}, 2_000, 100_000, 2_450_000),
+    "national": DemoSize(2_500, FACILITIES, 400, 4_080, 100_000),
+    "large": DemoSize(20_000, {k: 5 * v for k, v in FACILITIES.items()}, 2_000, 100_000, 2_450_000),
 }
 
 
@@ -413,7 +413,7 @@ def _covered_2025(rng, places: Places, pool: np.ndarray) -> np.ndarray:
     return rng.permutation(pool[field >= np.quantile(field, 1 - COVERED_SHARE_2025)])
 
 
-def _sessions(rng, size: Scale, places: Places, at_risk: np.ndarray, avoid) -> gpd.GeoDataFrame:
+def _sessions(rng, size: DemoSize, places: Places, at_risk: np.ndarray, avoid) -> gpd.GeoDataFrame:
     w = places.weights(ACTIVITY_WEIGHTS, default=0.5) * at_risk
     if not w.any():  # no hazard near any village: fall back to the activity districts
         w = places.weights(ACTIVITY_WEIGHTS)

@@ -29,6 +29,7 @@ api_keys = sa.Table(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.CheckConstraint("role IN ('partner', 'staff', 'editor', 'admin')", name="role_allowed"),
 )
 
 audit_log = sa.Table(
@@ -41,6 +42,7 @@ audit_log = sa.Table(
     sa.Column("layer", sa.Text),
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),
     sa.Column("feature_count", sa.Integer),
+    sa.Index("audit_log_at", "at"),
 )
 
 KEY_PREFIX = "sg_"

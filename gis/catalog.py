@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from gis.notices import is_synthetic
 from gis.spec import LayerSpec
 
 
@@ -21,10 +22,6 @@ def feature_counts(conn: sa.Connection, specs: list[LayerSpec]) -> dict[str, int
         for s in specs
     ]
     return {row.layer: int(row.n) for row in conn.execute(sa.union_all(*parts))}
-
-
-# Records invented for the demo say so in their source ("synthetic demo"); see DESIGN.md.
-SYNTHETIC_MARK = "synthetic"
 
 
 @dataclass(frozen=True)
@@ -66,9 +63,7 @@ def layer_facts(conn: sa.Connection, spec: LayerSpec) -> LayerFacts:
 
 def _synthetic(spec: LayerSpec) -> sa.Exists:
     t = spec.table
-    return sa.exists().where(
-        t.c.deleted_at.is_(None), t.c.source.icontains(SYNTHETIC_MARK, autoescape=True)
-    )
+    return sa.exists().where(t.c.deleted_at.is_(None), is_synthetic(t.c.source))
 
 
 def holds_synthetic(conn: sa.Connection, spec: LayerSpec) -> bool:

@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from gis.db_errors import classify
+from gis.errors import Unavailable
 from gis.settings import DatabaseSettings
 
 # A pooled connection used this recently is trusted without a ping; an idle one is pinged first.
@@ -18,11 +20,18 @@ PING_IDLE_AFTER_S = 5.0
 
 
 def make_engine(settings: DatabaseSettings) -> sa.Engine:
+    # Every wait is bounded, so a fault answers quickly (503) instead of holding a request: the
+    # pool's wait for a connection, a connect to an unreachable host, a lock wait, a statement.
+    options = (
+        f"-c statement_timeout={settings.statement_timeout_ms} "
+        f"-c lock_timeout={settings.lock_timeout_ms}"
+    )
     engine = sa.create_engine(
         settings.url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
-        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms}"},
+        pool_timeout=settings.pool_timeout_s,
+        connect_args={"options": options, "connect_timeout": settings.connect_timeout_s},
     )
     _ping_when_idle(engine)
     return engine
@@ -64,17 +73,36 @@ def alembic_config(
     return config
 
 
+# A migration may wait for its locks (the API's requests time out instead, with a 503).
+MIGRATION_LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10min'"
+
+
 def upgrade(engine: sa.Engine, migrations: Path, revision: str = "head") -> None:
     with engine.begin() as conn:
+        conn.exec_driver_sql(MIGRATION_LOCK_TIMEOUT)
         command.upgrade(alembic_config(migrations, connection=conn), revision)
 
 
 def downgrade(engine: sa.Engine, migrations: Path, revision: str = "base") -> None:
     with engine.begin() as conn:
+        conn.exec_driver_sql(MIGRATION_LOCK_TIMEOUT)
         command.downgrade(alembic_config(migrations, connection=conn), revision)
 
 
 def health(engine: sa.Engine) -> dict[str, str]:
-    with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT version(), postgis_lib_version()")).one()
-    return {"database": row[0], "postgis": row[1]}
+    """Versions of PostgreSQL and PostGIS; raises Unavailable naming what is down."""
+    try:
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("SELECT version()")).scalar_one()
+            try:
+                with conn.begin_nested():
+                    postgis = conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one()
+            except sa.exc.ProgrammingError:
+                raise Unavailable(
+                    "postgis is unavailable: the extension is not installed"
+                ) from None
+    except sa.exc.SQLAlchemyError as exc:
+        if classify(exc) is None:
+            raise
+        raise Unavailable("database is unavailable: PostgreSQL does not answer") from exc
+    return {"database": version, "postgis": postgis}

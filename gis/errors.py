@@ -38,6 +38,12 @@ class PayloadTooLarge(SafeGroundError):
     code = "PayloadTooLarge"
 
 
+class ConfigurationError(SafeGroundError):
+    """The settings name something that cannot work (a missing layer); raised at startup."""
+
+    code = "ConfigurationError"
+
+
 @dataclass(frozen=True)
 class RowError:
     """One thing wrong with one row of an input file or request body."""
@@ -45,12 +51,19 @@ class RowError:
     row: int | None  # 1-based feature number; None when the whole file is wrong
     field: str | None
     reason: str
+    line: int | None = None  # in a table: the spreadsheet line, counting the header as line 1
+    column: str | None = None  # in a table: the column the field was read from
 
     def __str__(self) -> str:
         where = []
-        if self.row is not None:
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        elif self.row is not None:
             where.append(f"row {self.row}")
-        if self.field:
+        if self.column:
+            named = f" (field '{self.field}')" if self.field and self.field != self.column else ""
+            where.append(f"column `{self.column}`{named}")
+        elif self.field:
             where.append(f"field '{self.field}'")
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
 
@@ -71,3 +84,29 @@ class InvalidInput(SafeGroundError):
 def invalid(reason: str, row: int | None = None, field: str | None = None) -> InvalidInput:
     """A one-problem InvalidInput, for whole-file errors."""
     return InvalidInput([RowError(row, field, reason)])
+
+
+class Conflict(SafeGroundError):
+    """The request collides with other work in progress (another import of the same layer)."""
+
+    code = "Conflict"
+
+
+class Unavailable(SafeGroundError):
+    """Not the caller's fault and not a bug: the database is down, busy or too slow; retry later."""
+
+    code = "ServiceUnavailable"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooManyRequests(SafeGroundError):
+    """One caller holds too many heavy requests at once; retry when one has finished."""
+
+    code = "TooManyRequests"
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

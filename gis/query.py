@@ -29,7 +29,7 @@ from gis.spec import LayerSpec, Role
 # Parameters of /items that are not property filters (OGC names plus SafeGround's own).
 RESERVED = frozenset(
     {"f", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "cursor", "sortby",
-     "updated_since", "include_deleted", "count", "hxl", "api_key"}
+     "updated_since", "include_deleted", "count", "hxl", "raw", "api_key"}
 )  # fmt: skip
 MAX_TEXT_VALUE_CHARS = 300
 MAX_FILTER_VALUES = 100
@@ -109,6 +109,9 @@ def _not_queryable(spec: LayerSpec, name: str, allowed: tuple[str, ...]) -> str:
     )
 
 
+BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
 def coerce(spec: LayerSpec, name: str, text: str) -> object:
     """A filter or cursor value as the column's Python type; refuses what the column cannot hold."""
     column = spec.table.c[name]
@@ -118,6 +121,19 @@ def coerce(spec: LayerSpec, name: str, text: str) -> object:
             raise InvalidParameter(f"{name}: '{shown(text)}' is not one of {', '.join(choices)}")
         return text
     kind = column.type
+    if isinstance(kind, sa.Boolean):
+        flag = BOOLEAN_WORDS.get(text.strip().lower())
+        if flag is None:
+            raise InvalidParameter(f"{name}: '{shown(text)}' is not true or false")
+        return flag
+    if isinstance(kind, sa.DateTime):
+        try:
+            instant = dt.datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InvalidParameter(
+                f"{name}: '{shown(text)}' is not an RFC 3339 date-time"
+            ) from None
+        return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
     if isinstance(kind, sa.Date):
         try:
             return dt.date.fromisoformat(text.strip())
@@ -204,7 +220,7 @@ def decode_cursor(spec: LayerSpec, sort: Sort, token: str) -> Cursor:
 
 
 @dataclass(frozen=True)
-class Page:
+class Paging:
     limit: int
     offset: int = 0
     cursor_token: str | None = None
@@ -213,7 +229,7 @@ class Page:
 
 def parse_page(
     limit: int | None, offset: int | None, cursor: str | None, default_limit: int, max_limit: int
-) -> Page:
+) -> Paging:
     asked = limit is not None or bool(offset) or bool(cursor)
     if limit is None:
         limit = default_limit
@@ -225,7 +241,7 @@ def parse_page(
         )
     if offset and cursor:
         raise InvalidParameter("give either offset or cursor, not both")
-    return Page(limit, offset or 0, cursor or None, explicit=asked)
+    return Paging(limit, offset or 0, cursor or None, explicit=asked)
 
 
 # --- the whole query ---------------------------------------------------------------------------
@@ -237,7 +253,7 @@ class ItemsQuery:
 
     spec: LayerSpec
     fields: tuple[str, ...]  # visible output fields
-    page: Page
+    page: Paging
     bbox: BBox | None = None
     interval: Interval | None = None
     filters: tuple[Filter, ...] = ()
@@ -274,7 +290,7 @@ def build_items_query(
     spec: LayerSpec,
     role: Role,
     params: Mapping[str, str] | Iterable[tuple[str, str]],
-    page: Page,
+    page: Paging,
     *,
     bbox: BBox | None = None,
     interval: Interval | None = None,

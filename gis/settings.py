@@ -6,6 +6,8 @@ environment at import time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,6 +24,18 @@ class DatabaseSettings(BaseSettings):
     )
     pool_size: int = Field(10, ge=1, le=200)
     statement_timeout_ms: int = Field(60_000, ge=100)
+    lock_timeout_ms: int = Field(
+        2_000,
+        ge=10,
+        description="Longest wait for a lock (a table held by a migration or VACUUM FULL): the "
+        "request then answers 503 instead of holding its connection.",
+    )
+    pool_timeout_s: float = Field(
+        2.0, gt=0, le=60, description="Longest wait for a free pooled connection (then 503)."
+    )
+    connect_timeout_s: int = Field(
+        3, ge=1, le=60, description="Longest wait to open a connection to an unreachable host."
+    )
 
     @field_validator("url")
     @classmethod
@@ -44,6 +58,11 @@ class ImportSettings(BaseSettings):
         AZERBAIJAN_AOI,
         description="Area of interest (min lon, min lat, max lon, max lat): features outside it are "
         "refused as probably wrong.",
+    )
+    lock_wait_s: float = Field(
+        30.0,
+        gt=0,
+        description="How long an import waits for another import of the same layer (then 409).",
     )
     coordinate_decimals: int = Field(
         7,
@@ -75,10 +94,42 @@ class ApiSettings(BaseSettings):
         description="How long an API key's role is remembered by each process (0: ask the database "
         "on every request); a revoked key stops working after at most this long.",
     )
+    public_url: str | None = Field(
+        None,
+        description="Public base URL of the API (https://safeground.example.org); absolute links "
+        "are built from it, never from the request's Host header.",
+    )
+    trusted_hosts: list[str] = Field(
+        # testserver is the name Starlette's test client sends; it resolves nowhere.
+        default_factory=lambda: ["127.0.0.1", "localhost", "::1", "testserver"],
+        description="Host names the API answers to when no public_url is set; a request with any "
+        "other Host header is refused (400), so no link can point elsewhere.",
+    )
+    heavy_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Heavy requests (analyses, maps, exports, imports) served at once per process; "
+        "the rest of the pool stays free for item reads.",
+    )
+    heavy_per_key: int = Field(
+        2, ge=1, description="Heavy requests one API key (or anonymous address) may run at once."
+    )
+    heavy_wait_s: float = Field(
+        1.0, ge=0, le=60, description="How long a heavy request waits for a free slot (then 503)."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        return url.rstrip("/")
 
 
-# Where `safeground demo load` writes the modelled population raster (var/ is git-ignored).
-DEMO_POPULATION_RASTER = "var/rasters/population_modelled_1km.tif"
+# The modelled population raster `safeground demo load` writes, in the raster folder.
+DEMO_POPULATION_RASTER = "population_modelled_1km.tif"
 
 
 class AnalysisSettings(BaseSettings):
@@ -114,13 +165,24 @@ class AnalysisSettings(BaseSettings):
         description="People assumed in a target of unknown population, for the priority "
         "score only (never in the people-at-risk figures).",
     )
+    raster_dir: Path = Field(
+        Path("var/rasters"),
+        description="Writable state: where `safeground demo load` writes the demo's raster and "
+        "relative raster paths are found (var/ is git-ignored; a volume in Docker).",
+    )
     rasters: dict[str, str] = Field(
         default_factory=lambda: {"population": DEMO_POPULATION_RASTER},
-        description="Rasters by key -> GeoTIFF path. Requests name a key, never a path.",
+        description="Rasters by key -> GeoTIFF path (relative: in raster_dir). Requests name a "
+        "key, never a path.",
     )
     population_raster: str | None = Field(
         "population", description="Key of the population raster for exposure; none: villages."
     )
+
+    def raster_path(self, key: str) -> Path:
+        """The file of a configured raster."""
+        path = Path(self.rasters[key])
+        return path if path.is_absolute() else self.raster_dir / path
 
     @field_validator("population_raster")
     @classmethod

@@ -13,7 +13,7 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from geoalchemy2 import Geography, Geometry
@@ -35,8 +35,11 @@ class Role(enum.IntEnum):
 # --- field types shared by properties models -------------------------------------------------
 
 
+_TODAY_AT_START = dt.date.today()  # today only moves forward: dates up to it need no clock call
+
+
 def _not_in_future(value: dt.date) -> dt.date:
-    if value > dt.date.today():
+    if value > _TODAY_AT_START and value > dt.date.today():
         raise ValueError(f"date {value.isoformat()} is in the future")
     return value
 
@@ -107,8 +110,19 @@ class LayerSpec:
     population_field: str | None = None
     # Columns that name a feature, most readable first, so `?district=Agdam` can find it.
     name_fields: tuple[str, ...] = ()
+    # The column holding a feature's unique short code (a district's AZ.AM), shown beside its name
+    # wherever the name alone could be ambiguous; an area layer must declare it.
+    code_field: str | None = None
     # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
     notice: str = ""
+    # Where the layer comes in the registry (/collections, maps' legends): lower first.
+    order: int = 100
+    # Other spellings of enumerated values that imports accept, as field -> {synonym: value}
+    # (e.g. status: {"CHA": "confirmed"}); matched ignoring case, spaces, punctuation, diacritics.
+    synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        derived_indexes(self)
 
     @property
     def property_names(self) -> tuple[str, ...]:
@@ -200,8 +214,9 @@ def common_columns(geometry_type: GeometryType) -> list[sa.Column | sa.Constrain
 def property_columns(model: type[Properties]) -> list[sa.Column | sa.Constraint]:
     """The table columns a properties model implies, so a layer declares each property once.
 
-    str → text, date → date, bounded int (Count) → integer, plain int → bigint, float → double;
-    an enum adds a CHECK on its values, `ge=0` a non-negative CHECK, a required field NOT NULL.
+    str → text, date → date, datetime → timestamptz, bool → boolean, bounded int (Count) →
+    integer, plain int → bigint, float → double; an enum adds a CHECK on its values, `ge=0` a
+    non-negative CHECK, a required field NOT NULL.
     """
     out: list[sa.Column | sa.Constraint] = []
     for name, info in model.model_fields.items():
@@ -215,6 +230,10 @@ def property_columns(model: type[Properties]) -> list[sa.Column | sa.Constraint]
             column_type = sa.Text()
         elif base is dt.date:
             column_type = sa.Date()
+        elif base is dt.datetime:
+            column_type = sa.DateTime(timezone=True)
+        elif base is bool:
+            column_type = sa.Boolean()
         elif base is int:
             column_type = sa.Integer() if bounded else sa.BigInteger()
         elif base is float:
@@ -225,6 +244,11 @@ def property_columns(model: type[Properties]) -> list[sa.Column | sa.Constraint]
             out += non_negative(name)
         out.append(sa.Column(name, column_type, nullable=not info.is_required()))
     return out
+
+
+def field_base_type(model: type[BaseModel], name: str) -> object:
+    """The plain type of a properties field: `Annotated[int, Field(ge=0)] | None` → int."""
+    return _unwrap(model.model_fields[name].annotation)[0]
 
 
 def _unwrap(annotation: object) -> tuple[object, list[object]]:
@@ -256,6 +280,43 @@ def layer_table(
     sa.Index(f"{name}_geog_gist", geography(table.c.geom), postgresql_using="gist")
     sa.Index(f"{name}_updated_at", table.c.updated_at)
     return table
+
+
+def derived_indexes(spec: LayerSpec) -> None:
+    """The indexes a spec implies beyond its table's own, added to the table once (the migrations
+    create the same ones; a test compares the two):
+
+    - (temporal field, id): `datetime=` filters and keyset pages by date read in order;
+    - GiST on the live features its `active_filter` keeps: analyses never visit the rest;
+    - on an activity point layer, GiST on the live points carrying the date and the point, so
+      coverage reads them with an index-only scan (a polygon would not fit in an index entry).
+    """
+    t, name = spec.table, spec.name
+    existing = {index.name for index in t.indexes}
+
+    def add(index_name: str, *args: sa.ColumnElement | str, **kwargs: Any) -> None:
+        if index_name not in existing:
+            sa.Index(index_name, *args, **kwargs)
+
+    live = t.c.deleted_at.is_(None)
+    if spec.temporal_field:
+        add(f"{name}_{spec.temporal_field}_id", t.c[spec.temporal_field], t.c.id)
+    if spec.active_filter:
+        active = [t.c[column].in_(values) for column, values in spec.active_filter.items()]
+        add(
+            f"{name}_geom_gist_active",
+            t.c.geom,
+            postgresql_using="gist",
+            postgresql_where=sa.and_(live, *active),
+        )
+    if spec.geometry_type == "Point" and spec.temporal_field and not spec.reference:
+        add(
+            f"{name}_geom_gist_live",
+            t.c.geom,
+            postgresql_using="gist",
+            postgresql_include=[spec.temporal_field, "geom"],
+            postgresql_where=live,
+        )
 
 
 import_batches = sa.Table(

@@ -23,13 +23,15 @@ table = layer_table("districts", "MultiPolygon", DistrictProperties, sa.UniqueCo
 
 SPEC = LayerSpec(
     name="districts",
+    order=90,
     title="Districts",
     description="Districts (rayons) and cities: the first-order administrative units of ISO 3166-2.",
     geometry_type="MultiPolygon",
     table=table,
     properties=DistrictProperties,
     queryable_fields=("name", "name_az", "code", "iso_code", "unit_type"),
-    name_fields=("name", "code", "name_az", "name_az_ascii"),
+    name_fields=("name", "name_az", "name_az_ascii"),
+    code_field="code",
     popup_fields=("name", "name_az", "code", "unit_type", "population_1999"),
     tooltip_field="name",
     style=Style(color="#555555", fill_opacity=0.0),

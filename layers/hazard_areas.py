@@ -6,6 +6,7 @@ import enum
 
 import sqlalchemy as sa
 
+from gis.notices import NOT_SAFE
 from gis.spec import (
     LayerSpec,
     LongText,
@@ -57,12 +58,15 @@ table = layer_table(
     HazardAreaProperties,
     sa.Column("area_m2", sa.Double, sa.Computed("ST_Area(geom::geography)", persisted=True)),
     sa.CheckConstraint(
-        "status_changed_on IS NULL OR status_changed_on >= recorded_on", name="status_after_record"
+        "status_changed_on IS NULL OR status_changed_on >= recorded_on",
+        name="status_after_record",
+        info={"field": "status_changed_on", "message": "must be on or after recorded_on"},
     ),
 )
 
 SPEC = LayerSpec(
     name="hazard_areas",
+    order=10,
     title="Hazard areas",
     description="Areas suspected (SHA) or confirmed (CHA) to contain mines, cluster munitions or "
     "other explosive remnants of war, and land released by survey or clearance. Hazard maps are "
@@ -83,7 +87,42 @@ SPEC = LayerSpec(
         "status_changed_on",
         "source_organisation",
     ),
-    notice="No hazard shown does not mean safe: hazard maps are incomplete.",
+    notice=NOT_SAFE,
+    # IMSMA-style and everyday spellings; matched ignoring case, spaces, punctuation and accents.
+    synonyms={
+        "status": {
+            "CHA": "confirmed",
+            "confirmed hazardous area": "confirmed",
+            "SHA": "suspected",
+            "suspected hazardous area": "suspected",
+            "canceled": "cancelled",
+            "cancelled by non-technical survey": "cancelled",
+            "reduced by technical survey": "reduced",
+            "clearance completed": "cleared",
+        },
+        "hazard_type": {
+            "Anti-personnel mine": "AP_mine",
+            "Anti-personnel mines": "AP_mine",
+            "AP mines": "AP_mine",
+            "APM": "AP_mine",
+            "Anti-tank mine": "AT_mine",
+            "Anti-tank mines": "AT_mine",
+            "AT mines": "AT_mine",
+            "ATM": "AT_mine",
+            "AP/AT mines": "mixed",
+            "mixed mines": "mixed",
+            "cluster munition": "cluster_munitions",
+            "CMR": "cluster_munitions",
+            "submunitions": "cluster_munitions",
+            "UXO": "UXO_ERW",
+            "ERW": "UXO_ERW",
+            "AXO": "UXO_ERW",
+            "unexploded ordnance": "UXO_ERW",
+            "explosive remnants of war": "UXO_ERW",
+            "improvised explosive device": "IED",
+            "not known": "unknown",
+        },
+    },
     popup_fields=(
         "name",
         "hazard_type",

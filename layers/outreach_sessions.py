@@ -72,11 +72,16 @@ table = layer_table(
         "participants_total IS NULL OR participants_total >= "
         "coalesce(girls, 0) + coalesce(boys, 0) + coalesce(women, 0) + coalesce(men, 0)",
         name="total_holds_parts",
+        info={
+            "field": "participants_total",
+            "message": "must be at least girls + boys + women + men",
+        },
     ),
 )
 
 SPEC = LayerSpec(
     name="outreach_sessions",
+    order=40,
     title="Risk-education sessions",
     description="Explosive-ordnance risk education sessions (EORE; also MRE, or RASB: risk awareness "
     "and safer behaviour), with participants by girls, boys, women and men.",
@@ -88,6 +93,32 @@ SPEC = LayerSpec(
     queryable_fields=("held_on", "audience", "modality", "organisation", "place_name"),
     popup_fields=("place_name", "held_on", "audience", "modality", "participants_total", "source"),
     tooltip_field="place_name",
+    synonyms={
+        "audience": {
+            "school children": "children",
+            "schoolchildren": "children",
+            "pupils": "children",
+            "youth": "adolescents",
+            "teenagers": "adolescents",
+            "mixed group": "mixed",
+            "general public": "mixed",
+            "teacher": "teachers",
+            "farmer": "farmers",
+        },
+        "modality": {
+            "school session": "school",
+            "in school": "school",
+            "community session": "community",
+            "community meeting": "community",
+            "door to door": "door_to_door",
+            "house to house": "door_to_door",
+            "household visit": "door_to_door",
+            "household visits": "door_to_door",
+            "radio": "media",
+            "TV": "media",
+            "social media": "media",
+        },
+    },
     # Out of the hazard palette: green would read as cleared land (see distributions.py).
     style=Style(color="#762a83", icon="bullhorn"),
     hxl={

@@ -2,7 +2,7 @@
 # Install what SafeGround needs on a Debian 12 machine: PostgreSQL 15 + PostGIS, GDAL and Node.js
 # from apt, the Python package (with its test extras) in .venv and the maps' npm packages in
 # node_modules. Idempotent and quick when all is there.
-# Usage: scripts/bootstrap.sh [--browser]    (--browser also installs chromium, for map tests)
+# Usage: scripts/bootstrap.sh [--browser]    (--browser also installs chromium and poppler-utils, for map tests)
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -27,7 +27,8 @@ STAMP=$VENV/.installed
 # --- system packages ------------------------------------------------------------------------------
 
 packages=(postgresql-15 postgresql-15-postgis-3 gdal-bin)
-[ "$browser" = 1 ] && packages+=(chromium)
+# poppler-utils: the print tests rasterise the maps' PDFs (pdftoppm) and read their text (pdftotext)
+[ "$browser" = 1 ] && packages+=(chromium poppler-utils)
 
 # A python3 without the venv module (Debian's own, without python3-venv) cannot make .venv.
 if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
@@ -43,6 +44,7 @@ installed() {
       postgresql-15-postgis-3) [ -f /usr/share/postgresql/15/extension/postgis.control ] ;;
       gdal-bin) command -v ogr2ogr >/dev/null 2>&1 ;;
       chromium) command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ;;
+      poppler-utils) command -v pdftoppm >/dev/null 2>&1 ;;
       *) return 1 ;;
     esac
   fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,18 @@ import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
+from demo.load import load_demo
 from gis import db
-from gis.settings import DatabaseSettings, ImportSettings, Settings
+from gis.access import api_keys, audit_log
+from gis.ingest import ImportReport
+from gis.settings import (
+    DEMO_POPULATION_RASTER,
+    AnalysisSettings,
+    DatabaseSettings,
+    ImportSettings,
+    Settings,
+)
+from gis.spec import import_batches
 from layers import REGISTRY, migrations
 
 # In CI the property tests draw the same examples every run, so a red build is reproducible;
@@ -40,19 +51,22 @@ def _server_url() -> sa.URL:
     return make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
-def create_database(prefix: str) -> sa.URL:
-    """A new empty database with PostGIS, on the test server."""
+def create_database(prefix: str, template: sa.URL | None = None) -> sa.URL:
+    """A new database with PostGIS on the test server: empty, or a copy of `template` (which
+    nobody may be connected to: PostgreSQL copies it file by file, far faster than reloading)."""
     server = _server_url()
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template.database}"' if template is not None else ""
     admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     admin.dispose()
     url = server.set(database=name)
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-    engine.dispose()
+    if template is None:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+        engine.dispose()
     return url
 
 
@@ -63,8 +77,54 @@ def drop_database(url: sa.URL) -> None:
     admin.dispose()
 
 
-def settings_for(url: sa.URL) -> Settings:
-    return Settings(database=DatabaseSettings(url=url.render_as_string(hide_password=False)))
+def settings_for(url: sa.URL, raster_dir: Path | None = None) -> Settings:
+    """Settings for a test database; rasters from `raster_dir` (never the source tree's var/)."""
+    analysis = AnalysisSettings(raster_dir=raster_dir) if raster_dir else AnalysisSettings()
+    return Settings(
+        database=DatabaseSettings(url=url.render_as_string(hide_password=False)),
+        analysis=analysis,
+    )
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    """The national demo, migrated and loaded once per test run, to be copied, never used."""
+
+    url: sa.URL
+    reports: list[ImportReport]  # what the one load did
+    raster_dir: Path  # where that load wrote the modelled population raster
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplate]:
+    url = create_database("safeground_demo_template")
+    raster_dir = tmp_path_factory.mktemp("rasters")
+    engine = sa.create_engine(url)
+    try:
+        migrations.upgrade(engine)
+        reports = load_demo(
+            engine,
+            ImportSettings(),
+            DATA,
+            "national",
+            raster_path=raster_dir / DEMO_POPULATION_RASTER,
+        )
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ANALYZE"
+            )  # as autovacuum would: estimated extents need statistics
+    finally:
+        engine.dispose()  # a template must have no connection when it is copied
+    yield DemoTemplate(url, reports, raster_dir)
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_template: DemoTemplate) -> Iterator[sa.URL]:
+    """A fresh copy of the national demo for one test module, which may write to it."""
+    url = create_database("safeground_demo", template=demo_template.url)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -100,9 +160,11 @@ def conn(engine: sa.Engine) -> Iterator[sa.Connection]:
 
 @pytest.fixture
 def committed(engine: sa.Engine) -> Iterator[sa.Engine]:
-    """For tests whose code commits (API, CLI): every layer table is emptied afterwards."""
+    """For tests whose code commits (API, CLI): every table is emptied afterwards, keys and audit
+    entries too, so no test sees what another left behind."""
     yield engine
-    tables = ", ".join([*(s.table.name for s in REGISTRY.values()), "import_batches"])
+    written = [*(s.table for s in REGISTRY.values()), import_batches, api_keys, audit_log]
+    tables = ", ".join(t.name for t in written)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 

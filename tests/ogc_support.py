@@ -1,8 +1,8 @@
 """Shared fixtures for the OGC API tests: one demo database per session, keys per role, a live server.
 
-The demo database (the national demo, committed) is built once however many test modules import
-these fixtures, and dropped at the end of the session. Read-only tests use it; tests that write
-use the `committed` database of conftest.py instead.
+The demo database is one copy of the session's demo template (conftest.py), made once however many
+test modules import these fixtures, and dropped at the end of the session. Read-only tests use it;
+tests that write use `demo_copy` or the `committed` database of conftest.py instead.
 
 Test modules import the fixture functions (`demo_fixture`, …); tests ask for them by name (`demo`).
 """
@@ -18,14 +18,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from demo.load import load_demo
 from gis import db
 from gis.access import create_key
-from gis.settings import ImportSettings, Settings
+from gis.settings import Settings
 from gis.spec import Role
-from layers import migrations
 
-from .conftest import DATA, create_database, drop_database, settings_for
+from .conftest import DemoTemplate, create_database, drop_database, settings_for
 from .serving import serving
 
 ROLES = (Role.public, Role.partner, Role.staff, Role.editor, Role.admin)
@@ -43,24 +41,21 @@ _DEMO: dict[str, Demo] = {}
 _SERVER: dict[str, str] = {}
 
 
-def _build_demo() -> Demo:
-    url = create_database("safeground_ogc")
-    settings = settings_for(url)
+def _build_demo(template: DemoTemplate) -> Demo:
+    url = create_database("safeground_ogc", template=template.url)
+    settings = settings_for(url, template.raster_dir)
     engine = db.make_engine(settings.database)
-    migrations.upgrade(engine)
-    load_demo(engine, ImportSettings(), DATA, "national")
     with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")  # as autovacuum would: estimated extents need statistics
         keys: dict[Role, str | None] = {Role.public: None}
         keys |= {role: create_key(conn, f"test {role.name}", role) for role in ROLES[1:]}
     return Demo(url, settings, engine, keys)
 
 
 @pytest.fixture(scope="session", name="demo")
-def demo_fixture(request: pytest.FixtureRequest) -> Demo:
-    """The national demo, loaded once per session (several modules share this fixture)."""
+def demo_fixture(request: pytest.FixtureRequest, demo_template: DemoTemplate) -> Demo:
+    """A copy of the national demo shared by the read-only modules (keys per role in it)."""
     if "demo" not in _DEMO:
-        _DEMO["demo"] = _build_demo()
+        _DEMO["demo"] = _build_demo(demo_template)
 
         def drop() -> None:
             found = _DEMO.pop("demo")

@@ -198,7 +198,7 @@ def test_unknown_and_ambiguous_districts_are_refused_by_name(conn) -> None:
     add(conn, "districts", blob(*moved(*V, 90.0, 40_000.0), 3000.0), name="Sheki", code="AZ.SA")
     with pytest.raises(InvalidParameter, match="unknown district 'Atlantis'"):
         run(conn, district="Atlantis")
-    with pytest.raises(InvalidParameter, match=r"ambiguous: Sheki \(AZ.SK\), Sheki \(AZ.SA\)"):
+    with pytest.raises(InvalidParameter, match=r"ambiguous: Sheki \(AZ.SA\), Sheki \(AZ.SK\)"):
         run(conn, district="sheki")
     assert (
         run(conn, district="AZ.SA", risk_within_m="none")["parameters"]["district"]

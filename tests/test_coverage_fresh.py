@@ -105,7 +105,7 @@ def test_every_write_path_keeps_the_measured_pairs_right(api: Api, tmp_path) -> 
     # DELETE (soft), then restore by importing the same external_id again.
     ok(client.delete(f"{HAZARDS}/{h1}", headers=editor))
     assert figures(api.engine)["far"] == (0, None)
-    ok(client.post(HAZARDS, json=moved_h1, headers=editor))
+    ok(client.post(f"{HAZARDS}?restore_deleted=true", json=moved_h1, headers=editor))
     assert figures(api.engine)["far"][0] == 1
 
     # A file import of two hazards, one cleared (measured, but not counted).

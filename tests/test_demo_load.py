@@ -11,20 +11,17 @@ import sqlalchemy as sa
 
 from demo.load import load_demo
 from gis.settings import ImportSettings
-from layers import REGISTRY, migrations
+from layers import REGISTRY
 
-from .conftest import DATA, create_database, drop_database
+from .conftest import DATA, DemoTemplate
 
 
 @pytest.fixture(scope="module")
-def demo_engine():
-    url = create_database("safeground_demo")
-    engine = sa.create_engine(url)
-    migrations.upgrade(engine)
-    first = load_demo(engine, ImportSettings(), DATA, "national")
-    yield engine, first, url
+def demo_engine(demo_template: DemoTemplate, demo_copy: sa.URL):
+    """A copy of the loaded demo (this module loads it again), and the report of the first load."""
+    engine = sa.create_engine(demo_copy)
+    yield engine, demo_template.reports, demo_copy
     engine.dispose()
-    drop_database(url)
 
 
 def test_demo_load_gives_the_expected_counts(demo_engine) -> None:
@@ -56,6 +53,15 @@ def test_demo_geometries_are_all_valid(demo_engine) -> None:
                 sa.text(f"SELECT count(*) FROM {name} WHERE NOT ST_IsValid(geom)")
             ).scalar_one()
             assert invalid == 0, name
+
+
+def test_the_demo_raster_is_written_where_the_settings_say(demo_template: DemoTemplate) -> None:
+    import rasterio
+
+    from gis.settings import DEMO_POPULATION_RASTER
+
+    with rasterio.open(demo_template.raster_dir / DEMO_POPULATION_RASTER) as raster:
+        assert raster.crs.to_epsg() == 4326 and raster.read(1).sum() > 0
 
 
 def test_loading_the_demo_twice_changes_nothing(demo_engine) -> None:

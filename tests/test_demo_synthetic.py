@@ -8,7 +8,6 @@ activities fall, the public aggregates, coverage a planner can act on).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -219,14 +218,12 @@ def test_about_half_the_villages_at_risk_had_risk_education_in_2025(national, vi
     assert len(at_risk) > 500 and 0.5 <= share <= 0.7
 
 
-def test_large_scale_generates_quickly(villages, districts):
-    started = time.perf_counter()
+def test_large_scale_generates_the_sizes_it_promises(villages, districts):
+    # How long it takes is bench/'s business, not a test's: the machine decides that.
     large = synthetic.generate(villages, districts, "large")
-    elapsed = time.perf_counter() - started
     assert len(large["hazard_areas"]) == 20_000 and len(large["outreach_sessions"]) == 100_000
     assert 1_500 <= len(large["distributions"]) <= 2_500 and 250 <= len(large["facilities"]) <= 350
     assert large["hazard_areas"].is_valid.all()
-    assert elapsed < 30, f"large generation took {elapsed:.1f} s"
 
 
 # --- documented events -------------------------------------------------------------------------

@@ -17,9 +17,12 @@ from api.app import create_app
 from api.cli import app as cli
 from demo.synthetic import SOURCE as DEMO_SOURCE
 from gis.access import create_key
-from gis.maps import data, folium_map, pages
+from gis.areas import find_area
+from gis.errors import InvalidParameter
+from gis.maps import builders, data, folium_map
 from gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
 from gis.maps.elements import NOT_SAFE, colour
+from gis.notices import SYNTHETIC_MARK
 from gis.spec import Role
 from layers import REGISTRY
 from tests.browser.records import BRACES, XSS, insert, point, square
@@ -153,8 +156,8 @@ def test_overview_shows_only_layers_and_fields_the_role_may_read(conn) -> None:
 
 def test_district_filter_limits_by_area_and_since_spares_hazard_areas(conn) -> None:
     ids = world(conn)
-    alpha = data.find_district(conn, REGISTRY["districts"], "  ALPHA ")
-    assert data.find_district(conn, REGISTRY["districts"], "t.a") == alpha
+    alpha = find_area(conn, REGISTRY["districts"], "  ALPHA ")
+    assert find_area(conn, REGISTRY["districts"], "t.a") == alpha
     layers = by_key(
         data.overview(conn, REGISTRY, Role.staff, district=alpha, since=dt.date(2024, 1, 1))
     )
@@ -166,8 +169,8 @@ def test_district_filter_limits_by_area_and_since_spares_hazard_areas(conn) -> N
         ids["alpha"],
         ids["beta"],
     }  # the neighbour's outline, for context
-    with pytest.raises(data.InvalidParameter, match="unknown district 'Alfa'.*did you mean Alpha"):
-        data.find_district(conn, REGISTRY["districts"], "Alfa")
+    with pytest.raises(InvalidParameter, match="unknown district 'Alfa'.*did you mean Alpha"):
+        find_area(conn, REGISTRY["districts"], "Alfa")
 
 
 def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(
@@ -175,7 +178,7 @@ def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(
 ) -> None:
     ids = world(conn)
     monkeypatch.setattr(data, "MAX_POINTS", 2)
-    page = pages.overview(conn, REGISTRY, Role.staff)
+    page = builders.overview(conn, REGISTRY, Role.staff)
     layers = by_key(data.overview(conn, REGISTRY, Role.staff))
     sessions = layers["outreach_sessions"]
     assert sessions.truncated and {f["id"] for f in features(sessions)} == {
@@ -191,14 +194,18 @@ def test_a_dense_activity_layer_is_cut_to_its_most_recent_points_and_says_so(
 
 def test_visit_distances_are_geodesic_and_the_last_session_is_the_latest(conn) -> None:
     ids = world(conn)
-    page = pages.visit(conn, REGISTRY, Role.partner, village=str(ids["alphaville"]), radius_m=3000)
+    page = builders.visit(
+        conn, REGISTRY, Role.partner, village=str(ids["alphaville"]), radius_m=3000
+    )
     html = folium_map.render(page.map, LINKED)
     assert page.counts["hazard_areas"] == 1 and page.counts["outreach_sessions"] == 2
     assert page.counts["outreach_sessions_last"] == 1
     south_edge_m = GEOD.inv(46.25, 40.25, 46.25, 40.26)[2]  # the hazard lies due north
     assert f"the nearest of those is {south_edge_m / 1000:.1f} km away" in html
     assert "Last risk-education session within reach: 15 Sep 2024 at Alphaville east" in html
-    found = pages.nearby.visit(conn, REGISTRY, Role.partner, pages.nearby.Place(46.25, 40.25), 3000)
+    found = builders.nearby.visit(
+        conn, REGISTRY, Role.partner, builders.nearby.Place(46.25, 40.25), 3000
+    )
     assert found.nearest_active_m == pytest.approx(south_edge_m, abs=1.0)
     assert found.last_session is not None and found.last_session.held_on == dt.date(2024, 9, 15)
     assert "Visit: Alphaville (Alpha)" in html and "40.25000° N, 46.25000° E" in html
@@ -206,7 +213,7 @@ def test_visit_distances_are_geodesic_and_the_last_session_is_the_latest(conn) -
 
 def test_map_page_has_layers_legend_notice_and_no_cdn(conn) -> None:
     world(conn)
-    page = pages.overview(conn, REGISTRY, Role.staff, download_href="?offline=true")
+    page = builders.overview(conn, REGISTRY, Role.staff, download_href="?offline=true")
     tree = json.dumps(page.map.to_dict())
     for kind in ("GeoJson", "LayerControl", "TileLayer", "Panels", "LayerConfigs", "GeoJsonText"):
         assert f'"name": "{kind}"' in tree
@@ -214,26 +221,26 @@ def test_map_page_has_layers_legend_notice_and_no_cdn(conn) -> None:
     hazard_style = REGISTRY["hazard_areas"].style
     for status, label in hazard_style.labels.items():
         assert label in html and f"border-color:{hazard_style.colors[status]}" in html
-    assert NOT_SAFE in html and "Synthetic demo data" in html and "Who&#x27;s On First" in html
+    assert NOT_SAFE in html and "Synthetic demo data" in html and "Who&#39;s On First" in html
     assert "Data extracted" in html and "Download as one offline file" in html
     assert '<script src="assets/leaflet/dist/leaflet.js"></script>' in html
     assert '<script src="assets/leaflet.markercluster' not in html  # nothing here is dense enough
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    configs = folium_map.page_configs(pages.data.overview(conn, REGISTRY, Role.staff).layers)
+    configs = folium_map.page_configs(builders.data.overview(conn, REGISTRY, Role.staff).layers)
     assert configs["hazard_areas"]["colors"]["confirmed"] == "#d7191c"
     assert configs["facilities"]["shape"] == "square" and configs["facilities"]["tip"] == "name"
 
 
 def test_synthetic_label_only_when_a_shown_layer_holds_synthetic_records(conn) -> None:
     world(conn)  # only the Beta hazard is synthetic, and the public does not see hazard areas
-    html = folium_map.render(pages.overview(conn, REGISTRY, Role.public).map, LINKED)
+    html = folium_map.render(builders.overview(conn, REGISTRY, Role.public).map, LINKED)
     assert "Synthetic demo data" not in html
     assert "Hazard areas are NOT shown: your access does not include them" in html
 
 
 def test_offline_page_is_one_self_contained_file(conn) -> None:
     world(conn)
-    html = folium_map.render(pages.overview(conn, REGISTRY, Role.staff).map, OFFLINE)
+    html = folium_map.render(builders.overview(conn, REGISTRY, Role.staff).map, OFFLINE)
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=(?!\"data:)", html)
     assert 'L.Icon.Default.imagePath = ""' in html and "data:image/png;base64," in html
     assert "sourceMappingURL" not in html
@@ -243,7 +250,7 @@ def test_names_from_the_data_never_become_markup_or_template(conn) -> None:
     ids = world(conn)
     insert(conn, "districts", square(47.0, 40.0, 0.1), name=XSS, code="T.X")
     html = folium_map.render(
-        pages.overview(conn, REGISTRY, Role.public, district="t.x").map, OFFLINE
+        builders.overview(conn, REGISTRY, Role.public, district="t.x").map, OFFLINE
     )
     assert "<img src=x" not in html  # in titles escaped, in data \u003c-escaped JSON
     assert "<title>SafeGround overview: &lt;img src=x onerror=alert(1)&gt;</title>" in html
@@ -258,10 +265,10 @@ def test_names_from_the_data_never_become_markup_or_template(conn) -> None:
         code="T.B2",
     )
     braces = folium_map.render(
-        pages.overview(conn, REGISTRY, Role.public, district="T.B2").map, LINKED
+        builders.overview(conn, REGISTRY, Role.public, district="T.B2").map, LINKED
     )
     assert "Bad &#123;&#123; 7*7 &#125;&#125; &#123;% if 1 %&#125;x&#123;% endif %&#125;" in braces
-    national = folium_map.render(pages.overview(conn, REGISTRY, Role.public).map, LINKED)
+    national = folium_map.render(builders.overview(conn, REGISTRY, Role.public).map, LINKED)
     assert "School 49" not in national and "School \\u007b{ 7*7 }}" in national and ids["f_old"]
 
 
@@ -275,18 +282,19 @@ def test_coverage_hook_draws_uncovered_targets_prominently(conn) -> None:
         return data.collect(conn, villages, Role.staff, data.LOCAL, where=where, extra=[flag])
 
     context = data.overview(conn, REGISTRY, Role.staff).layers[:2]
-    frame = pages.frame_for(context, "Coverage", facts=["1 of 2 villages not covered"])
+    frame = builders.frame_for(context, "Coverage", facts=["1 of 2 villages not covered"])
     m = folium_map.coverage_map(targets(False), targets(True), context, frame, rings_m=[5000])
     html = folium_map.render(m, LINKED)
     assert "1 of 2 villages not covered" in html
     legend = html[html.index('id="sg-legend"') :]
-    assert "#d7191c" in legend and "#9e9e9e" in legend  # uncovered red, covered grey
+    # uncovered a magenta ring, covered a muted blue: neither in the hazard palette
+    assert "#ff00ff" in legend and "#8c96c6" in legend and "sg-shape-ring" in legend
     assert '"rings":[5000.0]' in html and '"sizeBy":"population"' in html
     assert '"villages_uncovered"' in html and '"emphasis":true' in html
 
 
 def test_constants_shared_with_layers_and_demo_agree() -> None:
-    assert data.SYNTHETIC_SOURCE == DEMO_SOURCE
+    assert SYNTHETIC_MARK in DEMO_SOURCE  # the one rule (gis/notices.py) labels the demo
     for spec in REGISTRY.values():
         colour(spec.style.color)
         for value in spec.style.colors.values():
@@ -385,7 +393,9 @@ def test_cli_writes_overview_and_visit_files(settings, committed, tmp_path) -> N
     visit = runner.invoke(
         cli, ["map", "visit", "--village", "Betatown", "--out", str(tmp_path / "v.html")], env=env
     )
-    assert visit.exit_code == 0 and "file://" in (tmp_path / "v.html").read_text()
+    written = (tmp_path / "v.html").read_text()
+    # without --offline too: one file that still works once moved (nothing from node_modules)
+    assert visit.exit_code == 0 and "file://" not in written and "<script src" not in written
     bad = runner.invoke(
         cli, ["map", "overview", "--district", "Nowhere", "--out", str(out)], env=env
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 
 import pytest
 
+from gis.notices import NOT_SAFE
 from gis.spec import Role
 from layers import REGISTRY
 
@@ -123,10 +125,10 @@ def test_hazard_page_warns_that_no_hazard_shown_is_not_safe_and_maps_inline(
     page = demo_client.get(
         "/collections/hazard_areas/items?f=html&limit=20", headers=headers(demo, Role.partner)
     ).text
-    assert "No hazard shown does not mean safe" in page
+    assert html.escape(NOT_SAFE) in page  # the one notice (gis/notices.py)
     assert "synthetic demo data" in page
-    assert "<svg" in page and re.search(r"<path d='M [-0-9. LZM]+'", page)
-    assert "<script" not in page and "http://" not in page.split("<ul class='links'>")[0].replace(
+    assert "<svg" in page and re.search(r'<path d="M [-0-9. LZM]+"', page)
+    assert "<script" not in page and "http://" not in page.split('<ul class="links">')[0].replace(
         "http://www.w3.org/2000/svg", ""
     )
     villages = demo_client.get("/collections/villages/items?f=html&limit=20").text

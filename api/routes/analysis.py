@@ -18,6 +18,7 @@ from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
 from gis.analysis import answers
 from gis.analysis.common import DISTANCE_RULE, TIME_RULE, csv_text
 from gis.analysis.coverage import PRIORITY_FORMULA
+from gis.notices import NOT_SAFE
 
 router = APIRouter(prefix="/analysis", tags=["analysis"])
 
@@ -56,8 +57,8 @@ def _answer(body: bytes, f: str, name: str, leading: tuple[str, ...] = ()) -> Re
         "covered and uncovered targets, coverage % and people at risk / covered (known populations "
         "only), overall and per district. The risk condition reads the hazard areas, so it needs a "
         "key that may read them (partner or above); without one, ask with `risk_within_m=none`, "
-        "which reads no hazard and gives no hazard figures. Hazard maps are incomplete: no hazard "
-        f"nearby does not mean safe. {DISTANCE_RULE} {TIME_RULE}"
+        f"which reads no hazard and gives no hazard figures. {NOT_SAFE} {DISTANCE_RULE} "
+        f"{TIME_RULE}"
     ),
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}},
@@ -196,8 +197,8 @@ def within_geometry(
     "within `buffer_m` of the route, nearest first along it: its geodesic distance from the route, "
     "along_km (where the route comes closest, or enters it), crosses, type and status, and whether "
     "it is active (suspected and confirmed areas count as dangerous); then the facilities and "
-    "villages along the way. Finding nothing does NOT mean the route is safe, and the answer says "
-    "so. Hazard status is today's. " + DISTANCE_RULE,
+    f"villages along the way. {NOT_SAFE} The answer says so. Hazard status is today's. "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def route_check(

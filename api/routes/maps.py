@@ -10,19 +10,51 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.routing import APIRoute
 
 from api.coverage_params import CoverageDep
-from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
-from gis.maps import coverage_page, folium_map, nearby, pages, route_page
+from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
+from gis.errors import InvalidParameter
+from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
-from gis.maps.data import Roles
+from gis.notices import NOT_SAFE
+from gis.templating import render
 
-router = APIRouter(prefix="/maps", tags=["maps"])
+# Parameters every route takes besides its own: the key (gis/access, api/deps).
+COMMON_PARAMETERS = frozenset({"api_key"})
+TEMPLATES = FilePath(__file__).resolve().parents[1] / "templates"
+
+
+async def _known_parameters(request: Request) -> None:
+    """A map asked with a parameter it does not take (`f=pdf`, a typo) answers 400 naming it,
+    rather than a map that silently ignored it."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known - COMMON_PARAMETERS)
+    if unknown:
+        raise InvalidParameter(
+            f"unknown parameter(s) {', '.join(unknown)} for {request.url.path}: "
+            f"it takes {', '.join(sorted(known)) or 'none'}"
+        )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = APIRouter(prefix="/maps", tags=["maps"], dependencies=[Depends(_known_parameters)])
 
 
 def _map_settings(request: Request) -> MapSettings:
@@ -42,10 +74,28 @@ OfflineQuery = Annotated[
 ]
 
 
-def _page(settings: MapSettings, page: pages.Page, offline: bool, filename: str) -> HTMLResponse:
+DangerQuery = Annotated[
+    float,
+    Query(
+        ge=folium_map.MIN_DANGER_M,
+        le=folium_map.MAX_DANGER_M,
+        description="How near a hazard area (metres) the locate button warns",
+    ),
+]
+
+
+def _page(
+    settings: MapSettings,
+    page: builders.BuiltMap,
+    offline: bool,
+    filename: str,
+    danger_m: float = folium_map.DEFAULT_DANGER_M,
+) -> HTMLResponse:
     # Relative asset URLs keep working behind a proxy that mounts the app under a prefix.
     html = folium_map.render(
-        page.map, MapAssets.from_settings(settings, inline=offline, base_url="assets")
+        page.map,
+        MapAssets.from_settings(settings, inline=offline, base_url="assets"),
+        danger_m=danger_m,
     )
     headers = {"Cache-Control": "private, max-age=0"}
     if offline:
@@ -54,22 +104,17 @@ def _page(settings: MapSettings, page: pages.Page, offline: bool, filename: str)
 
 
 def _offline_href(request: Request) -> str:
-    params = {k: v for k, v in request.query_params.items() if k != "offline"} | {"offline": "true"}
-    return "?" + urlencode(params)
+    """The page's own parameters and offline=true; never the key (a link is copied, logged,
+    shared): a key travels in the X-API-Key header."""
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("offline", "api_key")
+    ]
+    return "?" + urlencode([*kept, ("offline", "true")])
 
 
 @router.get("", response_class=HTMLResponse, summary="The maps", include_in_schema=False)
 def index() -> HTMLResponse:
-    return HTMLResponse(
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>SafeGround maps</title></head>"
-        "<body>"
-        "<h1>SafeGround maps</h1><ul><li><a href='maps/overview'>Overview</a> "
-        "(<a href='maps/overview?offline=true'>offline file</a>)</li></ul>"
-        "<form action='maps/visit'><label>Visit map of a village (id or name): "
-        "<input name='village' required></label> <label>within <input name='radius_m' value='5000' "
-        "size='6'> m</label> <button>Show</button></form>"
-        "<p>Areas with no hazard shown are not known to be safe.</p></body></html>"
-    )
+    return HTMLResponse(render(TEMPLATES, "maps_index.html", not_safe=NOT_SAFE))
 
 
 @router.get(
@@ -78,7 +123,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -91,18 +136,19 @@ def overview(
         Query(description="Only activities on or after this date (hazard areas: all)"),
     ] = None,
     offline: OfflineQuery = False,
+    danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.overview(
+        page = builders.overview(
             conn,
             registry,
             principal.role,
             district=district,
             since=since,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
-    return _page(settings, page, offline, "safeground-overview.html")
+    return _page(settings, page, offline, "safeground-overview.html", danger_m)
 
 
 @router.get(
@@ -113,7 +159,7 @@ def overview(
 def visit(
     request: Request,
     engine: EngineDep,
-    app_settings: SettingsDep,
+    roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
     settings: MapSettingsDep,
@@ -126,9 +172,10 @@ def visit(
         float, Query(ge=nearby.MIN_RADIUS_M, le=nearby.MAX_RADIUS_M, description="Reach, in metres")
     ] = nearby.DEFAULT_RADIUS_M,
     offline: OfflineQuery = False,
+    danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
 ) -> HTMLResponse:
     with engine.connect() as conn:
-        page = pages.visit(
+        page = builders.visit(
             conn,
             registry,
             principal.role,
@@ -137,9 +184,9 @@ def visit(
             lat=lat,
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
-            roles=Roles.from_settings(app_settings.analysis),
+            roles=roles,
         )
-    return _page(settings, page, offline, "safeground-visit.html")
+    return _page(settings, page, offline, "safeground-visit.html", danger_m)
 
 
 @router.get(
@@ -171,6 +218,7 @@ def coverage(
         Literal["population", "priority"], Query(description="What sizes an uncovered target")
     ] = "population",
     offline: OfflineQuery = False,
+    danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = coverage_page.coverage(
@@ -183,7 +231,7 @@ def coverage(
             size_by=size_by,
             download_href=None if offline else _offline_href(request),
         )
-    return _page(settings, page, offline, "safeground-coverage.html")
+    return _page(settings, page, offline, "safeground-coverage.html", danger_m)
 
 
 @router.post(
@@ -193,8 +241,7 @@ def coverage(
     description="The body is a GeoJSON LineString (or a Feature holding one). The route check "
     "(`POST /analysis/route-check`, same rules) on a map: the corridor of `buffer_m` each side, "
     "every hazard area in it labelled with its distance from the route and where along it (km), "
-    "the facilities and villages along the way, and the route check's notice. Finding nothing "
-    "does NOT mean the route is safe.",
+    f"the facilities and villages along the way, and the route check's notice. {NOT_SAFE}",
 )
 def visit_route(
     engine: EngineDep,
@@ -205,12 +252,13 @@ def visit_route(
     body: Annotated[dict[str, Any], Body(description="A GeoJSON LineString, or a Feature")],
     buffer_m: Annotated[float, Query(description="Corridor half-width in metres")] = 500,
     offline: OfflineQuery = False,
+    danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = route_page.route_visit(
             conn, registry, app_settings.analysis, principal.role, geojson=body, buffer_m=buffer_m
         )
-    return _page(settings, page, offline, "safeground-route.html")
+    return _page(settings, page, offline, "safeground-route.html", danger_m)
 
 
 @router.get(

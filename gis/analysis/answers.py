@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import shapely
@@ -20,7 +19,9 @@ from gis.analysis.coverage import CoverageAnswer, coverage_question, run_coverag
 from gis.analysis.exposure import Exposure, Raster, people_exposed
 from gis.analysis.proximity import nearest, within
 from gis.analysis.route import RouteCheck, check_route
+from gis.areas import find_area
 from gis.errors import InvalidParameter, NotFound
+from gis.roles import LayerRoles
 from gis.settings import AnalysisSettings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -33,11 +34,6 @@ def layer(registry: Registry, role: Role, name: str | None, param: str = "layer"
     if spec is None or not spec.readable_by(role):
         raise NotFound(f"no collection '{name[:100]}' ({param})")
     return spec
-
-
-def configured(registry: Registry, name: str) -> LayerSpec | None:
-    """A layer the settings name (hazards, districts, villages); None if the registry lacks it."""
-    return registry.get(name)
 
 
 @dataclass(frozen=True)
@@ -104,8 +100,9 @@ def coverage_answer(
     ask: CoverageAsk,
 ) -> CoverageAnswer:
     """Coverage of `target` by `by`: the checked question and PostgreSQL's GeoJSON answer."""
-    target_spec = layer(registry, role, ask.target or settings.place_layer, "target")
-    by_spec = layer(registry, role, ask.by or settings.activity_layer, "by")
+    roles = LayerRoles.from_settings(registry, settings)
+    target_spec = layer(registry, role, ask.target or roles.places.name, "target")
+    by_spec = layer(registry, role, ask.by or roles.activities.name, "by")
     within = common.distance_m("within_m", ask.within_m, settings.max_distance_m, allow_zero=True)
     risk = (
         None
@@ -114,13 +111,13 @@ def coverage_answer(
             "risk_within_m", ask.risk_within_m, settings.max_distance_m, allow_zero=False
         )
     )
-    area = layer(registry, role, settings.area_layer, "district")
-    found = common.find_area(conn, area, ask.district) if ask.district is not None else None
+    area = layer(registry, role, roles.areas.name, "district")
+    found = find_area(conn, area, ask.district) if ask.district is not None else None
     question = coverage_question(
         target=target_spec,
         by=by_spec,
         area=area,
-        hazard=configured(registry, settings.hazard_layer),
+        hazard=roles.hazards,
         role=role,
         within_m=within,
         risk_within_m=risk,
@@ -147,7 +144,9 @@ def point_of(
     if village is not None:
         if lon is not None or lat is not None:
             raise InvalidParameter("give either lon and lat or village, not both")
-        places = layer(registry, role, settings.place_layer, "village")
+        places = layer(
+            registry, role, LayerRoles.from_settings(registry, settings).places.name, "village"
+        )
         t = places.table
         row = conn.execute(
             sa.select(sa.func.ST_X(t.c.geom), sa.func.ST_Y(t.c.geom)).where(
@@ -223,11 +222,10 @@ def route_answer(
 ) -> RouteCheck:
     route = common.geometry_from_geojson(geojson, ("LineString",), "route")
     buffer = common.distance_m("buffer_m", buffer_m, settings.max_distance_m)
-    hazard = configured(registry, settings.hazard_layer)
-    context = [
-        s for n in settings.route_context_layers if (s := configured(registry, n)) is not None
-    ]
-    return check_route(conn, route, buffer, hazard, context, role, settings.max_route_km)
+    roles = LayerRoles.from_settings(registry, settings)
+    return check_route(
+        conn, route, buffer, roles.hazards, list(roles.route_context), role, settings.max_route_km
+    )
 
 
 def exposure_answer(
@@ -241,11 +239,9 @@ def exposure_answer(
     raster: str | None = None,
 ) -> bytes:
     distance = common.distance_m("within_m", within_m, settings.max_distance_m)
-    hazard = configured(registry, settings.hazard_layer)
-    if hazard is None:
-        raise NotFound(f"no hazard layer '{settings.hazard_layer}' is configured")
-    area = layer(registry, role, settings.area_layer, "district")
-    found = common.find_area(conn, area, district) if district is not None else None
+    roles = LayerRoles.from_settings(registry, settings)
+    area = layer(registry, role, roles.areas.name, "district")
+    found = find_area(conn, area, district) if district is not None else None
     key = raster if raster is not None else settings.population_raster
     if key is not None and key not in settings.rasters:
         if raster is not None:  # asked for by the caller: name the keys there are
@@ -253,11 +249,11 @@ def exposure_answer(
                 f"unknown raster '{raster[:40]}'; rasters: {', '.join(settings.rasters) or 'none'}"
             )
         key = None
-    chosen = Raster(key, Path(settings.rasters[key])) if key is not None else None
+    chosen = Raster(key, settings.raster_path(key)) if key is not None else None
     question = Exposure(
-        hazard=hazard,
+        hazard=roles.hazards,
         area=area,
-        places=configured(registry, settings.place_layer),
+        places=roles.places,
         within_m=distance,
         area_id=found.id if found else None,
         role=role,

@@ -23,6 +23,8 @@ from pyproj import Geod
 
 from gis.analysis.sql import quote
 from gis.errors import InvalidParameter
+from gis.notices import NOT_SAFE
+from gis.outputs.formula_guard import guard_cell
 from gis.spec import LayerSpec, Role
 
 GEOD = Geod(ellps="WGS84")
@@ -30,10 +32,7 @@ DEFAULT_WINDOW_DAYS = 365
 EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)  # a window beyond is a typo
 MAX_K = 1000
 MAX_VERTICES = 10_000
-NO_DATA_NOTICE = (
-    "Hazard maps are incomplete: no hazard found here does NOT mean the ground is safe. Most recent "
-    "mine incidents in the region happened outside mapped hazard areas."
-)
+NO_DATA_NOTICE = NOT_SAFE  # the one wording (gis/notices.py)
 # What the answers mean, said once for the OpenAPI descriptions and the CLI help.
 DISTANCE_RULE = (
     "Distances are geodesic metres on the WGS 84 ellipsoid to the truly nearest point of each "
@@ -157,46 +156,6 @@ class Window:
 def readable(spec: LayerSpec | None, role: Role) -> LayerSpec | None:
     """The spec if the role may read it, else None (callers answer as for an unknown layer)."""
     return spec if spec is not None and spec.readable_by(role) else None
-
-
-@dataclass(frozen=True)
-class Area:
-    """One feature of the area layer (a district), found by name or code."""
-
-    id: int
-    label: str
-
-
-def find_area(conn: sa.Connection, spec: LayerSpec, name: str, param: str = "district") -> Area:
-    """The live area whose name or code is `name`, case-insensitively; InvalidParameter otherwise.
-
-    Names are not unique (Sheki is a rayon and a city), so an ambiguous name is refused with the
-    candidates' codes rather than silently picking one.
-    """
-    fields = spec.name_fields or ("external_id",)
-    wanted = name.strip().casefold()
-    if not wanted or len(wanted) > 200 or not wanted.isprintable():
-        raise InvalidParameter(f"{param} must be a name or code of 1 to 200 printable characters")
-    t = spec.table
-    rows = conn.execute(
-        sa.select(t.c.id, *(t.c[f] for f in fields))
-        .where(t.c.deleted_at.is_(None), sa.or_(*(sa.func.lower(t.c[f]) == wanted for f in fields)))
-        .order_by(t.c.id)
-        .limit(10)
-    ).all()
-    labels = [
-        " ".join(str(v) if i == 0 else f"({v})" for i, v in enumerate(r[1:3]) if v is not None)
-        for r in rows
-    ]
-    if not rows:
-        raise InvalidParameter(
-            f"unknown {param} '{name[:200]}': give a name or code of the {spec.name} layer"
-        )
-    if len(rows) > 1:
-        raise InvalidParameter(
-            f"{param} '{name[:200]}' is ambiguous: {', '.join(labels)}; give the code"
-        )
-    return Area(rows[0].id, labels[0])
 
 
 # --- GeoJSON inputs ----------------------------------------------------------------------------
@@ -335,6 +294,8 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return guard_cell(value)  # a name beginning with = must not run in a spreadsheet
     return value
 
 

@@ -226,7 +226,7 @@ def coverage_sql(
     names = q.area.name_fields
     area = quote(q.area.table.name)
     area_name = f"a.{quote(names[0])}" if names else "a.external_id"
-    area_code = f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)"
+    area_code = f"a.{quote(q.area.code_field)}" if q.area.code_field else "CAST(NULL AS text)"
     parts: dict[str, str] = {
         "target": quote(q.target.table.name),
         "by": quote(q.by.table.name),

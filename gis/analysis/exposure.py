@@ -110,7 +110,7 @@ def _area_sql(q: Exposure) -> tuple[str, str]:
     names = q.area.name_fields
     return (
         f"a.{quote(names[0])}" if names else "a.external_id",
-        f"a.{quote(names[1])}" if len(names) > 1 else "CAST(NULL AS text)",
+        f"a.{quote(q.area.code_field)}" if q.area.code_field else "CAST(NULL AS text)",
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from gis.maps.data import Extra, LayerData, Scale, collect
+from gis.maps.data import Detail, Extra, LayerData, collect
 from gis.spec import LayerSpec, Role
 
 Figures = Mapping[int, Mapping[str, object]]
@@ -19,7 +19,7 @@ def answered(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,
-    scale: Scale,
+    scale: Detail,
     figures: Figures,
     labels: Sequence[tuple[str, str]],
     *,

@@ -52,6 +52,9 @@ ASSETS: dict[str, Asset] = {
     "markerclusterjs": Asset("leaflet.markercluster/dist/leaflet.markercluster.js", "js"),
     "leaflet_measure_css": Asset("leaflet-measure/dist/leaflet-measure.css", "css"),
     "leaflet_measure_js": Asset("leaflet-measure/dist/leaflet-measure.js", "js"),
+    # SafeGround's own needs (not Folium's): the locate button's geodesics, vector tiles.
+    "geodesic": Asset("geographiclib-geodesic/geographiclib-geodesic.min.js", "js"),
+    "vectorgrid": Asset("leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js", "js"),
 }
 # Folium's Map asks for these, but SafeGround's maps use none of them: markers are DivIcons and
 # CircleMarkers (no icon font, no awesome-markers), panels plain HTML (no Bootstrap, no jQuery).
@@ -68,7 +71,14 @@ UNUSED = frozenset(
     }
 )
 # What the asset route may serve: the packages' dist folders, scripts, styles and their images.
-SERVED_PREFIXES = ("leaflet/dist/", "leaflet.markercluster/dist/", "leaflet-measure/dist/")
+SERVED_PREFIXES = (
+    "leaflet/dist/",
+    "leaflet.markercluster/dist/",
+    "leaflet-measure/dist/",
+    "geographiclib-geodesic/",
+    "leaflet.vectorgrid/dist/",
+    "swagger-ui-dist/",
+)
 SERVED_SUFFIXES = (".js", ".css", ".png", ".svg")
 
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")

@@ -13,9 +13,10 @@ from gis.analysis.coverage import Coverage, TargetFigures
 from gis.errors import InvalidParameter
 from gis.maps import data, folium_map
 from gis.maps.answer_layers import answered
-from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData, Roles
+from gis.maps.builders import BuiltMap, day, metres
+from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData
 from gis.maps.elements import frame_for
-from gis.maps.pages import Page, day, metres
+from gis.roles import LayerRoles
 from gis.settings import AnalysisSettings
 from gis.spec import LayerSpec, Registry, Role
 
@@ -34,10 +35,10 @@ def coverage(
     rings: bool = False,
     size_by: str = "population",
     download_href: str | None = None,
-) -> Page:
+) -> BuiltMap:
     """The coverage answer on a map. Targets not at risk are not drawn; `ask.status` chooses
     among the at-risk ones (uncovered above covered)."""
-    roles = Roles.from_settings(analysis)
+    roles = LayerRoles.from_settings(registry, analysis)
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
     answer = answers.coverage_answer(conn, registry, analysis, role, ask)
@@ -66,7 +67,7 @@ def coverage(
         lines=_parameter_lines(q, status, rings),
         facts=summary_facts(summary, target_spec.title.lower()),
         hidden=hidden,
-        hazards_title=registry[roles.hazards].title,
+        hazards_title=roles.hazards.title,
         download_href=download_href,
     )
     ring_m = [q.within_m] + ([risk] if risk is not None else []) if rings else []
@@ -81,14 +82,14 @@ def coverage(
         rings_m=ring_m,
         size_by=size_key,
         size_max=size_max if size_by == "priority" else None,
-        base=roles.boundaries,
+        base=roles.areas.name,
     )
     counts = {layer.key: layer.count for layer in context}
     counts |= {
         f"{target_spec.name}_uncovered": targets[0].count,
         f"{target_spec.name}_covered": targets[1].count,
     }
-    return Page(m, counts)
+    return BuiltMap(m, counts)
 
 
 def _figures(t: TargetFigures) -> dict[str, object]:
@@ -107,7 +108,7 @@ def _targets(
     spec: LayerSpec,
     by: LayerSpec,
     role: Role,
-    scale: data.Scale,
+    scale: data.Detail,
     figures: dict[int, dict[str, object]],
     covered: bool,
 ) -> LayerData:
@@ -136,22 +137,21 @@ def _context(
     conn: sa.Connection,
     registry: Registry,
     role: Role,
-    scale: data.Scale,
+    scale: data.Detail,
     area: sa.ScalarSelect[Any] | None,
     reach_m: float,
     by: LayerSpec,
     q: Coverage,
-    roles: Roles,
+    roles: LayerRoles,
 ) -> tuple[list[LayerData], list[str]]:
     """The boundaries, the hazard areas (if the caller may read them) and the `by` features of the
     window; with a district, those within reach of it (a box grown by `reach_m`: a superset)."""
     layers, hidden = [], []
-    for name in (roles.boundaries, roles.hazards):
-        spec = registry[name]
+    for spec in (roles.areas, roles.hazards):
         if not spec.readable_by(role):
             hidden.append(spec.title)
             continue
-        grown = 0.0 if name == roles.boundaries else reach_m  # the district and its neighbours
+        grown = 0.0 if spec is roles.areas else reach_m  # the district and its neighbours
         where: list[sa.ColumnElement[Any]] = (
             [] if area is None else [sa.func.ST_Intersects(spec.table.c.geom, _grown(area, grown))]
         )

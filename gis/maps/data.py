@@ -8,7 +8,6 @@ scale and empty results dropped in SQL, so Python never touches a feature.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,46 +15,16 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from gis.errors import InvalidParameter
-from gis.settings import AnalysisSettings
+from gis.areas import Area
+from gis.notices import is_synthetic
+from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, Style
 
-# demo/synthetic.py's SOURCE (gis/ may not import the demo); a test keeps the two equal.
-SYNTHETIC_SOURCE = "synthetic demo"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-_LAYERS = AnalysisSettings.model_fields  # the layer roles' defaults, declared once there
-
-
 @dataclass(frozen=True)
-class Roles:
-    """Which layer plays which part in a map, by name, so gis/ imports no concrete layer.
-
-    The names are the analysis settings' (SAFEGROUND_ANALYSIS_*_LAYER): maps and analyses must
-    agree on which layer holds the hazards. The defaults are those settings' defaults; the app
-    and the CLI pass `Roles.from_settings(settings.analysis)`.
-    """
-
-    boundaries: str = _LAYERS["area_layer"].default
-    places: str = _LAYERS["place_layer"].default
-    hazards: str = _LAYERS["hazard_layer"].default
-    outreach: str = _LAYERS["activity_layer"].default
-    facilities: str = _LAYERS["facility_layer"].default
-
-    @classmethod
-    def from_settings(cls, analysis: AnalysisSettings) -> Roles:
-        return cls(
-            boundaries=analysis.area_layer,
-            places=analysis.place_layer,
-            hazards=analysis.hazard_layer,
-            outreach=analysis.activity_layer,
-            facilities=analysis.facility_layer,
-        )
-
-
-@dataclass(frozen=True)
-class Scale:
+class Detail:
     """How much detail a map needs: polygons are simplified to about a screen pixel at the zoom the
     map opens at (tolerance in degrees: it only shapes the drawing, never a measurement)."""
 
@@ -64,9 +33,11 @@ class Scale:
     digits: int
 
 
-NATIONAL = Scale("national", 0.001, 5)
-DISTRICT = Scale("district", 0.0002, 6)
-LOCAL = Scale("local", 0.00002, 6)
+NATIONAL = Detail("national", 0.001, 5)
+DISTRICT = Detail("district", 0.0002, 6)
+# Visit and route maps carry exact geometry: the locate button measures to it (within 1 % of the
+# server), and the facts table and popups describe the stored shapes.
+LOCAL = Detail("local", 0.0, 7)
 # Most points of one activity layer drawn on one page: beyond, the most recent (a page of tens of
 # megabytes opens slowly on a phone, and a district or a date shows the rest).
 MAX_POINTS = 15_000
@@ -100,13 +71,8 @@ class LayerData:
     style: Style | None = None  # instead of the spec's (e.g. coverage: coloured by `covered`)
     truncated: bool = False  # only the most recent MAX_POINTS features are drawn
     emphasis: bool = False  # drawn larger, above the rest (e.g. the last session within reach)
-
-
-@dataclass(frozen=True)
-class District:
-    id: int
-    name: str
-    code: str
+    # How far a drawn outline may stray from the stored one (display simplification), in metres.
+    tolerance_m: float = 0.0
 
 
 @dataclass
@@ -132,7 +98,9 @@ def display(spec: LayerSpec, name: str) -> sa.ColumnElement:
     column = spec.table.c[name]
     kind = column.type
     text: sa.ColumnElement
-    if isinstance(kind, sa.Date):
+    if isinstance(kind, sa.Boolean):
+        text = sa.case((column.is_(True), "Yes"), (column.is_(False), "No"))
+    elif isinstance(kind, sa.Date):
         text = sa.func.to_char(column, "FMDD Mon YYYY")
     elif isinstance(kind, sa.DateTime):
         text = sa.func.to_char(sa.func.timezone("UTC", column), 'YYYY-MM-DD HH24:MI "UTC"')
@@ -176,7 +144,7 @@ def collect(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,
-    scale: Scale,
+    scale: Detail,
     *,
     where: Sequence[sa.ColumnElement] = (),
     extra: Sequence[Extra] = (),
@@ -203,6 +171,8 @@ def collect(
     props += [(e.key, e.expr) for e in extra]
     if spec.style.color_by:
         props.append(("_k", t.c[spec.style.color_by]))  # a lookup key for the colour, never shown
+    if spec.active_filter:  # still dangerous: what the locate button measures to
+        props.append(("_a", sa.and_(*(t.c[c].in_(v) for c, v in spec.active_filter.items()))))
     tip = spec.tooltip_field if spec.tooltip_field in fields else None
     inner = sa.select(
         t.c.id.label("_id"),
@@ -242,7 +212,7 @@ def collect(
                 sa.Text,
             ),
             sa.func.count(),
-            sa.func.coalesce(sa.func.bool_or(f.c._src == SYNTHETIC_SOURCE), False),
+            sa.func.coalesce(sa.func.bool_or(is_synthetic(f.c._src)), False),
             sa.func.max(f.c._upd),
             sa.func.ST_XMin(extent),
             sa.func.ST_YMin(extent),
@@ -269,6 +239,8 @@ def collect(
         emphasis=emphasis,
         key=key or spec.name,
         truncated=truncated,
+        # a degree of latitude is at most 111.7 km: the tolerance never understates
+        tolerance_m=scale.tolerance_deg * 111_700 if spec.geometry_type != "Point" else 0.0,
     )
 
 
@@ -279,45 +251,23 @@ def _key(name: str) -> sa.ColumnElement:
     return sa.literal_column(f"'{name}'", sa.Text)
 
 
-def find_district(conn: sa.Connection, spec: LayerSpec, text: str) -> District:
-    """A district by name, code or local name, case-insensitive; InvalidParameter if none."""
-    t = spec.table
-    wanted = text.strip().lower()
-    columns = [t.c[c] for c in (spec.name_fields or ("name",))]
-    row = conn.execute(
-        sa.select(t.c.id, t.c.name, t.c.code)
-        .where(t.c.deleted_at.is_(None), sa.or_(*(sa.func.lower(c) == wanted for c in columns)))
-        .order_by(t.c.id)
-        .limit(1)
-    ).first()
-    if row is None:
-        # On the error path only, over a reference table of tens of rows: suggest near names.
-        names = conn.scalars(sa.select(t.c.name).where(t.c.deleted_at.is_(None)).limit(5000)).all()
-        by_lower = {n.lower(): n for n in names}
-        alike = [
-            by_lower[n] for n in difflib.get_close_matches(wanted, list(by_lower), n=3, cutoff=0.6)
-        ]
-        hint = f"; did you mean {' or '.join(alike)}?" if alike else ""
-        raise InvalidParameter(f"unknown district '{text}': give a district name or code{hint}")
-    return District(int(row.id), row.name, row.code)
-
-
 def overview(
     conn: sa.Connection,
     registry: Registry,
     role: Role,
     *,
-    district: District | None = None,
+    district: Area | None = None,
     since: dt.date | None = None,
-    roles: Roles = Roles(),
+    roles: LayerRoles | None = None,
 ) -> Selection:
     """Every layer the role may read, limited to a district's area and, for activities, to records
     since a date. Hazard areas are never filtered by date: an old record of a hazard is still
     one."""
+    roles = roles or LayerRoles.defaults(registry)
     scale = DISTRICT if district else NATIONAL
     area = None
     if district is not None:
-        boundaries = registry[roles.boundaries].table
+        boundaries = roles.areas.table
         area = sa.select(boundaries.c.geom).where(boundaries.c.id == district.id).scalar_subquery()
     selection = Selection()
     for spec in ordered(registry):
@@ -327,7 +277,7 @@ def overview(
         where: list[sa.ColumnElement] = []
         if area is not None:  # the district's own outline comes with its neighbours', for context
             where.append(sa.func.ST_Intersects(spec.table.c.geom, area))
-        if since is not None and spec.temporal_field and spec.name != roles.hazards:
+        if since is not None and spec.temporal_field and spec.name != roles.hazards.name:
             where.append(spec.table.c[spec.temporal_field] >= since)
         selection.layers.append(capped(conn, spec, role, scale, where, roles))
     return selection
@@ -337,14 +287,14 @@ def capped(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,
-    scale: Scale,
+    scale: Detail,
     where: list[sa.ColumnElement],
-    roles: Roles,
+    roles: LayerRoles,
 ) -> LayerData:
     """The layer, or for an activity layer too big for one page its MAX_POINTS most recent
     features, saying so. Hazard areas and reference layers are never cut."""
     t = spec.table
-    if spec.geometry_type != "Point" or spec.reference or spec.name == roles.hazards:
+    if spec.geometry_type != "Point" or spec.reference or spec.name == roles.hazards.name:
         return collect(conn, spec, role, scale, where=where)
     probe = (
         sa.select(t.c.id).where(t.c.deleted_at.is_(None), *where).limit(MAX_POINTS + 1).subquery()

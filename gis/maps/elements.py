@@ -1,5 +1,5 @@
 """What every map shows besides its layers: title, legend, the safety notice, the synthetic-data
-label, extraction dates and attribution — as plain HTML panels, every text escaped here.
+label, extraction dates and attribution — HTML panels from a Jinja2 template, every text escaped.
 
 Beware: Folium (branca) renders a MacroElement's macros, then renders their output *again* as a
 Jinja template. Text that reaches a macro could therefore run as a template on the server, so every
@@ -20,19 +20,15 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from gis.maps.data import LayerData
+from gis.notices import NOT_SAFE, SYNTHETIC
 from gis.spec import Style
+from gis.templating import render
 
 HERE = Path(__file__).resolve().parent
-NOT_SAFE = (
-    "Areas with no hazard shown are not known to be safe. Hazard maps are incomplete: many "
-    "incidents happen outside mapped hazard areas."
-)
-SYNTHETIC = (
-    "Some records on this map are invented for the demo (source: synthetic demo); they are not "
-    "real contamination or activity data."
-)
 # Marker shapes for the specs' icon names: CSS shapes, so maps need no icon font from a CDN.
-SHAPES = {"school": "square", "gift": "diamond", "bullhorn": "triangle", "home": "dot"}
+SHAPES = {
+    "school": "square", "gift": "diamond", "bullhorn": "triangle", "home": "dot", "ring": "ring",
+}  # fmt: skip
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _JINJA_OPEN = re.compile(r"\{(?=[{%#])")
 
@@ -105,81 +101,54 @@ def escape(text: object) -> str:
     return html.escape(str(text), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
-_e = escape
-
-
 def _when(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def title_html(frame: MapFrame) -> str:
-    parts = [f'<div id="sg-title" class="sg-panel"><h1>{_e(frame.title)}</h1>']
-    parts += [f'<p class="sg-muted">{_e(line)}</p>' for line in frame.lines]
-    parts += [f"<p>{_e(fact)}</p>" for fact in frame.facts]
-    if frame.download_href:
-        parts.append(
-            f'<p class="sg-download"><a href="{_e(frame.download_href)}" download>'
-            "Download as one offline file</a></p>"
-        )
-    return "".join(parts) + "</div>"
+def braces_escaped(markup: str) -> str:
+    """Rendered HTML made inert for branca's second Jinja pass (see the module docstring): braces
+    as character references, which mean the same in HTML text and attributes. Only for markup with
+    no <script> or <style> in it (the panels)."""
+    return markup.replace("{", "&#123;").replace("}", "&#125;")
 
 
-def notice_html(frame: MapFrame) -> str:
-    """The permanent notice: not closable, printed, and present even if a script fails."""
-    parts = [
-        '<div id="sg-notice" class="sg-panel sg-notice">'
-        f'<p class="sg-warning">&#9888; {_e(NOT_SAFE)}</p>'
-    ]
-    if frame.alert:
-        strong = " sg-alert-strong" if frame.alert_strong else ""
-        parts.append(f'<p class="sg-warning sg-alert{strong}">{_e(frame.alert)}</p>')
-    if frame.hazards_hidden:
-        parts.append(
-            f'<p class="sg-hidden">{_e(frame.hazards_hidden)} are NOT shown: your access does not '
-            "include them. Ask for an API key before planning a visit.</p>"
-        )
-    other = [t for t in frame.hidden if t != frame.hazards_hidden]
-    if other:
-        parts.append(
-            f'<p class="sg-muted">Not shown at your access level: {_e(", ".join(other))}.</p>'
-        )
-    if frame.synthetic:
-        parts.append(
-            f'<p><span class="sg-synthetic">Synthetic demo data</span> {_e(SYNTHETIC)}</p>'
-        )
+def panels_html(frame: MapFrame, layers: Sequence[LayerData]) -> str:
+    """Title, legend, notice, the locate banner and the printed facts, from templates/panels.html
+    (Jinja2, autoescaped: names from imported files stay text)."""
     dates = f"Data extracted {_when(frame.extracted_at)}"
     if frame.latest_update is not None:
         dates += f"; latest change {_when(frame.latest_update)}"
-    parts.append(f'<p class="sg-muted">{_e(dates)}.</p>')
-    if frame.attributions:
-        parts.append(
-            f'<div class="sg-attribution">{"<br>".join(_e(a) for a in frame.attributions)}</div>'
-        )
-    return "".join(parts) + "</div>"
+    markup = render(
+        HERE / "templates",
+        "panels.html",
+        frame=frame,
+        legend=[_legend_entry(layer) for layer in layers],
+        not_safe=NOT_SAFE,
+        synthetic=SYNTHETIC,
+        other_hidden=[t for t in frame.hidden if t != frame.hazards_hidden],
+        dates=dates,
+    )
+    return braces_escaped(markup)
 
 
-def legend_html(layers: Sequence[LayerData]) -> str:
+def _legend_entry(layer: LayerData) -> dict[str, object]:
     """One entry per layer, and per value for layers coloured by a property (the spec's Style)."""
-    parts = ['<div id="sg-legend" class="sg-panel sg-legend"><strong>Legend</strong>']
-    for layer in layers:
-        style = layer.style or layer.spec.style
-        point = layer.spec.geometry_type == "Point"
-        parts.append(f"<h2>{_e(layer.title)} ({layer.count:,})</h2><ul>")
-        entries = list(style.colors.items()) if style.color_by else [("", style.color)]
-        for value, hex_colour in entries:
-            label = style.labels.get(value) or value.replace("_", " ") or layer.title
-            parts.append(f"<li>{_swatch(style, colour(hex_colour), point)}{_e(label)}</li>")
-        parts.append("</ul>")
-    return "".join(parts) + "</div>"
-
-
-def _swatch(style: Style, hex_colour: str, point: bool) -> str:
-    if point:
-        dot = f'<i style="background:{hex_colour}"></i>'
-        return f'<span class="sg-m sg-shape-{shape(style)}">{dot}</span>'
-    alpha = f"{round(style.fill_opacity * 255):02x}"
-    css = f"border-color:{hex_colour};background:{hex_colour}{alpha}"
-    return f'<span class="sg-swatch" style="{css}"></span>'
+    style = layer.style or layer.spec.style
+    entries = list(style.colors.items()) if style.color_by else [("", style.color)]
+    return {
+        "title": layer.title,
+        "count": layer.count,
+        "values_": [
+            {
+                "label": style.labels.get(value) or value.replace("_", " ") or layer.title,
+                "colour": colour(hex_colour),
+                "point": layer.spec.geometry_type == "Point",
+                "shape": shape(style),
+                "alpha": f"{round(style.fill_opacity * 255):02x}",
+            }
+            for value, hex_colour in entries
+        ],
+    }
 
 
 def cluster_css(keys_colours: Sequence[tuple[str, str]]) -> str:
@@ -212,7 +181,7 @@ def script_safe(json_text: str) -> str:
 def own_head(extra_css: str = "") -> str:
     """SafeGround's own stylesheet and helper script (small: inlined in every map)."""
     css = (HERE / "map.css").read_text(encoding="utf-8") + extra_css
-    js = (HERE / "map.js").read_text(encoding="utf-8")
+    js = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ("map.js", "locate.js"))
     # An empty icon, or the browser fetches /favicon.ico: a request an offline file must not make.
     return f'<link rel="icon" href="data:,">\n<style>{css}</style>\n<script>{js}</script>'
 
@@ -244,25 +213,27 @@ class LayerConfigs(MacroElement):
 
 
 class Panels(MacroElement):
-    """The panels as page HTML, made Leaflet controls by map.js; added last, it also marks the map
-    ready once every layer above it has been added."""
+    """The panels as page HTML, made Leaflet controls by map.js (placed for the screen's size),
+    then the map framed on its area of interest clear of them; added last, it also marks the map
+    ready once every layer above it has been added. `options` go to `SG.start` as JSON."""
 
     _template = Template(
         """{% macro html(this, kwargs) %}{{ this.markup }}{% endmacro %}
 {% macro script(this, kwargs) %}
-SG.panel({{ this._parent.get_name() }}, "sg-title", "topleft", true);
-L.control.scale({ imperial: false, maxWidth: 160 }).addTo({{ this._parent.get_name() }});
-SG.panel({{ this._parent.get_name() }}, "sg-legend", "bottomleft", false);
-SG.panel({{ this._parent.get_name() }}, "sg-notice", "bottomright", false);
+SG.panels({{ this._parent.get_name() }});
+SG.start({{ this._parent.get_name() }}, {{ this.options }});
 SG.ready({{ this._parent.get_name() }});
 {% endmacro %}"""
     )
 
-    def __init__(self, frame: MapFrame, layers: Sequence[LayerData]) -> None:
+    def __init__(
+        self, frame: MapFrame, layers: Sequence[LayerData], options: dict[str, object]
+    ) -> None:
         super().__init__()
         self._name = "Panels"
         self.frame = frame
-        self.markup = title_html(frame) + legend_html(layers) + notice_html(frame)
+        self.markup = panels_html(frame, layers)
+        self.options = script_json(options)
 
 
 class GeoJsonText(MacroElement):

@@ -20,8 +20,9 @@ from folium.elements import JSCSSMixin
 from folium.plugins import MarkerCluster, MeasureControl
 from folium.utilities import JsCode
 
+from gis.errors import InvalidParameter
 from gis.maps.assets import MapAssets
-from gis.maps.data import LayerData, Roles, union_bounds
+from gis.maps.data import LayerData, union_bounds
 from gis.maps.elements import (
     FitBounds,
     GeoJsonText,
@@ -33,17 +34,26 @@ from gis.maps.elements import (
     colour,
     escape,
     own_head,
+    script_json,
     shape,
 )
+from gis.notices import NOT_SAFE
 from gis.spec import Style
 
+# How near a hazard area the locate button warns, by default and at most (a page parameter).
+DEFAULT_DANGER_M = 100.0
+MIN_DANGER_M, MAX_DANGER_M = 10.0, 5000.0
+# npm files every map needs besides Folium's own (the locate button's geodesics).
+OWN_ASSETS = ("geodesic",)
 # Point layers with more features than this are clustered (MarkerCluster).
 CLUSTER_ABOVE = 200
 OSM_NAME = "OpenStreetMap (needs internet)"
 VISIT_COLOUR = "#1f4e9c"
-# Each coverage layer holds one kind of target, so one colour each (and one legend entry).
-UNCOVERED_STYLE = Style(color="#d7191c")
-COVERED_STYLE = Style(color="#9e9e9e")
+# Each coverage layer holds one kind of target, so one colour each (and one legend entry): the
+# uncovered a magenta ring, the covered a muted blue dot, both outside the hazard areas' palette
+# (red, orange, greens, greys), so a gap in coverage is never read as a hazard.
+UNCOVERED_STYLE = Style(color="#ff00ff", icon="ring")
+COVERED_STYLE = Style(color="#8c96c6", icon="home")
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ def layers_map(
     layers: Sequence[LayerData],
     frame: MapFrame,
     *,
-    base: str | None = Roles.boundaries,
+    base: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     under: Sequence[Element] = (),
     over: Sequence[Element] = (),
@@ -85,29 +95,112 @@ def layers_map(
     _figure(m).header.add_child(
         RawHtml(f"<style>{cluster_css(clustered)}</style>"), name="sg_cluster_css"
     )
-    folium.LayerControl(position="topright", collapsed=len(layers) > 8).add_to(m)
+    # On a phone the layer list is a button (Leaflet's collapsed control), never an open list.
+    folium.LayerControl(
+        position="topright",
+        collapsed=JsCode(f"SG.phone() || {json.dumps(len(layers) > 8)}"),  # type: ignore[arg-type]
+    ).add_to(m)
     return m
 
 
-def finish(m: folium.Map, frame: MapFrame, layers: Sequence[LayerData]) -> folium.Map:
-    """Add the panels last: they mark the map ready once everything above is drawn."""
-    m.add_child(Panels(frame, layers), name="sg_panels")
+@dataclass(frozen=True)
+class Facts:
+    """The printed table of one layer's features (e.g. every hazard area within reach)."""
+
+    title: str
+    fields: tuple[str, ...]
+    empty: str
+
+
+VISIT_FACTS = ("name", "status", "distance", "bearing", "area_m2")
+ROUTE_FACTS = ("name", "status", "from_route", "along", "crosses")
+
+
+def finish(
+    m: folium.Map,
+    frame: MapFrame,
+    layers: Sequence[LayerData],
+    *,
+    aoi: tuple[float, float, float, float] | None,
+    hazards: str | None = None,
+    facts: Facts | None = None,
+) -> folium.Map:
+    """Add the panels last: they mark the map ready once everything above is drawn. `aoi` is the
+    area of interest the map opens on, clear of every panel; `hazards` the layer the locate
+    button measures to; `facts` the table printed below the map."""
+    hazards = hazard_key(layers, hazards)
+    options: dict[str, object] = {"notSafe": NOT_SAFE}
+    if aoi is not None:
+        minx, miny, maxx, maxy = aoi
+        options["aoi"] = [[miny, minx], [maxy, maxx]]
+    hazard = next((layer for layer in layers if layer.key == hazards), None)
+    options["locate"] = {
+        "layer": hazards,
+        "statusField": "_k" if hazard and hazard.spec.style.color_by else None,
+        "toleranceM": hazard.tolerance_m if hazard else 0.0,
+    }
+    if facts is not None and hazard is not None:
+        fields = [f for f in facts.fields if f in hazard.popup_fields]
+        options["facts"] = {
+            "layer": hazards, "title": facts.title, "fields": fields, "empty": facts.empty,
+        }  # fmt: skip
+    m.add_child(Panels(frame, layers, options), name="sg_panels")
     return m
 
 
 def overview_map(
-    layers: Sequence[LayerData], frame: MapFrame, *, base: str = Roles.boundaries
+    layers: Sequence[LayerData],
+    frame: MapFrame,
+    *,
+    base: str | None = None,
+    hazards: str | None = None,
+    aoi: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
-    """Everything the caller may see, over the boundaries."""
-    return finish(layers_map(layers, frame, base=base), frame, layers)
+    """Everything the caller may see, over the boundaries, framed on `aoi` (default: all)."""
+    m = layers_map(layers, frame, base=base, bounds=aoi)
+    return finish(m, frame, layers, aoi=aoi or union_bounds(layers), hazards=hazards)
+
+
+def hazard_key(layers: Sequence[LayerData], hazards: str | None = None) -> str | None:
+    """The layer the locate button measures to and the printed table lists: `hazards`, or the
+    first whose spec says which of its features are still dangerous (`active_filter`)."""
+    if hazards is not None:
+        return hazards
+    return next((layer.key for layer in layers if layer.spec.active_filter), None)
+
+
+def _with_hazards(
+    bounds: tuple[float, float, float, float], layers: Sequence[LayerData], hazards: str | None
+) -> tuple[float, float, float, float]:
+    """The reach (or corridor) and every hazard area reaching into it, whole."""
+    key = hazard_key(layers, hazards)
+    boxes = [layer.bounds for layer in layers if layer.key == key and layer.bounds]
+    return union_bounds_of([bounds, *boxes])
+
+
+def union_bounds_of(
+    boxes: Sequence[tuple[float, float, float, float]],
+) -> tuple[float, float, float, float]:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 def visit_map(
-    layers: Sequence[LayerData], frame: MapFrame, centre: Centre, *, base: str = Roles.boundaries
+    layers: Sequence[LayerData],
+    frame: MapFrame,
+    centre: Centre,
+    *,
+    base: str | None = None,
+    hazards: str | None = None,
 ) -> folium.Map:
     """A printable map of one place and what lies within reach: the reach drawn as a circle, a
-    mark at the centre, a scale bar and a measure tool."""
-    m = layers_map(layers, frame, base=base, bounds=_circle_bounds(centre))
+    mark at the centre, a scale bar, a measure tool and, printed, the table of hazard areas."""
+    aoi = _with_hazards(_circle_bounds(centre), layers, hazards)
+    m = layers_map(layers, frame, base=base, bounds=aoi)
     folium.Circle(
         location=[centre.lat, centre.lon],
         radius=centre.radius_m,
@@ -130,7 +223,12 @@ def visit_map(
         class_name="sg-centre",
     ).add_to(m)
     _measure(m)
-    return finish(m, frame, layers)
+    facts = Facts(
+        "Hazard areas within reach",
+        VISIT_FACTS,
+        "No hazard area on record within reach: that does not make the area safe.",
+    )
+    return finish(m, frame, layers, aoi=aoi, hazards=hazards, facts=facts)
 
 
 def route_map(
@@ -140,7 +238,8 @@ def route_map(
     corridor: Mapping[str, object],
     bounds: tuple[float, float, float, float],
     *,
-    base: str = Roles.boundaries,
+    base: str | None = None,
+    hazards: str | None = None,
 ) -> folium.Map:
     """A printable map of a planned route: its corridor (GeoJSON polygon) shaded under the layers,
     the route (GeoJSON line) above them, a scale bar and a measure tool. Both geometries hold
@@ -171,9 +270,15 @@ def route_map(
         interactive=False,
         control=True,
     )
-    m = layers_map(layers, frame, base=base, bounds=bounds, under=[shaded], over=[line])
+    aoi = _with_hazards(bounds, layers, hazards)
+    m = layers_map(layers, frame, base=base, bounds=aoi, under=[shaded], over=[line])
     _measure(m)
-    return finish(m, frame, layers)
+    facts = Facts(
+        "Hazard areas in the corridor",
+        ROUTE_FACTS,
+        "No hazard area on record in the corridor: that does not make the route safe.",
+    )
+    return finish(m, frame, layers, aoi=aoi, hazards=hazards, facts=facts)
 
 
 def _measure(m: folium.Map) -> None:
@@ -195,7 +300,8 @@ def coverage_map(
     rings_m: Sequence[float] = (),
     size_by: str | None = "population",
     size_max: float | None = None,
-    base: str = Roles.boundaries,
+    base: str | None = None,
+    hazards: str | None = None,
 ) -> folium.Map:
     """Hook for the coverage analysis: its uncovered targets prominent (red, sized by `size_by`,
     with distance rings on request), covered ones muted, over `context` (boundaries, hazards, the
@@ -214,7 +320,9 @@ def coverage_map(
     m.add_child(
         LayerConfigs({targets[0].key: layer_config(targets[0]) | extra}), name="sg_coverage_configs"
     )
-    return finish(m, frame, layers)
+    # framed on what the analysis is about (the targets and the hazards), not the whole outlines
+    aoi = union_bounds([layer for layer in layers if layer.key != base]) or union_bounds(layers)
+    return finish(m, frame, layers, aoi=aoi, hazards=hazards)
 
 
 def layer_config(layer: LayerData) -> dict[str, object]:
@@ -238,10 +346,15 @@ def layer_config(layer: LayerData) -> dict[str, object]:
     }
 
 
-def render(m: folium.Map, assets: MapAssets) -> str:
+def render(m: folium.Map, assets: MapAssets, *, danger_m: float = DEFAULT_DANGER_M) -> str:
     """The whole page. Folium's CDN links are removed from every element and replaced by the npm
-    files they stand for (assets.py refuses any it does not know)."""
-    names: list[str] = []
+    files they stand for (assets.py refuses any it does not know). `danger_m`: how near a hazard
+    area the locate button warns."""
+    if not (MIN_DANGER_M <= danger_m <= MAX_DANGER_M):
+        raise InvalidParameter(
+            f"danger_m must be between {MIN_DANGER_M:g} and {MAX_DANGER_M:g} metres"
+        )
+    names: list[str] = [*OWN_ASSETS]
     for element in _walk(m):
         if isinstance(element, JSCSSMixin):
             names += [name for name, _ in (*element.default_js, *element.default_css)]
@@ -250,7 +363,8 @@ def render(m: folium.Map, assets: MapAssets) -> str:
                 [],
             )  # per instance; the class keeps its own
     root = _figure(m)
-    head = assets.head_html(names or ["leaflet", "leaflet_css"]) + "\n" + own_head()
+    head = assets.head_html(["leaflet", "leaflet_css", *names]) + "\n" + own_head()
+    head += f"<script>SG.configure({script_json({'dangerM': float(danger_m)})});</script>"
     root.header.add_child(RawHtml(head), name="sg_assets", index=0)
     return root.render()
 
@@ -313,6 +427,8 @@ def _add_layer(m: folium.Map, layer: LayerData, *, base: bool) -> bool:
             show_coverage_on_hover=False,
             max_cluster_radius=45,
             spiderfy_on_max_zoom=True,
+            # the map is framed again once its panels are placed: no half-finished animation
+            animate=False,
         )
         geojson.add_to(group)
         group.add_to(m)

@@ -5,6 +5,8 @@ var SG = (function () {
   "use strict";
 
   var configs = {};
+  var features = {}; // by layer key, in the order the database sent them (e.g. nearest first)
+  var options = { dangerM: 100 };
 
   function define(layerConfigs) {
     for (var key in layerConfigs) configs[key] = layerConfigs[key];
@@ -42,6 +44,7 @@ var SG = (function () {
     return function (feature, latlng) {
       var dot = document.createElement("i");
       dot.style.background = colour(cfg, feature.properties);
+      if (cfg.shape === "ring") dot.style.borderColor = dot.style.background;
       var size = cfg.emphasis ? 18 : 12;
       if (cfg.sizeBy) { // e.g. villages by population: 12 px for none, up to 30 px
         var v = parseFloat(String(feature.properties[cfg.sizeBy]).replace(/,/g, ""));
@@ -89,8 +92,10 @@ var SG = (function () {
 
   function bind(key) {
     var cfg = configs[key];
+    var list = features[key] = features[key] || [];
     return function (feature, layer) {
       var props = feature.properties;
+      list.push(feature);
       if (cfg.fields.length) {
         layer.bindPopup(function () { return table(cfg, props); }, { maxWidth: 320 });
       }
@@ -123,6 +128,12 @@ var SG = (function () {
   function panel(map, id, position, first) {
     var el = document.getElementById(id);
     if (!el) return;
+    el.querySelectorAll("[data-sg-toggle]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var open = el.classList.toggle("sg-open");
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    });
     var control = L.control({ position: position });
     control.onAdd = function () {
       L.DomEvent.disableClickPropagation(el);
@@ -133,8 +144,155 @@ var SG = (function () {
     if (first && el.parentNode) el.parentNode.insertBefore(el, el.parentNode.firstChild);
   }
 
+  // Desktop: title top left, legend bottom left, notice bottom right. Phone (< 600 px): the
+  // title a bar at the top, the notice a one-line bar at the bottom with the legend button and
+  // the scale above it, so the middle of the screen stays clear for the map.
+  function panels(map) {
+    panel(map, "sg-title", "topleft", true);
+    var scale = L.control.scale({ imperial: false, maxWidth: phone() ? 100 : 160 });
+    if (phone()) {
+      panel(map, "sg-notice", "bottomright", false);
+      panel(map, "sg-legend", "bottomright", false);
+      scale.setPosition("bottomright").addTo(map);
+    } else {
+      scale.addTo(map);
+      panel(map, "sg-legend", "bottomleft", false);
+      panel(map, "sg-notice", "bottomright", false);
+    }
+  }
+
+  function configure(extra) {
+    for (var k in extra) options[k] = extra[k];
+  }
+
+  function phone() {
+    return window.matchMedia("(max-width: 600px)").matches;
+  }
+
+  // The panels' corners, as insets (px) from the map's edges: above/below (vertical) or beside
+  // (horizontal) every visible control, whichever lets the area of interest be drawn larger.
+  function clearOfPanels(map, bounds) {
+    var box = map.getContainer().getBoundingClientRect();
+    var top = 0, bottom = 0, left = 0, right = 0, margin = 8;
+    map.getContainer().querySelectorAll(".leaflet-control-container .leaflet-control").forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") return;
+      var corner = el.parentNode.className;
+      if (/leaflet-top/.test(corner)) top = Math.max(top, r.bottom - box.top);
+      else bottom = Math.max(bottom, box.bottom - r.top);
+      if (/leaflet-left/.test(corner)) left = Math.max(left, r.right - box.left);
+      else right = Math.max(right, box.right - r.left);
+    });
+    var vertical = { paddingTopLeft: [margin, top + margin], paddingBottomRight: [margin, bottom + margin] };
+    var horizontal = { paddingTopLeft: [left + margin, margin], paddingBottomRight: [right + margin, margin] };
+    function zoom(o) {
+      var w = box.width - o.paddingTopLeft[0] - o.paddingBottomRight[0];
+      var h = box.height - o.paddingTopLeft[1] - o.paddingBottomRight[1];
+      if (w < 40 || h < 40) return -Infinity;
+      return map.getBoundsZoom(bounds, false, L.point(box.width - w, box.height - h));
+    }
+    return zoom(horizontal) > zoom(vertical) ? horizontal : vertical;
+  }
+
+  function frame(map) {
+    if (!options.aoi) return;
+    var bounds = L.latLngBounds(options.aoi);
+    map.invalidateSize({ pan: false });
+    var o = clearOfPanels(map, bounds);
+    o.animate = false;
+    map.fitBounds(bounds, o);
+  }
+
+  // Paper: the panels leave the map (the print section below it says what they said), so the map
+  // is framed again on the area of interest, whatever the sheet's orientation.
+  function onPrint(map) {
+    var printing = window.matchMedia("print");
+    function refit() {
+      frame(map);
+      declutter(map);
+      document.documentElement.setAttribute("data-sg-print-fit", printing.matches ? "1" : "0");
+    }
+    if (printing.addEventListener) printing.addEventListener("change", refit);
+    window.addEventListener("beforeprint", refit);
+    window.addEventListener("afterprint", refit);
+  }
+
+  function factsTable() {
+    var o = options.facts;
+    var table = document.getElementById("sg-facts-table");
+    if (!o || !table) return;
+    var cfg = configs[o.layer], list = features[o.layer] || [];
+    table.querySelector("caption").textContent = o.title + " (" + list.length + ")";
+    var head = table.querySelector("thead tr"), body = table.querySelector("tbody");
+    o.fields.forEach(function (f) {
+      var th = document.createElement("th");
+      th.textContent = cfg.labels[f] || f;
+      head.appendChild(th);
+    });
+    list.forEach(function (feature) {
+      var row = body.insertRow();
+      row.setAttribute("data-sg-id", String(feature.id));
+      o.fields.forEach(function (f) { row.insertCell().textContent = text(feature.properties[f]); });
+    });
+    if (!list.length) {
+      var empty = body.insertRow().insertCell();
+      empty.colSpan = o.fields.length;
+      empty.textContent = o.empty;
+    }
+    table.hidden = false;
+  }
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  // Permanent labels (distances, dates) never hide a hazard area: each label, nearest feature
+  // first, takes the first side of its feature where it covers no small hazard area and no label
+  // already placed, or is left out (its text stays in the popup and the printed table).
+  function declutter(map) {
+    var key = options.locate && options.locate.layer;
+    var areas = [];
+    map.eachLayer(function (l) {
+      if (l._path && l.feature && (l.options.className || "").split(" ").indexOf("sg-p-" + key) >= 0) {
+        areas.push(l._path.getBoundingClientRect());
+      }
+    });
+    var placed = [];
+    var labels = [];
+    map.eachLayer(function (l) {
+      var t = l.getTooltip && l.getTooltip();
+      if (t && t.options.permanent && t._container) labels.push(t);
+    });
+    labels.forEach(function (t) {
+      t._container.style.display = "";
+      var sides = ["top", "bottom", "right", "left"], ok = false;
+      for (var i = 0; i < sides.length && !ok; i++) {
+        t.options.direction = sides[i];
+        t.options.offset = sides[i] === "top" ? [0, -8] : sides[i] === "bottom" ? [0, 8] : [sides[i] === "right" ? 8 : -8, 0];
+        t.update();
+        var r = t._container.getBoundingClientRect();
+        var size = r.width * r.height;
+        ok = !placed.some(function (p) { return overlaps(p, r); }) && !areas.some(function (a) {
+          return a.width * a.height < 6 * size && overlaps(a, r);
+        });
+      }
+      if (ok) placed.push(t._container.getBoundingClientRect());
+      else t._container.style.display = "none";
+    });
+  }
+
+  function start(map, pageOptions) {
+    configure(pageOptions);
+    if (options.locate) SG.locate.control(map, options, features, configs);
+    frame(map);
+    declutter(map);
+    map.on("zoomend", function () { declutter(map); });
+    onPrint(map);
+    factsTable();
+  }
+
   function ready(map) {
-    window.safeground = { map: map };
+    window.safeground = { map: map, aoi: options.aoi || null };
     map.whenReady(function () {
       requestAnimationFrame(function () {
         window.safeground.readyMs = performance.now();
@@ -144,6 +302,7 @@ var SG = (function () {
   }
 
   return {
-    define: define, style: style, point: point, bind: bind, clusterIcon: clusterIcon, panel: panel, ready: ready,
+    define: define, style: style, point: point, bind: bind, clusterIcon: clusterIcon, panel: panel,
+    ready: ready, start: start, panels: panels, configure: configure, phone: phone, text: text,
   };
 })();

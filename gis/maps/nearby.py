@@ -8,7 +8,7 @@ lon/lat), so a visit map's labels agree with nearest, within and coverage.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import shapely
 import sqlalchemy as sa
@@ -17,7 +17,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from gis.analysis import proximity
 from gis.analysis.common import active_clause
 from gis.errors import InvalidParameter, NotFound
-from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Roles, Selection, collect
+from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect, ordered
+from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role
 
 MIN_RADIUS_M = 50.0
@@ -41,6 +42,15 @@ class LastSession:
     distance_m: float
 
 
+@dataclass(frozen=True)
+class Within:
+    """How many features of a layer that plays no role lie within reach, and the nearest."""
+
+    spec: LayerSpec
+    count: int
+    nearest_m: float | None
+
+
 @dataclass
 class Visit:
     place: Place
@@ -51,6 +61,7 @@ class Visit:
     nearest_active_m: float | None
     last_session: LastSession | None
     facilities_within: int | None
+    others: list[Within] = field(default_factory=list)  # every other activity layer, by spec
 
 
 def find_place(conn: sa.Connection, spec: LayerSpec, ref: str) -> Place:
@@ -116,46 +127,70 @@ def distance_text(metres: sa.ColumnElement) -> sa.ColumnElement:
     )
 
 
+COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def bearing_text(bearing_deg: float | None) -> str:
+    """`123° (SE)` from the centre to the feature's nearest point (the geodesic azimuth the
+    analyses measure), or a dash when the centre lies inside."""
+    if bearing_deg is None:
+        return "—"
+    sector = int((bearing_deg + 22.5) // 45) % 8
+    return f"{round(bearing_deg) % 360}° ({COMPASS[sector]})"
+
+
 def visit(
     conn: sa.Connection,
     registry: Registry,
     role: Role,
     place: Place,
     radius_m: float,
-    roles: Roles = Roles(),
+    roles: LayerRoles | None = None,
 ) -> Visit:
     """Every layer that matters for a visit, within `radius_m` of the place, each feature with its
-    distance; plus the last risk-education session within reach, drawn on its own."""
+    distance; plus the last risk-education session within reach, drawn on its own. Besides the
+    layers that play a role (districts, hazards, places, facilities, sessions), every other
+    activity layer the registry holds is drawn and counted, so a new layer needs no edit here."""
+    roles = roles or LayerRoles.defaults(registry)
     check_point(place.lon, place.lat, radius_m)
     point = shapely.Point(place.lon, place.lat)
-    reached: dict[str, tuple[list[int], list[float]]] = {}
+    reached: dict[str, list[tuple[int, float, float | None]]] = {}
 
-    def measured(spec: LayerSpec) -> tuple[list[int], list[float]]:
+    def measured(spec: LayerSpec) -> list[tuple[int, float, float | None]]:
+        """(id, distance, bearing) of the features within reach, measured once per layer."""
         if spec.name not in reached:
             ids, shapes = proximity.around(conn, spec, point, radius_m)
-            found = [r for r in proximity.measured(point, ids, shapes) if r[1] <= radius_m]
-            reached[spec.name] = ([r[0] for r in found], [r[1] for r in found])
+            found = proximity.measured(point, ids, shapes)
+            reached[spec.name] = [r for r in found if r[1] <= radius_m]
         return reached[spec.name]
 
-    def metres(spec: LayerSpec) -> sa.ColumnElement:
-        ids, distances = measured(spec)
+    def looked_up(
+        spec: LayerSpec, values: list[object], kind: sa.types.TypeEngine
+    ) -> sa.ColumnElement:
+        ids = [r[0] for r in measured(spec)]
         position = sa.func.array_position(sa.literal(ids, ARRAY(sa.BigInteger)), spec.table.c.id)
-        return sa.func.coalesce(sa.literal(distances, ARRAY(sa.Float)))[position]
+        return sa.func.coalesce(sa.literal(values, ARRAY(kind)))[position]
+
+    def metres(spec: LayerSpec) -> sa.ColumnElement:
+        return looked_up(spec, [r[1] for r in measured(spec)], sa.Float())
 
     def within(spec: LayerSpec) -> sa.ColumnElement:
-        return spec.table.c.id.in_(measured(spec)[0])
+        return spec.table.c.id.in_([r[0] for r in measured(spec)])
 
     def distance(spec: LayerSpec) -> Extra:
         return Extra("distance", "Distance from the centre", distance_text(metres(spec)))
 
+    def bearing(spec: LayerSpec) -> Extra:
+        texts: list[object] = [bearing_text(r[2]) for r in measured(spec)]
+        return Extra("bearing", "Bearing from the centre", looked_up(spec, texts, sa.Text()))
+
     selection = Selection()
     result = Visit(place, radius_m, selection, None, None, None, None, None)
-    for name in (roles.boundaries, roles.hazards, roles.places, roles.facilities, roles.outreach):
-        spec = registry[name]
+    for spec in (roles.areas, roles.hazards, roles.places, roles.facilities, roles.activities):
         if not spec.readable_by(role):
             selection.hidden.append(spec.title)
             continue
-        if name == roles.boundaries:
+        if spec is roles.areas:
             selection.layers.append(collect(conn, spec, role, DISTRICT, where=[within(spec)]))
             continue
         by_distance = (metres(spec), False)
@@ -165,23 +200,47 @@ def visit(
             role,
             LOCAL,
             where=[within(spec)],
-            extra=[distance(spec)],
+            extra=[distance(spec), *([bearing(spec)] if spec is roles.hazards else [])],
             order=by_distance,
-            label_key="distance" if name == roles.hazards else None,
+            label_key="distance" if spec is roles.hazards else None,
         )
         selection.layers.append(layer)
-        if name == roles.hazards:
+        if spec is roles.hazards:
             result.hazards_within = layer.count
             result.active_within, result.nearest_active_m = _active(
                 conn, spec, within(spec), metres(spec)
             )
-        elif name == roles.facilities:
+        elif spec is roles.facilities:
             result.facilities_within = layer.count
-        elif name == roles.outreach and spec.temporal_field:
+        elif spec is roles.activities and spec.temporal_field:
             last = _last(conn, spec, role, within(spec), metres(spec), distance(spec))
             if last is not None:
                 result.last_session, layer_last = last
                 selection.layers.append(layer_last)
+    played = {s.name for s in (roles.areas, roles.hazards, roles.places)}
+    played |= {roles.facilities.name, roles.activities.name}
+    for spec in ordered(registry):
+        if spec.name in played or spec.reference:
+            continue
+        if not spec.readable_by(role):
+            selection.hidden.append(spec.title)
+            continue
+        layer = collect(
+            conn,
+            spec,
+            role,
+            LOCAL,
+            where=[within(spec)],
+            extra=[distance(spec)],
+            order=(metres(spec), False),
+        )
+        selection.layers.append(layer)
+        nearest = conn.scalar(
+            sa.select(sa.func.min(metres(spec))).where(
+                spec.table.c.deleted_at.is_(None), within(spec)
+            )
+        )
+        result.others.append(Within(spec, layer.count, None if nearest is None else float(nearest)))
     return result
 
 

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from gis.analysis import answers, common
 from gis.maps import folium_map
 from gis.maps.answer_layers import answered
-from gis.maps.data import DISTRICT, LOCAL, LayerData, Roles, collect
+from gis.maps.builders import BuiltMap, coordinates, day, metres
+from gis.maps.data import DISTRICT, LOCAL, LayerData, collect
 from gis.maps.elements import frame_for
-from gis.maps.pages import Page, coordinates, day, metres
+from gis.roles import LayerRoles
 from gis.settings import AnalysisSettings
 from gis.spec import Registry, Role
 
@@ -39,9 +40,9 @@ def route_visit(
     geojson: Any,
     buffer_m: float = 500,
     download_href: str | None = None,
-) -> Page:
+) -> BuiltMap:
     """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
-    roles = Roles.from_settings(analysis)
+    roles = LayerRoles.from_settings(registry, analysis)
     checked = answers.route_answer(
         conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m
     )
@@ -57,7 +58,7 @@ def route_visit(
         by_layer.setdefault(props["layer"], {})[int(feature["id"])] = _figures(props)
     layers: list[LayerData] = []
     hidden: list[str] = []
-    boundaries = registry[roles.boundaries]
+    boundaries = roles.areas
     if boundaries.readable_by(role):
         corridor = sa.func.ST_GeomFromEWKT(corridor_ewkt)
         layers.append(
@@ -86,9 +87,8 @@ def route_visit(
                 label_key="route_label" if name == hazard else None,
             )
         )
-    for name in analysis.route_context_layers:
-        unread = registry.get(name)
-        if unread is not None and not unread.readable_by(role):
+    for unread in roles.route_context:
+        if not unread.readable_by(role):
             hidden.append(unread.title)
     start, end = route.coords[0], route.coords[-1]
     nothing = checked.active_hazards == 0
@@ -112,9 +112,9 @@ def route_visit(
         json.loads(row[0]),
         json.loads(row[1]),
         (float(row[3]), float(row[4]), float(row[5]), float(row[6])),
-        base=roles.boundaries,
+        base=roles.areas.name,
     )
-    return Page(m, {layer.key: layer.count for layer in layers})
+    return BuiltMap(m, {layer.key: layer.count for layer in layers})
 
 
 def _figures(props: dict[str, Any]) -> dict[str, object]:

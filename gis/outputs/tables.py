@@ -18,9 +18,34 @@ import sqlalchemy as sa
 
 from gis.features import GEOJSON_DIGITS
 from gis.items import compile_statement, driver_connection, export_select, export_values
+from gis.outputs.formula_guard import FORMULA_STARTS, GUARD, unguard_cell
 from gis.query import ItemsQuery
 
 GEO_TAGS = {"longitude": "#geo+lon", "latitude": "#geo+lat", "wkt": "#geo+wkt"}
+
+_STARTS_SQL = "ARRAY[" + ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS) + "]"
+
+
+def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell of a CSV read for import, with the export's formula guard taken off."""
+    out = frame.copy()
+    geometry = getattr(frame, "_geometry_column_name", None)
+    for name in out.columns:
+        column = out[name]
+        if name != geometry and (
+            pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
+        ):
+            out[name] = out[name].map(lambda v: unguard_cell(v) if isinstance(v, str) else v)
+    return out
+
+
+def _guarded(column: sa.ColumnElement) -> sa.ColumnElement:
+    """In SQL: the text column with guard_cell applied (the same rule, run by COPY's query)."""
+    if not isinstance(column.type, sa.String):
+        return column
+    starts = sa.func.left(column, 1) == sa.any_(sa.literal_column(_STARTS_SQL))
+    guarded = sa.func.concat(sa.func.chr(ord(GUARD)), column)
+    return sa.case((starts, guarded), else_=column).label(column.name)
 
 
 def _whole(q: ItemsQuery) -> bool:
@@ -44,10 +69,17 @@ def csv_columns(q: ItemsQuery) -> list[sa.ColumnElement]:
     return columns
 
 
-def write_csv(conn: sa.Connection, q: ItemsQuery, *, hxl: bool) -> tuple[bytes, int]:
-    """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count."""
+def write_csv(
+    conn: sa.Connection, q: ItemsQuery, *, hxl: bool, raw: bool = False
+) -> tuple[bytes, int]:
+    """The CSV (header, optional HXL hashtag row, rows from COPY) and its row count.
+
+    Text cells that a spreadsheet would run as a formula are guarded unless `raw` (machines).
+    """
     columns = csv_columns(q)
     names = [c.name for c in columns]
+    if not raw:
+        columns = [_guarded(c) for c in columns]
     statement = compile_statement(export_select(q, columns, whole=_whole(q)))
     out = io.BytesIO()
     out.write((",".join(names) + "\n").encode())

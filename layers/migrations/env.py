@@ -1,12 +1,15 @@
-"""Alembic environment: the URL comes from the caller (the CLI or the tests), never a file."""
+"""Alembic environment: the URL comes from the caller (the CLI or the tests), never a file.
+
+The metadata holds every table (the layers, import batches, keys and audit log), so
+`alembic revision --autogenerate` compares the whole schema with the specs.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-import gis.analysis.pairs  # noqa: F401  (declares the analysis tables in the metadata)
-from gis.spec import metadata
+from layers.migrations import COMPARE
 
 config = context.config
 url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
@@ -14,7 +17,7 @@ connection = config.attributes.get("connection")
 
 
 def _run(conn) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=conn, target_metadata=metadata, transaction_per_migration=False)
+    context.configure(connection=conn, transaction_per_migration=False, **COMPARE)
     with context.begin_transaction():
         context.run_migrations()
 

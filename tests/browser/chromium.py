@@ -82,13 +82,17 @@ def open_map(
     offline: bool = False,
     viewport: tuple[int, int] = (1280, 800),
     post_json: object = None,
+    geolocation: dict[str, float] | None = None,
 ) -> Iterator[tuple[Page, Report]]:
     """Open a map page and wait until it says it is ready (map.js sets data-sg-ready); with
-    `post_json`, the page itself is requested by a POST of that JSON body (e.g. a route)."""
+    `post_json`, the page itself is requested by a POST of that JSON body (e.g. a route); with
+    `geolocation` (latitude, longitude, accuracy), the device's position is that, permitted."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]},
         extra_http_headers=headers or {},
         service_workers="block",
+        geolocation=geolocation,  # type: ignore[arg-type]
+        permissions=["geolocation"] if geolocation else [],
     )
     report = Report()
     page = context.new_page()

@@ -1,11 +1,12 @@
-"""OGC API – Features (Part 1: core, GeoJSON, HTML, OpenAPI 3.0) over every layer of the registry."""
+"""OGC API – Features (Part 1: core, GeoJSON, HTML, OpenAPI 3.0) and – Tiles (vector tiles) over
+every layer of the registry."""
 
 from fastapi import APIRouter
 
-from api.routes.ogc import collections, items, landing, writes
+from api.routes.ogc import collections, items, landing, tiles, writes
 
 router = APIRouter()
-for module in (landing, collections, items, writes):
+for module in (landing, collections, items, tiles, writes):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 
 from api.deps import EngineDep, LayerDep, PrincipalDep, RegistryDep
-from api.responses import CSV, GEOJSON, GPKG, HTML, SCHEMA, Format, Links, respond
+from api.responses import CSV, GEOJSON, GPKG, HTML, JSON, SCHEMA, Format, Links, respond
 from api.routes.ogc.landing import DOC_FORMATS, DocFormat, document
+from api.routes.ogc.tiles import TILESETS_VECTOR
 from gis.catalog import LayerFacts, layer_facts
 from gis.items import read_connection
 from gis.params import CRS84
@@ -60,6 +61,7 @@ def collection_doc(links: Links, spec: LayerSpec, facts: LayerFacts, fmt: Format
             links.link(
                 f"{path}/queryables", QUERYABLES_REL, SCHEMA, "the fields one can filter on"
             ),
+            links.link(f"{path}/tiles", TILESETS_VECTOR, JSON, "the vector tilesets (MVT)"),
         ],
     }
     if extent:

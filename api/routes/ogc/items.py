@@ -33,7 +33,7 @@ from gis.access import Principal, audit
 from gis.catalog import holds_synthetic
 from gis.errors import NotFound
 from gis.items import count_matched, read_connection, read_item, read_page
-from gis.outputs.pages import document_page, features_page, read_feature_rows
+from gis.outputs.html_pages import document_page, features_page, read_feature_rows
 from gis.outputs.tables import write_csv, write_geopackage
 from gis.query import ItemsQuery, encode_cursor
 from gis.spec import LayerSpec
@@ -101,9 +101,13 @@ def items(
     hxl: Annotated[
         bool, Query(description="CSV: add the layer's HXL hashtag row under the header")
     ] = False,
+    raw: Annotated[
+        bool,
+        Query(description="CSV for machines: no ' guard before cells a spreadsheet would run"),
+    ] = False,
 ) -> Response:
     if fmt == Format.csv or fmt == Format.gpkg:
-        return _export(request, q, principal, engine, fmt, hxl)
+        return _export(request, q, principal, engine, fmt, hxl, raw)
     if fmt == Format.html:
         return _html(request, q, principal, engine)
     with read_connection(engine) as conn:
@@ -141,13 +145,19 @@ def _html(request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engi
 
 
 def _export(
-    request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool
+    request: Request,
+    q: ItemsQuery,
+    principal: Principal,
+    engine: sa.Engine,
+    fmt: Format,
+    hxl: bool,
+    raw: bool = False,
 ) -> Response:
     """CSV or GeoPackage of every filtered feature (or the page asked for), audited."""
     name = f"{q.spec.name}.{fmt.value}"
     with engine.begin() as conn:
         if fmt == Format.csv:
-            body, rows = write_csv(conn, q, hxl=hxl)
+            body, rows = write_csv(conn, q, hxl=hxl, raw=raw)
         else:
             with tempfile.TemporaryDirectory(prefix="safeground-gpkg-") as tmp:
                 path = Path(tmp) / name

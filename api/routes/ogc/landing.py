@@ -9,7 +9,9 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import PrincipalDep, SettingsDep, format_dep
 from api.responses import HTML, JSON, OPENAPI, Format, Links, json_response, respond
-from gis.outputs.pages import document_page
+from api.routes.ogc.tiles import CONFORMANCE as TILES_CONFORMANCE
+from gis.notices import NOT_SAFE
+from gis.outputs.html_pages import document_page
 
 router = APIRouter(tags=["OGC API - Features"])
 DOC_FORMATS = (Format.json, Format.html)
@@ -20,8 +22,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    *TILES_CONFORMANCE,
 ]
-NO_DATA_NOTICE = "No data is not the same as safe: hazard maps are known to be incomplete."
 
 
 def document(
@@ -52,9 +54,17 @@ def landing(
             links.link("/api.html", "service-doc", HTML, "the API documentation"),
             links.link("/conformance", "conformance", JSON, "conformance classes"),
             links.link("/collections", "data", JSON, "the layers (collections)"),
+            links.link(
+                "/tileMatrixSets",
+                "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                JSON,
+                "the tile matrix sets (vector tiles of every layer)",
+            ),
+            links.link("/maps", "related", HTML, "the maps (overview, visit, coverage)"),
+            links.link("/maps/overview", "related", HTML, "the overview map"),
         ],
     }
-    return document(request, doc, fmt, principal, settings.api.title, (NO_DATA_NOTICE,))
+    return document(request, doc, fmt, principal, settings.api.title, (NOT_SAFE,))
 
 
 @router.get("/conformance", summary="Conformance classes implemented")

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 import folium
 import sqlalchemy as sa
 
+from gis.areas import find_area
 from gis.errors import InvalidParameter
 from gis.maps import data, folium_map, nearby
 from gis.maps.elements import frame_for
+from gis.roles import LayerRoles
 from gis.spec import Registry, Role
 
 
 @dataclass(frozen=True)
-class Page:
+class BuiltMap:
     """A built map and what it holds (counts by layer key, for callers that report or test)."""
 
     map: folium.Map
@@ -34,14 +36,15 @@ def overview(
     district: str | None = None,
     since: dt.date | None = None,
     download_href: str | None = None,
-    roles: data.Roles = data.Roles(),
-) -> Page:
+    roles: LayerRoles | None = None,
+) -> BuiltMap:
     """Every layer the role may read: nationally (simplified), or one district's area in detail."""
-    found = data.find_district(conn, registry[roles.boundaries], district) if district else None
+    roles = roles or LayerRoles.defaults(registry)
+    found = find_area(conn, roles.areas, district) if district else None
     selection = data.overview(conn, registry, role, district=found, since=since, roles=roles)
     lines = []
     if found:
-        lines.append(f"District: {found.name} ({found.code}), with its neighbours' outlines")
+        lines.append(f"District: {found.label}, with its neighbours' outlines")
     if since:
         lines.append(
             f"Activities since {day(since)}; hazard areas: all on record, whatever their date"
@@ -57,11 +60,11 @@ def overview(
         "SafeGround overview" + (f": {found.name}" if found else ""),
         lines=lines,
         hidden=selection.hidden,
-        hazards_title=registry[roles.hazards].title,
+        hazards_title=roles.hazards.title,
         download_href=download_href,
     )
-    m = folium_map.overview_map(selection.layers, frame, base=roles.boundaries)
-    return Page(m, {layer.key: layer.count for layer in selection.layers})
+    m = folium_map.overview_map(selection.layers, frame, base=roles.areas.name)
+    return BuiltMap(m, {layer.key: layer.count for layer in selection.layers})
 
 
 def visit(
@@ -74,13 +77,14 @@ def visit(
     lat: float | None = None,
     radius_m: float = nearby.DEFAULT_RADIUS_M,
     download_href: str | None = None,
-    roles: data.Roles = data.Roles(),
-) -> Page:
+    roles: LayerRoles | None = None,
+) -> BuiltMap:
     """One place (a village, or a point) and what lies within `radius_m` of it, ready to print."""
     if village is not None and (lon is not None or lat is not None):
         raise InvalidParameter("give either a village or lon and lat, not both")
+    roles = roles or LayerRoles.defaults(registry)
     if village is not None:
-        place = nearby.find_place(conn, registry[roles.places], village)
+        place = nearby.find_place(conn, roles.places, village)
     elif lon is not None and lat is not None:
         place = nearby.Place(lon=lon, lat=lat)
     else:
@@ -88,7 +92,7 @@ def visit(
     found = nearby.visit(conn, registry, role, place, radius_m, roles)
     reach = metres(radius_m)
     where = f"{place.name} ({place.district})" if place.name and place.district else place.name
-    hazards = registry[roles.hazards]
+    hazards = roles.hazards
     active = " or ".join(v for values in hazards.active_filter.values() for v in values) or "active"
     frame = frame_for(
         found.selection.layers,
@@ -99,12 +103,12 @@ def visit(
         ),
         facts=visit_facts(found, reach, active),
         hidden=found.selection.hidden,
-        hazards_title=registry[roles.hazards].title,
+        hazards_title=hazards.title,
         download_href=download_href,
     )
     centre = folium_map.Centre(place.lon, place.lat, radius_m)
-    m = folium_map.visit_map(found.selection.layers, frame, centre, base=roles.boundaries)
-    return Page(m, {layer.key: layer.count for layer in found.selection.layers})
+    m = folium_map.visit_map(found.selection.layers, frame, centre, base=roles.areas.name)
+    return BuiltMap(m, {layer.key: layer.count for layer in found.selection.layers})
 
 
 def visit_facts(
@@ -141,6 +145,9 @@ def visit_facts(
             f"{found.facilities_within} facilit{'y' if found.facilities_within == 1 else 'ies'} "
             f"within {reach}."
         )
+    for other in found.others:  # any other activity layer, in its own words
+        nearest = f", the nearest {metres(other.nearest_m)} away" if other.count else ""
+        facts.append(f"{other.spec.title}: {other.count:,} on record within {reach}{nearest}.")
     return facts
 
 

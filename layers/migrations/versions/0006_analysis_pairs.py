@@ -3,8 +3,8 @@
 Coverage reads the pairs instead of measuring ~128,000 of them per question; `pairs.refresh`
 keeps them right after every write by the (xmin, ctid) stamps kept in `analysis_pair_versions`.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

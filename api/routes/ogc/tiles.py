@@ -1,0 +1,161 @@
+"""OGC API – Tiles over every layer: the tileset lists and metadata QGIS and GDAL read, the
+WebMercatorQuad tile matrix set, and the vector tiles themselves (gis/tiles.py), under the same
+access rules as the items (a layer one may not read is not found; hidden fields are not in a
+tile) and with ETags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+
+from api.deps import EngineDep, LayerDep, PrincipalDep
+from api.responses import JSON, Links, json_response, respond
+from gis.errors import NotFound
+from gis.items import read_connection
+from gis.tiles import (
+    MAX_ZOOM,
+    MVT,
+    TILE_MATRIX_SET,
+    TILE_MATRIX_SET_URI,
+    TileId,
+    build_tile,
+    tileset,
+)
+
+router = APIRouter(tags=["OGC API - Tiles"])
+TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+]
+# Web Mercator: the world's width in metres, and the scale denominator of zoom 0 at 0.28 mm pixels.
+WORLD_M = 2 * 20037508.342789244
+Z0_SCALE = WORLD_M / 256 / 0.00028
+
+
+def _matrix_set_doc(links: Links) -> dict[str, Any]:
+    return {
+        "id": TILE_MATRIX_SET,
+        "title": "Google Maps Compatible for the World",
+        "uri": TILE_MATRIX_SET_URI,
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "orderedAxes": ["E", "N"],
+        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
+        "tileMatrices": [
+            {
+                "id": str(z),
+                "scaleDenominator": Z0_SCALE / 2**z,
+                "cellSize": WORLD_M / 256 / 2**z,
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": [-WORLD_M / 2, WORLD_M / 2],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": 2**z,
+                "matrixHeight": 2**z,
+            }
+            for z in range(MAX_ZOOM + 1)
+        ],
+        "links": [links.link(f"/tileMatrixSets/{TILE_MATRIX_SET}", "self", JSON, "this document")],
+    }
+
+
+def _tileset_links(links: Links, layer: str) -> list[dict[str, Any]]:
+    base = f"/collections/{layer}/tiles/{TILE_MATRIX_SET}"
+    item = links.link(base, "item", MVT, "the vector tiles")
+    item["href"] += "/{tileMatrix}/{tileRow}/{tileCol}"
+    item["templated"] = True  # type: ignore[assignment]
+    return [
+        links.link(base, "self", JSON, "this tileset"),
+        links.link(f"/tileMatrixSets/{TILE_MATRIX_SET}", TILING_SCHEME, JSON, "the tiling scheme"),
+        links.link(f"/collections/{layer}", "collection", JSON, "the collection"),
+        item,
+    ]
+
+
+@router.get("/tileMatrixSets", summary="The tile matrix sets tiles are served in")
+def tile_matrix_sets(request: Request, principal: PrincipalDep) -> Response:
+    links = Links(request)
+    doc = {
+        "tileMatrixSets": [
+            {
+                "id": TILE_MATRIX_SET,
+                "title": "Google Maps Compatible for the World",
+                "uri": TILE_MATRIX_SET_URI,
+                "links": [
+                    links.link(f"/tileMatrixSets/{TILE_MATRIX_SET}", "self", JSON, TILE_MATRIX_SET)
+                ],
+            }
+        ]
+    }
+    return json_response(request, doc, principal)
+
+
+@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set's definition")
+def tile_matrix_set(
+    request: Request,
+    principal: PrincipalDep,
+    tile_matrix_set_id: Annotated[str, Path(alias="tileMatrixSetId")],
+) -> Response:
+    if tile_matrix_set_id != TILE_MATRIX_SET:
+        raise NotFound(f"no tile matrix set '{tile_matrix_set_id}': only {TILE_MATRIX_SET}")
+    return json_response(request, _matrix_set_doc(Links(request)), principal)
+
+
+@router.get("/collections/{layer}/tiles", summary="The layer's vector tilesets")
+def tilesets(request: Request, spec: LayerDep, principal: PrincipalDep) -> Response:
+    links = Links(request)
+    meta = tileset(spec, principal.role)
+    entry = {key: meta[key] for key in ("title", "dataType", "crs", "tileMatrixSetURI")} | {
+        "links": _tileset_links(links, spec.name)
+    }
+    doc = {
+        "tilesets": [entry],
+        "links": [links.link(f"/collections/{spec.name}/tiles", "self", JSON, "this list")],
+    }
+    return json_response(request, doc, principal)
+
+
+@router.get("/collections/{layer}/tiles/{tileMatrixSetId}", summary="The layer's tileset metadata")
+def tileset_metadata(
+    request: Request,
+    spec: LayerDep,
+    principal: PrincipalDep,
+    tile_matrix_set_id: Annotated[str, Path(alias="tileMatrixSetId")],
+) -> Response:
+    if tile_matrix_set_id != TILE_MATRIX_SET:
+        raise NotFound(f"no tileset '{tile_matrix_set_id}': only {TILE_MATRIX_SET}")
+    doc = tileset(spec, principal.role) | {"links": _tileset_links(Links(request), spec.name)}
+    return json_response(request, doc, principal)
+
+
+@router.get(
+    "/collections/{layer}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="One vector tile (MVT) of the layer",
+    description="The live features intersecting the tile, with the fields your role may read and "
+    "the feature id; polygons too small for the tile's grid kept as a point. Empty tiles are "
+    "empty bodies. ETag / If-None-Match as for the items.",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}},
+)
+def tile(
+    request: Request,
+    spec: LayerDep,
+    engine: EngineDep,
+    principal: PrincipalDep,
+    tile_matrix_set_id: Annotated[str, Path(alias="tileMatrixSetId")],
+    tile_matrix: Annotated[int, Path(alias="tileMatrix", description="zoom, 0…22")],
+    tile_row: Annotated[int, Path(alias="tileRow", description="y, from the north")],
+    tile_col: Annotated[int, Path(alias="tileCol", description="x, from the west")],
+) -> Response:
+    if tile_matrix_set_id != TILE_MATRIX_SET:
+        raise NotFound(f"no tileset '{tile_matrix_set_id}': only {TILE_MATRIX_SET}")
+    tile_id = TileId(tile_matrix, tile_row, tile_col)
+    tile_id.check()
+    with read_connection(engine) as conn:
+        body = build_tile(conn, spec, principal.role, tile_id)
+    return respond(request, body, MVT, principal)
