@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 import pytest
@@ -53,8 +54,8 @@ def test_coverage_counts_measured_pairs_and_reads_sessions_from_their_index(
         role=Role.admin,
         within_m=2000,
         risk_within_m=5000,
-        since="2025-01-01",
-        until="2025-12-31",
+        since=dt.date(2025, 1, 1),
+        until=dt.date(2025, 12, 31),
         status="all",
     )
     pairs.refresh(conn, REGISTRY["hazard_areas"], REGISTRY["villages"])
