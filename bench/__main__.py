@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from bench import analysis as analysis_bench
 from bench import maps as maps_bench
 from bench import measure, scenarios
+from bench import tiles as tiles_bench
 from demo.load import load_demo
 from gis import db
 from gis.access import create_key
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             others = {
                 "analysis": analysis_bench.run(engine_url, base, {"X-API-Key": key}),
                 "maps": maps_bench.run(engine_url, base, {"X-API-Key": key}),
+                "tiles": tiles_bench.run(engine_url, dsn, base, key, scenarios.ROLE),
             }
     print_table(results)
     for title, rows in others.items():
