@@ -15,23 +15,30 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so that a code change does not reinstall them.
+# Dependencies first, exactly as locked (versions and hashes, the same file scripts/bootstrap.sh
+# installs from), so that a code change does not reinstall them and nothing unpinned gets in.
 # (All of them ship manylinux wheels with GDAL/PROJ/GEOS inside: no apt packages needed.)
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-      > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
-# Then the package itself; data/ stays in /app, where `safeground demo load` looks for it.
+# Then the package itself, without resolving anything; data/ stays in /app, where
+# `safeground demo load` looks for it.
 COPY . .
 COPY --from=map-assets /assets/node_modules /app/node_modules
-ENV SAFEGROUND_MAPS_NODE_MODULES=/app/node_modules
 RUN pip install --no-deps . \
- && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin safeground
+ && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin safeground \
+ && mkdir -p /var/lib/safeground/rasters \
+ && chown -R 10001 /var/lib/safeground
+
+# /app is root's and read-only to the service; what the service writes (the demo's modelled
+# population raster) goes to /var/lib/safeground, a volume that outlives any container.
+ENV SAFEGROUND_MAPS_NODE_MODULES=/app/node_modules \
+    SAFEGROUND_ANALYSIS_RASTER_DIR=/var/lib/safeground/rasters
+VOLUME ["/var/lib/safeground"]
 
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4)"]
+# Serving only: migrations run once, elsewhere (the `migrate` service of docker-compose.yml).
 CMD ["safeground", "serve", "--host", "0.0.0.0", "--port", "8000"]

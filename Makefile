@@ -43,6 +43,9 @@ demo: db ## migrate, load the demo data (SCALE=…), serve http://127.0.0.1:PORT
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground demo load --scale $(SCALE)
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground map overview --offline \
 	  --out artifacts/maps/safeground-overview.html
+	@echo "safeground: the command line is .venv/bin/safeground (try: .venv/bin/safeground --help, or"
+	@echo "safeground:   'source .venv/bin/activate' and then 'safeground layers'); inside this checkout it"
+	@echo "safeground:   finds this private database by itself, no SAFEGROUND_DATABASE_URL needed"
 	@echo "safeground: serving on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	@echo "safeground: maps on http://127.0.0.1:$(PORT)/maps; offline: artifacts/maps/safeground-overview.html"
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" exec $(VENV)/bin/safeground serve --host 127.0.0.1 --port $(PORT)
@@ -73,7 +76,7 @@ test: install-test ## run the tests (PYTEST_ARGS=…) against a private PostGIS
 	echo "SAFEGROUND_TEST_SERVER_URL=$$server $(VENV)/bin/python -m pytest $(PYTEST_ARGS)"; \
 	SAFEGROUND_TEST_SERVER_URL=$$server $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-bench: install-test db ## run python -m bench (BENCH_ARGS=…) against the database
+bench: install-test db ## run python -m bench (BENCH_ARGS=…; --imports: the import bench vs ogr2ogr)
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/python -m bench $(BENCH_ARGS)
 
 screenshots: install-test db ## the README's map screenshots (desktop and phone) into docs/screenshots/

@@ -12,7 +12,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from api import access_log, openapi30
 from api.auth import KeyCache
 from api.errors import add_exception_handlers
-from api.guard import Bulkhead, CatchAll, SecurityHeaders
+from api.guard import Bulkhead, CatchAll, RefuseNul, SecurityHeaders
 from api.routes import analysis as analysis_routes
 from api.routes import docs as doc_routes
 from api.routes import health, ogc
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         Bulkhead, total=api.heavy_concurrency, per_caller=api.heavy_per_key, wait_s=api.heavy_wait_s
     )
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     if api.public_url is None:
         # Links are built from the Host header only when it is one of ours (else 400).

@@ -6,20 +6,23 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.cli_analysis import coverage as coverage_command
+from api.cli_db import cannot_connect, choose_database, use
 from api.cli_keys import audit, keys_app
 from api.cli_maps import map_app
 from gis import db
 from gis.errors import InvalidInput, SafeGroundError
 from gis.export import SUFFIX, ExportFormat, export_layer
-from gis.ingest import import_frame, read_file
+from gis.ingest import ImportReport, ReadOptions, import_frame, load_mapping, read_file
 from gis.roles import LayerRoles
-from gis.settings import DEMO_POPULATION_RASTER, Settings
+from gis.settings import DEMO_POPULATION_RASTER, DatabaseSettings, Settings
 from gis.spec import Role
 from layers import REGISTRY, migrations
 
@@ -78,6 +81,21 @@ def db_upgrade(revision: str = "head") -> None:
     console.print(f"database at revision {revision}")
 
 
+@db_app.command("check")
+def db_check() -> None:
+    """Compare the database with the layer specs, as `alembic revision --autogenerate` would;
+    exit 1, listing what differs, if a migration is missing or disagrees with a spec."""
+    engine = db.make_engine(_settings().database)
+    with engine.connect() as conn:
+        found = migrations.differences(conn)
+    for difference in found:
+        err.print(f"  - {difference}", highlight=False, markup=False)
+    if found:
+        err.print(f"[bold red]error:[/] {len(found)} difference(s) from the specs")
+        raise typer.Exit(1)
+    console.print("the database schema matches the layer specs")
+
+
 @db_app.command("downgrade")
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="target revision, e.g. base")],
@@ -110,7 +128,9 @@ def import_(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="GeoJSON, GeoPackage, zipped Shapefile or CSV"
+            exists=True,
+            dir_okay=False,
+            help="GeoJSON, GeoPackage, zipped Shapefile, CSV, .xlsx or .ods (KoBo/ODK exports too)",
         ),
     ],
     dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
@@ -132,6 +152,29 @@ def import_(
     source_layer: Annotated[
         str | None, typer.Option(help="layer inside a GeoPackage or zip")
     ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="spreadsheet: the sheet to import (default: the first)")
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(help="a mapping .toml (columns and values), or a ready one in data/mappings/"),
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV: , ; or tab (default: detected)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="CSV: e.g. utf-8, cp1254, cp1251 (default: detected)")
+    ] = None,
+    decimal: Annotated[
+        str | None, typer.Option(help="decimal mark, . or , (default: detected)")
+    ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst",
+            help="dates like 03/04/2025 (default: decided per column where unambiguous)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Import a file into a layer: all rows or none, upserting by external_id."""
@@ -139,7 +182,12 @@ def import_(
     try:
         spec = _layer(layer)
         engine = db.make_engine(settings.database)
-        frame = read_file(file, settings.imports, crs=crs, source_layer=source_layer)
+        options = ReadOptions(
+            crs=crs, source_layer=source_layer, sheet=sheet, delimiter=delimiter,
+            encoding=encoding, decimal=decimal, dayfirst=dayfirst,
+            mapping=load_mapping(mapping) if mapping else None,
+        )  # fmt: skip
+        frame = read_file(file, settings.imports, options=options)
         with _progress(len(frame) * 2, f"importing {file.name}") as advance, engine.begin() as conn:
             report = import_frame(
                 conn,
@@ -152,8 +200,10 @@ def import_(
                 make_valid=make_valid,
                 restore_deleted=restore_deleted,
                 id_field=id_field,
-                default_source=source or file.name,
+                default_source=source,
                 progress=advance,
+                mapping=options.mapping,
+                dayfirst=options.dayfirst,
             )
     except SafeGroundError as exc:
         _fail(exc)
@@ -167,6 +217,7 @@ def import_(
         f"{report.updated:,} updated, {report.unchanged:,} unchanged"
         + (" (dry run: nothing written)" if dry_run else f" (import batch {report.batch_id})")
     )
+    _print_detected(report)
     for note in [
         *report.warnings,
         *(
@@ -176,6 +227,20 @@ def import_(
         ),
     ]:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _print_detected(report: ImportReport) -> None:
+    """How the file was read and which column fed each field, so a wrong guess shows."""
+    labels = {"format": "format", "encoding": "encoding", "delimiter": "delimiter",
+              "decimal": "decimal mark", "sheet": "sheet", "layer": "layer",
+              "hxl": "HXL hashtag row", "geometry": "geometry",
+              "crs_reprojected_from": "reprojected from"}  # fmt: skip
+    read = [f"{labels[k]} {v}" for k, v in report.detected.items() if k in labels]
+    if read:
+        console.print("read as: " + "; ".join(read), highlight=False, markup=False)
+    fed = [f"{f} ← {c}" if f != c else f for f, c in report.columns.items()]
+    if fed:
+        console.print("fields: " + ", ".join(fed), highlight=False, markup=False)
 
 
 class _progress:
@@ -277,7 +342,14 @@ def serve(
 
 
 def main() -> None:
-    app()
+    choice = choose_database()
+    use(choice)
+    try:
+        app()
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, psycopg.OperationalError) as exc:
+        url = choice.url or DatabaseSettings.model_fields["url"].default
+        err.print(cannot_connect(choice, url, exc), highlight=False, markup=False, soft_wrap=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pyproj.exceptions import CRSError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.db_errors import classify
@@ -19,6 +20,7 @@ from gis.errors import (
     InvalidParameter,
     NotFound,
     PayloadTooLarge,
+    RowError,
     SafeGroundError,
     TooManyRequests,
     Unauthorized,
@@ -44,13 +46,21 @@ def error_body(code: str, description: str, **extra: object) -> dict[str, object
     return {"code": code, "description": description, **extra}
 
 
+def _row_error(e: RowError) -> dict[str, object]:
+    """Row, field and reason; a table's line and column too, when the error has them."""
+    out: dict[str, object] = {"row": e.row, "field": e.field, "reason": e.reason}
+    if e.line is not None:
+        out["line"] = e.line
+    if e.column is not None:
+        out["column"] = e.column
+    return out
+
+
 def domain_response(exc: SafeGroundError) -> JSONResponse:
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
     extra: dict[str, object] = {}
     if isinstance(exc, InvalidInput):
-        extra["errors"] = [
-            {"row": e.row, "field": e.field, "reason": e.reason} for e in exc.errors[:1000]
-        ]
+        extra["errors"] = [_row_error(e) for e in exc.errors[:1000]]
     headers: dict[str, str] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "ApiKey"
@@ -73,6 +83,24 @@ def add_exception_handlers(app: FastAPI) -> None:
         log.warning("database refused %s %s: %s", request.method, request.url.path, cause)
         return domain_response(known)
 
+    async def _crs(request: Request, exc: Exception) -> JSONResponse:
+        # Wherever a CRS string enters (a parameter, a file's own declaration), pyproj's refusal
+        # is the caller's input, never our bug; its text names PROJ internals, so it stays out.
+        log.info("CRS refused on %s %s: %s", request.method, request.url.path, exc)
+        return domain_response(
+            InvalidInput([RowError(None, "crs", "not a coordinate reference system that "
+                                   "PROJ knows (use e.g. EPSG:4326 or EPSG:32638)")])
+        )  # fmt: skip
+
+    async def _overflow(request: Request, exc: Exception) -> JSONResponse:
+        # Python's date and number arithmetic on a caller's value at the ends of its range.
+        log.warning("overflow on %s %s", request.method, request.url.path, exc_info=exc)
+        return domain_response(
+            InvalidParameter("a date or number in the request is outside the range it can have")
+        )
+
+    app.add_exception_handler(CRSError, _crs)
+    app.add_exception_handler(OverflowError, _overflow)
     # SQLAlchemy's errors, and the driver's own from the raw cursors of COPY and the hot path.
     app.add_exception_handler(sa.exc.SQLAlchemyError, _database)
     app.add_exception_handler(psycopg.Error, _database)

@@ -14,12 +14,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import bug_response, domain_response
-from gis.errors import SafeGroundError, TooManyRequests, Unavailable
+from gis.errors import InvalidParameter, SafeGroundError, TooManyRequests, Unavailable
 
 log = logging.getLogger("api")
 
@@ -53,6 +54,37 @@ class CatchAll:
             if started:  # half a response is out: only closing the connection can end it
                 raise
             await bug_response()(scope, receive, send)
+
+
+class RefuseNul:
+    """A NUL byte in the path or in any query parameter is refused (400) naming where: PostgreSQL
+    cannot hold one in text, and no parameter has a use for it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            where = _nul_in(scope)
+            if where is not None:
+                refusal = InvalidParameter(f"{where} contains a NUL byte (\\x00), which is refused")
+                await domain_response(refusal)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _nul_in(scope: Scope) -> str | None:
+    if "\x00" in scope.get("path", ""):
+        return "the path"
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" not in query and "\x00" not in query:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True, errors="replace"):
+        if "\x00" in name:
+            return "a parameter name"
+        if "\x00" in value:
+            return f"the parameter '{name[:40]}'"
+    return None
 
 
 # --- bulkheads ---------------------------------------------------------------------------------

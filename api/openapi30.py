@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.openapi_params import add_layer_paths
+
 OPENAPI_VERSION = "3.0.3"
 
 
@@ -63,14 +65,13 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = downgrade(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
             )
+            app.openapi_schema = downgrade(add_layer_paths(document, app.state.registry))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

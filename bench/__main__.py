@@ -30,6 +30,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 
 from bench import analysis as analysis_bench
+from bench import imports as imports_bench
 from bench import maps as maps_bench
 from bench import measure, scenarios
 from bench import tiles as tiles_bench
@@ -255,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="a quarter of the samples (a smoke run)"
     )
+    parser.add_argument(
+        "--imports",
+        action="store_true",
+        help="only the import bench: 100,000 CSV points and 20,000 GeoPackage polygons vs ogr2ogr",
+    )
     parser.add_argument("--out", type=Path, default=Path("artifacts/bench.json"))
     args = parser.parse_args(argv)
     server = os.environ.get("SAFEGROUND_DATABASE_URL")
@@ -264,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     started = time.perf_counter()
+    if args.imports:
+        return imports_only(server, args, started)
     with bench_database(server) as url:
         key = prepare(url, args.scale)
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -287,6 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     args.out.write_text(json.dumps(document, indent=2))
     console.print(f"wrote {args.out} ({document['seconds']} s in all)")
+    return 0
+
+
+def imports_only(server: str, args: argparse.Namespace, started: float) -> int:
+    with bench_database(server) as url:
+        rows = imports_bench.run(url, rounds=max(1, min(args.rounds, 3)))
+    print_rows("imports vs ogr2ogr -f PostgreSQL (same file, same server)", rows)
+    out = args.out.with_name("bench-imports.json") if args.out.name == "bench.json" else args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average": os.getloadavg()},
+        "seconds": round(time.perf_counter() - started, 1), "imports": rows,
+    }  # fmt: skip
+    out.write_text(json.dumps(document, indent=2))
+    console.print(f"wrote {out} ({document['seconds']} s in all)")
     return 0
 
 

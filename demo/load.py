@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from demo.documented import documented_events
 from demo.raster import build_population_raster
+from demo.records import DemoWorld, generators
 from demo.reference import read_districts, read_villages
 from demo.synthetic import SOURCE, generate
 from gis.errors import InvalidParameter
@@ -47,11 +48,13 @@ def load_demo(
     say(f"generating synthetic records ({scale} scale)")
     synthetic = generate(villages, districts, scale=scale)
     frames: dict[str, gpd.GeoDataFrame] = {"districts": districts, "villages": villages}
-    for layer in ("hazard_areas", "facilities", "distributions", "outreach_sessions"):
-        parts = [
-            f for f in (documented.get(layer), synthetic.get(layer)) if f is not None and len(f)
-        ]
-        frames[layer] = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+    for layer in REGISTRY:  # the documented events beside the synthetic records of each layer
+        parts = [f for f in (documented.get(layer), synthetic.get(layer)) if f is not None]
+        if parts:
+            frames[layer] = _concat(parts)
+    for layer, own in generators().items():  # layers that bring their own demo records
+        world = DemoWorld(villages, districts, scale, dict(frames))
+        frames[layer] = _concat([f for f in (frames.get(layer), own(world)) if f is not None])
     reports = []
     with engine.begin() as conn:
         for layer, frame in frames.items():
@@ -65,6 +68,10 @@ def load_demo(
         say(f"building the MODELLED population raster {raster_path}")
         build_population_raster(districts, villages, raster_path)
     return reports
+
+
+def _concat(parts: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
 
 
 def _retire_old_synthetic(conn: sa.Connection, table: sa.Table, frame: gpd.GeoDataFrame) -> None:

@@ -83,6 +83,9 @@ def _classify_one(exc: BaseException) -> SafeGroundError | None:
         return Unavailable(TOO_SLOW, retry_after_s=10)
     if state in ("40001", "40P01"):
         return Unavailable(COLLIDED, retry_after_s=1)
+    if not state and isinstance(exc, sa.exc.DataError | psycopg.DataError):
+        # refused by the driver before sending, e.g. a NUL byte in a text value
+        return InvalidParameter(f"the request holds {DATA_KINDS['22021']}")
     if state.startswith("22"):
         kind = DATA_KINDS.get(state, "a value the database cannot accept")
         return InvalidParameter(f"the request holds {kind}")

@@ -51,12 +51,19 @@ class RowError:
     row: int | None  # 1-based feature number; None when the whole file is wrong
     field: str | None
     reason: str
+    line: int | None = None  # in a table: the spreadsheet line, counting the header as line 1
+    column: str | None = None  # in a table: the column the field was read from
 
     def __str__(self) -> str:
         where = []
-        if self.row is not None:
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        elif self.row is not None:
             where.append(f"row {self.row}")
-        if self.field:
+        if self.column:
+            named = f" (field '{self.field}')" if self.field and self.field != self.column else ""
+            where.append(f"column `{self.column}`{named}")
+        elif self.field:
             where.append(f"field '{self.field}'")
         return f"{', '.join(where)}: {self.reason}" if where else self.reason
 

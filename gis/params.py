@@ -113,6 +113,8 @@ def _is_date(text: str) -> bool:
 
 
 def _day_end(start: dt.datetime) -> dt.datetime:
+    if start.date() == dt.date.max:  # the last day of the calendar ends with it
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
     return start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
 
 
@@ -133,7 +135,12 @@ def _instant(name: str, text: str) -> dt.datetime:
         raise InvalidParameter(f"{name}: '{shown(text)}' is not a valid date ({exc})") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise InvalidParameter(
+            f"{name}: '{shown(text)}' is outside the calendar once its offset is applied"
+        ) from None
 
 
 def shown(text: str) -> str:

@@ -66,11 +66,6 @@ class LayerRoles:
         """The roles of the settings' defaults (no environment read), for tests and tools."""
         return cls.from_settings(registry, AnalysisSettings.model_construct())
 
-    @property
-    def by_name(self) -> dict[str, str]:
-        """Layer name -> its role, for the layers that play one."""
-        return {getattr(self, role).name: role for role in reversed(_ROLES)}
-
 
 def _layer(registry: Registry, name: str, setting: str, purpose: str) -> LayerSpec:
     spec = registry.get(name)

@@ -35,8 +35,11 @@ class Role(enum.IntEnum):
 # --- field types shared by properties models -------------------------------------------------
 
 
+_TODAY_AT_START = dt.date.today()  # today only moves forward: dates up to it need no clock call
+
+
 def _not_in_future(value: dt.date) -> dt.date:
-    if value > dt.date.today():
+    if value > _TODAY_AT_START and value > dt.date.today():
         raise ValueError(f"date {value.isoformat()} is in the future")
     return value
 
@@ -109,6 +112,11 @@ class LayerSpec:
     code_field: str | None = None
     # A warning every page and map of the layer shows, e.g. that no hazard shown does not mean safe.
     notice: str = ""
+    # Where the layer comes in the registry (/collections, maps' legends): lower first.
+    order: int = 100
+    # Other spellings of enumerated values that imports accept, as field -> {synonym: value}
+    # (e.g. status: {"CHA": "confirmed"}); matched ignoring case, spaces, punctuation, diacritics.
+    synonyms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         derived_indexes(self)
@@ -233,6 +241,11 @@ def property_columns(model: type[Properties]) -> list[sa.Column | sa.Constraint]
             out += non_negative(name)
         out.append(sa.Column(name, column_type, nullable=not info.is_required()))
     return out
+
+
+def field_base_type(model: type[BaseModel], name: str) -> object:
+    """The plain type of a properties field: `Annotated[int, Field(ge=0)] | None` → int."""
+    return _unwrap(model.model_fields[name].annotation)[0]
 
 
 def _unwrap(annotation: object) -> tuple[object, list[object]]:

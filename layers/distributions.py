@@ -45,7 +45,20 @@ class DistributionProperties(Properties):
 table = layer_table("distributions", "Point", DistributionProperties)
 
 SPEC = LayerSpec(
+    synonyms={
+        "item_category": {
+            "food parcels": "food",
+            "food parcel": "food",
+            "fertilizer": "fertiliser",
+            "seed": "seeds",
+            "hygiene kits": "hygiene",
+            "hygiene kit": "hygiene",
+            "cash transfer": "cash",
+            "shelter materials": "shelter",
+        }
+    },
     name="distributions",
+    order=30,
     title="Distributions",
     description="Aid distributions (food, fertiliser, seeds, hygiene, cash, shelter) to households "
     "in affected communities.",

@@ -23,6 +23,7 @@ table = layer_table("districts", "MultiPolygon", DistrictProperties, sa.UniqueCo
 
 SPEC = LayerSpec(
     name="districts",
+    order=90,
     title="Districts",
     description="Districts (rayons) and cities: the first-order administrative units of ISO 3166-2.",
     geometry_type="MultiPolygon",

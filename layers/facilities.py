@@ -38,7 +38,21 @@ class FacilityProperties(Properties):
 table = layer_table("facilities", "Point", FacilityProperties)
 
 SPEC = LayerSpec(
+    synonyms={
+        "facility_type": {
+            "kindergarden": "kindergarten",
+            "preschool": "kindergarten",
+            "safe play space": "safe_play_area",
+            "playground": "safe_play_area",
+            "health centre": "health_post",
+            "health center": "health_post",
+            "medical point": "health_post",
+            "water source": "water_point",
+            "well": "water_point",
+        }
+    },
     name="facilities",
+    order=20,
     title="Facilities",
     description="Schools, kindergartens, safe play areas, health posts and water points built or "
     "rehabilitated in conflict-affected communities.",

@@ -66,6 +66,7 @@ table = layer_table(
 
 SPEC = LayerSpec(
     name="hazard_areas",
+    order=10,
     title="Hazard areas",
     description="Areas suspected (SHA) or confirmed (CHA) to contain mines, cluster munitions or "
     "other explosive remnants of war, and land released by survey or clearance. Hazard maps are "
@@ -86,6 +87,41 @@ SPEC = LayerSpec(
         "source_organisation",
     ),
     notice=NOT_SAFE,
+    # IMSMA-style and everyday spellings; matched ignoring case, spaces, punctuation and accents.
+    synonyms={
+        "status": {
+            "CHA": "confirmed",
+            "confirmed hazardous area": "confirmed",
+            "SHA": "suspected",
+            "suspected hazardous area": "suspected",
+            "canceled": "cancelled",
+            "cancelled by non-technical survey": "cancelled",
+            "reduced by technical survey": "reduced",
+            "clearance completed": "cleared",
+        },
+        "hazard_type": {
+            "Anti-personnel mine": "AP_mine",
+            "Anti-personnel mines": "AP_mine",
+            "AP mines": "AP_mine",
+            "APM": "AP_mine",
+            "Anti-tank mine": "AT_mine",
+            "Anti-tank mines": "AT_mine",
+            "AT mines": "AT_mine",
+            "ATM": "AT_mine",
+            "AP/AT mines": "mixed",
+            "mixed mines": "mixed",
+            "cluster munition": "cluster_munitions",
+            "CMR": "cluster_munitions",
+            "submunitions": "cluster_munitions",
+            "UXO": "UXO_ERW",
+            "ERW": "UXO_ERW",
+            "AXO": "UXO_ERW",
+            "unexploded ordnance": "UXO_ERW",
+            "explosive remnants of war": "UXO_ERW",
+            "improvised explosive device": "IED",
+            "not known": "unknown",
+        },
+    },
     popup_fields=(
         "name",
         "hazard_type",

@@ -81,6 +81,7 @@ table = layer_table(
 
 SPEC = LayerSpec(
     name="outreach_sessions",
+    order=40,
     title="Risk-education sessions",
     description="Explosive-ordnance risk education sessions (EORE; also MRE, or RASB: risk awareness "
     "and safer behaviour), with participants by girls, boys, women and men.",
@@ -92,6 +93,32 @@ SPEC = LayerSpec(
     queryable_fields=("held_on", "audience", "modality", "organisation", "place_name"),
     popup_fields=("place_name", "held_on", "audience", "modality", "participants_total", "source"),
     tooltip_field="place_name",
+    synonyms={
+        "audience": {
+            "school children": "children",
+            "schoolchildren": "children",
+            "pupils": "children",
+            "youth": "adolescents",
+            "teenagers": "adolescents",
+            "mixed group": "mixed",
+            "general public": "mixed",
+            "teacher": "teachers",
+            "farmer": "farmers",
+        },
+        "modality": {
+            "school session": "school",
+            "in school": "school",
+            "community session": "community",
+            "community meeting": "community",
+            "door to door": "door_to_door",
+            "house to house": "door_to_door",
+            "household visit": "door_to_door",
+            "household visits": "door_to_door",
+            "radio": "media",
+            "TV": "media",
+            "social media": "media",
+        },
+    },
     # Out of the hazard palette: green would read as cleared land (see distributions.py).
     style=Style(color="#762a83", icon="bullhorn"),
     hxl={

@@ -26,6 +26,7 @@ table = layer_table("villages", "Point", VillageProperties)
 
 SPEC = LayerSpec(
     name="villages",
+    order=80,
     title="Villages",
     description="Populated places (villages, towns, cities) from GeoNames via Who's On First.",
     geometry_type="Point",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import struct
 import threading
+import zipfile
 from collections.abc import Iterator
 
 import httpx
@@ -14,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from gis.access import create_key
+from gis.errors import PayloadTooLarge
 from gis.settings import Settings
 from gis.spec import Role
+from layers import REGISTRY
 
 from .helpers import hazard, point_feature, session, square
 from .serving import serving
@@ -200,3 +204,63 @@ def test_csv_exports_guard_formulas_keep_numbers_and_round_trip(api: Api) -> Non
     assert again.status_code == 200, again.text
     assert (again.json()["inserted"], again.json()["updated"]) == (0, 0)
     assert again.json()["unchanged"] == len(features)
+
+
+# --- zip bombs -----------------------------------------------------------------------------------
+
+
+def _bomb(path, size: int) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("layer.shp", b"\0" * size)
+        archive.writestr("layer.shx", b"")
+        archive.writestr("layer.dbf", b"")
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_before_extracting(
+    conn: sa.Connection, tmp_path, monkeypatch
+) -> None:
+    from gis.ingest import import_file
+    from gis.settings import ImportSettings
+
+    path = tmp_path / "bomb.zip"
+    _bomb(path, 50_000_000)  # under the 1 GB total, but it expands ~1000 times
+    assert path.stat().st_size < 200_000
+
+    def no_extraction(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a member was opened for extraction")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_extraction)
+    spec = REGISTRY["outreach_sessions"]
+    with pytest.raises(PayloadTooLarge, match="expands .* times"):
+        import_file(conn, spec, path, ImportSettings())
+    with pytest.raises(PayloadTooLarge, match="would expand to 50 MB"):
+        import_file(conn, spec, path, ImportSettings(max_unzipped_mb=10))
+
+
+def test_a_zip_whose_directory_lies_is_refused_not_a_500(api: Api, tmp_path) -> None:
+    path = tmp_path / "liar.zip"
+    _bomb(path, 3_000_000)
+    data = bytearray(path.read_bytes())
+    # the central directory's uncompressed size of the first member, made to claim 1 byte
+    central = data.find(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 1)
+    response = api.client.post("/collections/outreach_sessions/imports",
+                               files={"file": ("liar.zip", bytes(data))},
+                               headers=api.as_(Role.editor))  # fmt: skip
+    assert response.status_code in (413, 422), response.text
+    assert "zip" in response.json()["description"]
+
+
+def test_analysis_csv_guards_formula_cells_and_keeps_numbers(api: Api) -> None:
+    import shapely
+
+    from .test_analysis_geo import add
+
+    with api.engine.begin() as conn:
+        add(conn, "villages", shapely.Point(46.9, 40.0), name='=HYPERLINK("http://x")')
+        add(conn, "villages", shapely.Point(46.91, 40.0), name="Plain")
+    response = api.client.get("/analysis/nearest?layer=villages&lon=46.9&lat=40.0&k=2&f=csv")
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["name"] for r in rows] == ['\'=HYPERLINK("http://x")', "Plain"]
+    assert float(rows[1]["distance_m"]) > 0 and not rows[0]["lon"].startswith("'")

@@ -17,6 +17,8 @@ from gis.spec import Role
 from layers import REGISTRY
 from tests.browser.records import insert, point, square
 
+from .ogc_support import Demo, demo_client_fixture, demo_fixture, headers  # noqa: F401
+
 
 def test_default_roles_name_the_layers_that_play_them() -> None:
     roles = LayerRoles.defaults(REGISTRY)
@@ -87,3 +89,15 @@ def test_a_district_code_picks_one_of_two_namesakes(twin_districts) -> None:
     answer = twin_districts.get("/analysis/coverage", params={"district": "AZ.SUS"})
     assert answer.status_code == 200
     assert answer.json()["parameters"]["district"] == "Shusha (AZ.SUS)"
+
+
+@pytest.mark.parametrize("route", ["/maps/overview", "/analysis/coverage"])
+def test_the_real_shusha_is_ambiguous_on_both_routes(demo: Demo, demo_client, route) -> None:
+    """The national gazetteer holds Shusha the rayon (AZ.SU) and Shusha the city (AZ.SS)."""
+    response = demo_client.get(
+        route, params={"district": "Shusha"}, headers=headers(demo, Role.partner)
+    )
+    assert response.status_code == 400
+    assert response.json()["description"] == (
+        "district 'Shusha' is ambiguous: Shusha (AZ.SS), Shusha (AZ.SU); give the code"
+    )

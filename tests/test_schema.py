@@ -66,6 +66,17 @@ def test_autogenerate_proposes_nothing_on_a_freshly_migrated_database(engine: sa
         assert migrations.differences(conn) == []
 
 
+def test_db_check_command_reports_a_matching_schema(settings) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner().invoke(
+        app, ["db", "check"], env={"SAFEGROUND_DATABASE_URL": settings.database.url}
+    )
+    assert result.exit_code == 0 and "matches the layer specs" in result.output
+
+
 def test_autogenerate_would_notice_a_column_the_migrations_lack(engine: sa.Engine) -> None:
     with engine.connect() as conn, conn.begin():
         conn.exec_driver_sql("ALTER TABLE facilities DROP COLUMN works_done")

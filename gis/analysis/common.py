@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from gis.errors import InvalidParameter
 from gis.notices import NOT_SAFE
+from gis.outputs.formula_guard import guard_cell
 from gis.spec import LayerSpec, Role
 
 GEOD = Geod(ellps="WGS84")
@@ -258,6 +259,8 @@ def _cell(value: Any) -> Any:
         return ""
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
+    if isinstance(value, str):
+        return guard_cell(value)  # a name beginning with = must not run in a spreadsheet
     return value
 
 

@@ -24,8 +24,12 @@ from gis.analysis.common import (
     quote,
     with_figures,
 )
+from gis.analysis.route_work import check_route_work
 from gis.errors import Forbidden, InvalidParameter
 from gis.spec import LayerSpec, Role
+
+# Candidates × route positions a route check may measure: a few seconds on a 2-core machine.
+DEFAULT_MAX_WORK = 2_000_000
 
 EMPTY_NOTICE = (
     "No mapped hazard area lies within {buffer:,.0f} m of this route. This does NOT mean the route "
@@ -129,6 +133,7 @@ def check_route(
     context: list[LayerSpec],
     role: Role,
     max_route_km: float,
+    max_work: int = DEFAULT_MAX_WORK,
 ) -> RouteCheck:
     """Every hazard area within `buffer_m` of the route, then the context layers' features.
 
@@ -146,6 +151,7 @@ def check_route(
             f"{max_route_km:,.0f} km (SAFEGROUND_ANALYSIS_MAX_ROUTE_KM)"
         )
     layers = [hazard, *(s for s in context if s.readable_by(role) and s.name != hazard.name)]
+    check_route_work(conn, route, buffer_m, layers, max_work)
     params: dict[str, object] = {"wkt": route.wkt, "buffer_m": buffer_m}
     blocks = [_block(i, spec, role, spec is hazard, params) for i, spec in enumerate(layers)]
     params["parameters"] = json.dumps(

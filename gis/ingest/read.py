@@ -1,22 +1,27 @@
 """Reading an input file into a GeoDataFrame in EPSG:4326, refusing what cannot be read safely.
 
-Formats: GeoJSON, GeoPackage, zipped Shapefile, CSV (longitude/latitude columns or a WKT column).
-Sizes are checked before anything is parsed, and zips are expanded with a byte cap (declared sizes
-in a zip's directory can lie).
+Formats: GeoJSON, GeoPackage, zipped Shapefile, CSV and spreadsheets (.xlsx, .ods; read by
+`tabular`). Sizes are checked before anything is parsed, and zips are expanded with a byte cap
+(declared sizes in a zip's directory can lie). What was detected (encoding, delimiter, sheet, the
+CRS reprojected from…) goes into `frame.attrs["detected"]` for the import report.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pyogrio
-import shapely
 
 from gis.errors import PayloadTooLarge, invalid
+from gis.ingest.csvtext import read_csv_table
+from gis.ingest.options import ReadOptions
+from gis.ingest.sheets import read_sheet
+from gis.ingest.tabular import table_to_frame
 from gis.settings import ImportSettings
 
 FORMATS = {
@@ -25,9 +30,12 @@ FORMATS = {
     ".gpkg": "GeoPackage",
     ".zip": "zipped Shapefile",
     ".csv": "CSV",
+    ".tsv": "CSV",
+    ".txt": "CSV",
+    ".xlsx": "spreadsheet",
+    ".xlsm": "spreadsheet",
+    ".ods": "spreadsheet",
 }
-WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
-LONLAT_COLUMNS = (("longitude", "latitude"), ("lon", "lat"), ("lng", "lat"), ("x", "y"))
 
 
 def file_format(path: Path) -> str:
@@ -46,8 +54,15 @@ def read_file(
     *,
     crs: str | None = None,
     source_layer: str | None = None,
+    options: ReadOptions | None = None,
 ) -> gpd.GeoDataFrame:
     """The file's features in EPSG:4326; raises InvalidInput / PayloadTooLarge with the reason."""
+    options = (options or ReadOptions()).with_mapping_defaults()
+    if crs is not None or source_layer is not None:
+        options = dataclasses.replace(
+            options, crs=crs or options.crs, source_layer=source_layer or options.source_layer
+        )
+    crs, source_layer = options.crs, options.source_layer
     fmt = file_format(path)
     size = path.stat().st_size
     if size == 0:
@@ -57,14 +72,20 @@ def read_file(
             f"the file '{path.name}' is {size / 1e6:.1f} MB, over the {limits.max_upload_mb:g} MB limit"
         )
     if fmt == "CSV":
-        frame = _read_csv(path, crs)
+        frame = table_to_frame(*read_csv_table(path, options), options, path.name)
+    elif fmt == "spreadsheet":
+        frame = table_to_frame(*read_sheet(path, options), options, path.name)
     elif fmt == "zipped Shapefile":
         frame = _read_zipped_shapefile(path, limits, source_layer)
     elif fmt == "GeoPackage":
         frame = _read_geopackage(path, source_layer)
     else:
         frame = _read_geojson(path)
-    return _to_wgs84(frame, crs, fmt)
+    attrs = dict(frame.attrs)
+    attrs.setdefault("detected", {"format": fmt})
+    frame = _to_wgs84(frame, crs, fmt)
+    frame.attrs = {**attrs, **frame.attrs}
+    return frame
 
 
 def _ogr(path: Path | str, fmt: str, name: str, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -92,12 +113,17 @@ def _read_geopackage(path: Path, source_layer: str | None) -> gpd.GeoDataFrame:
         if len(layers) != 1:
             raise invalid(
                 f"'{path.name}' holds {len(layers)} layers ({', '.join(layers) or 'none'}): "
-                "say which one to import"
+                "say which one to import with --source-layer NAME (source_layer= in the API)"
             )
         source_layer = layers[0]
     elif source_layer not in layers:
-        raise invalid(f"'{path.name}' has no layer '{source_layer}' (it has: {', '.join(layers)})")
-    return _ogr(path, "GeoPackage", path.name, source_layer)
+        raise invalid(
+            f"'{path.name}' has no layer '{source_layer}' (it has: {', '.join(layers)}): "
+            "give one of them with --source-layer"
+        )
+    frame = _ogr(path, "GeoPackage", path.name, source_layer)
+    frame.attrs["detected"] = {"format": "GeoPackage", "layer": source_layer}
+    return frame
 
 
 def _list_layers(path: Path, fmt: str) -> list[tuple[str, str]]:
@@ -105,6 +131,27 @@ def _list_layers(path: Path, fmt: str) -> list[tuple[str, str]]:
         return [tuple(row) for row in pyogrio.list_layers(path)]  # type: ignore[misc]
     except Exception as exc:
         raise invalid(f"'{path.name}' could not be read as {fmt}") from exc
+
+
+# Shapefiles compress about 3-20 times; a member expanding 200 times is made to expand.
+MAX_ZIP_RATIO = 200
+
+
+def refuse_bomb(name: str, members: list[zipfile.ZipInfo], cap: int, max_mb: float) -> None:
+    """From the zip's directory, before anything is extracted: too big in all, or a member that
+    expands like a bomb. The extraction's byte counter still catches a directory that lies."""
+    declared = sum(m.file_size for m in members)
+    if declared > cap:
+        raise PayloadTooLarge(
+            f"the zip '{name}' would expand to {declared / 1e6:,.0f} MB, over the {max_mb:g} MB "
+            "limit; refusing it (a zip bomb?)"
+        )
+    for m in members:
+        if m.file_size > 1_000_000 and m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1):
+            raise PayloadTooLarge(
+                f"the zip '{name}' holds '{Path(m.filename).name[:80]}', which expands "
+                f"{m.file_size / max(m.compress_size, 1):,.0f} times; refusing it (a zip bomb?)"
+            )
 
 
 def _read_zipped_shapefile(
@@ -127,71 +174,30 @@ def _read_zipped_shapefile(
             )
         stem = shps[0].filename[: -len(".shp")]
         wanted = [m for m in members if m.filename.rsplit(".", 1)[0] == stem]
+        refuse_bomb(path.name, wanted, cap, limits.max_unzipped_mb)
         written = 0
-        for member in wanted:
-            target = Path(tmp) / Path(member.filename).name
-            with archive.open(member) as src, target.open("wb") as dst:
-                while chunk := src.read(1 << 20):
-                    written += len(chunk)
-                    if written > cap:
-                        raise PayloadTooLarge(
-                            f"the zip '{path.name}' expands past the {limits.max_unzipped_mb:g} MB "
-                            "limit; refusing it (a zip bomb?)"
-                        )
-                    dst.write(chunk)
+        try:
+            for member in wanted:
+                target = Path(tmp) / Path(member.filename).name
+                with archive.open(member) as src, target.open("wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        written += len(chunk)
+                        if written > cap:
+                            raise PayloadTooLarge(
+                                f"the zip '{path.name}' expands past the "
+                                f"{limits.max_unzipped_mb:g} MB limit; refusing it (a zip bomb?)"
+                            )
+                        dst.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            # a directory that lies about sizes ends in a CRC error; or an unsupported method
+            raise invalid(
+                f"the zip '{path.name}' is damaged or uses an unsupported method"
+            ) from exc
         shp = Path(tmp) / Path(shps[0].filename).name
         for ext in (".shx", ".dbf"):
             if not shp.with_suffix(ext).exists():
                 raise invalid(f"the Shapefile '{shp.name}' in the zip has no {ext} file")
         return _ogr(shp, "Shapefile", path.name)
-
-
-def _read_csv(path: Path, crs: str | None) -> gpd.GeoDataFrame:
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise invalid(
-            f"'{path.name}' could not be read as CSV: {str(exc).splitlines()[0][:200]}"
-        ) from exc
-    columns = {c.lower().strip(): c for c in table.columns}
-    wkt = next((columns[c] for c in WKT_COLUMNS if c in columns), None)
-    if wkt is not None:
-        geometry = shapely.from_wkt(table[wkt].replace("", None), on_invalid="ignore")
-        bad = table[wkt].ne("") & pd.isna(geometry)
-        table = table.drop(columns=[wkt])
-    else:
-        pair = _lonlat_columns(columns)
-        if pair is None:
-            raise invalid(
-                f"'{path.name}' has no geometry: give longitude and latitude columns "
-                f"(or lon/lat, x/y) or a WKT column named one of {', '.join(WKT_COLUMNS)}"
-            )
-        lon_col, lat_col = columns[pair[0]], columns[pair[1]]
-        lon = pd.to_numeric(table[lon_col].str.strip(), errors="coerce")
-        lat = pd.to_numeric(table[lat_col].str.strip(), errors="coerce")
-        bad = (lon.isna() | lat.isna()) & (table[lon_col].ne("") | table[lat_col].ne(""))
-        geometry = shapely.points(lon.to_numpy(), lat.to_numpy())
-        geometry[lon.isna().to_numpy() | lat.isna().to_numpy()] = None
-        table = table.drop(columns=[lon_col, lat_col])
-    table = table.replace("", None)
-    frame = gpd.GeoDataFrame(table, geometry=list(geometry), crs=crs or "EPSG:4326")
-    frame.attrs["unparseable_geometry_rows"] = [int(i) + 1 for i in bad.to_numpy().nonzero()[0]]
-    frame.attrs["crs_assumed"] = crs is None
-    return frame
-
-
-def _lonlat_columns(columns: dict[str, str]) -> tuple[str, str] | None:
-    """Longitude/latitude column names (lower-cased): the usual pairs, or a form's GPS question as
-    KoBoToolbox (`_gps_longitude`) and ODK Central (`gps-Longitude`) export it."""
-    pair = next((p for p in LONLAT_COLUMNS if p[0] in columns and p[1] in columns), None)
-    if pair is not None:
-        return pair
-    for name in columns:
-        if name.endswith("latitude"):
-            prefix = name[: -len("latitude")]
-            if prefix.endswith(("_", "-")) and prefix + "longitude" in columns:
-                return prefix + "longitude", name
-    return None
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, fmt: str) -> gpd.GeoDataFrame:
@@ -202,16 +208,21 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: str | None, fmt: str) -> gpd.GeoData
             minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0, 0, 0, 0)
             if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
                 what = "has no .prj file" if fmt == "zipped Shapefile" else "declares no CRS"
+                fix = "include its .prj (or give the CRS with --crs)"
+                if fmt != "zipped Shapefile":
+                    fix = "give its CRS with --crs, e.g. --crs EPSG:32638 for UTM zone 38N"
                 raise invalid(
                     f"the {fmt} {what} and its coordinates (x {minx:.0f}…{maxx:.0f}, "
                     f"y {miny:.0f}…{maxy:.0f}) are not longitude/latitude: it looks projected; "
-                    "include its .prj (or give the CRS)"
+                    + fix
                 )
             frame = frame.set_crs("EPSG:4326")
             frame.attrs["crs_assumed"] = True
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
+        source = frame.crs.to_string()
         try:
             frame = frame.to_crs("EPSG:4326")
+            frame.attrs["crs_from"] = source
         except Exception as exc:
             raise invalid(f"could not reproject from {frame.crs.to_string()} to EPSG:4326") from exc
     return frame

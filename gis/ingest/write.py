@@ -9,9 +9,11 @@ import says so (`restore_deleted`): its tombstone is what syncing partners have 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from gis.db_errors import sqlstate
 from gis.errors import Conflict, InvalidInput, RowError
@@ -22,6 +24,38 @@ STAGING = "_safeground_import"
 # First key of the advisory locks SafeGround takes (the second is the layer's): 'SG' in ASCII.
 LOCK_NAMESPACE = 0x5347
 MAX_LISTED = 1000
+
+
+INT_RANGE = {sa.SmallInteger: 2**15 - 1, sa.BigInteger: 2**63 - 1, sa.Integer: 2**31 - 1}
+
+
+def check_values(spec: LayerSpec, records: list[dict[str, object]]) -> None:
+    """Refuse, with row and field, values the columns cannot hold: NUL bytes in text, numbers that
+    are not finite, integers past the column's range (every input format ends here)."""
+    limits: dict[str, int] = {}
+    for name in records[0] if records else ():
+        column_type = type(spec.table.c[name].type) if name in spec.table.c else None
+        for kind, limit in INT_RANGE.items():  # most specific first: BigInteger is an Integer
+            if column_type is not None and issubclass(column_type, kind):
+                limits[name] = limit
+                break
+    errors: list[RowError] = []
+    for row, record in enumerate(records, start=1):
+        for name, value in record.items():
+            reason = None
+            if isinstance(value, str) and "\x00" in value:
+                reason = "contains a NUL byte (\\x00), which cannot be stored"
+            elif isinstance(value, float) and not math.isfinite(value):
+                reason = f"must be a finite number, not {value}"
+            elif isinstance(value, int) and not isinstance(value, bool) and name in limits:
+                if abs(value) > limits[name]:
+                    reason = f"{value} is out of range (at most ±{limits[name]:,})"
+            if reason is not None:
+                errors.append(RowError(row, name, reason))
+                if len(errors) >= MAX_LISTED:
+                    raise InvalidInput(errors)
+    if errors:
+        raise InvalidInput(errors)
 
 
 def lock_layer(conn: sa.Connection, layer: str, wait_s: float) -> None:
@@ -51,7 +85,9 @@ def refuse_deleted(conn: sa.Connection, spec: LayerSpec, records: list[dict[str,
     ids = [str(r["external_id"]) for r in records]
     deleted = conn.execute(
         sa.select(t.c.external_id, t.c.deleted_at).where(
-            t.c.external_id.in_(sa.bindparam("ids", expanding=True)), t.c.deleted_at.is_not(None)
+            # one array parameter: an expanding IN fails past PostgreSQL's 65,535 parameters
+            t.c.external_id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.Text))),
+            t.c.deleted_at.is_not(None),
         ),
         {"ids": ids},
     ).all()
@@ -78,6 +114,7 @@ def upsert(
     restore_deleted: bool = False,
 ) -> tuple[int, int]:
     """Insert or update the rows; returns (inserted, updated)."""
+    check_values(spec, records)
     lock_layer(conn, spec.name, lock_wait_s)
     if not restore_deleted:
         refuse_deleted(conn, spec, records)

@@ -161,6 +161,9 @@ def visit_facts(
             f"{found.facilities_within} facilit{'y' if found.facilities_within == 1 else 'ies'} "
             f"within {reach}."
         )
+    for other in found.others:  # any other activity layer, in its own words
+        nearest = f", the nearest {metres(other.nearest_m)} away" if other.count else ""
+        facts.append(f"{other.spec.title}: {other.count:,} on record within {reach}{nearest}.")
     return facts
 
 

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from gis.errors import InvalidParameter, NotFound
-from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect
+from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect, ordered
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, geography
 
@@ -37,6 +37,15 @@ class LastSession:
     distance_m: float
 
 
+@dataclass(frozen=True)
+class Within:
+    """How many features of a layer that plays no role lie within reach, and the nearest."""
+
+    spec: LayerSpec
+    count: int
+    nearest_m: float | None
+
+
 @dataclass
 class Visit:
     place: Place
@@ -47,6 +56,7 @@ class Visit:
     nearest_active_m: float | None
     last_session: LastSession | None
     facilities_within: int | None
+    others: list[Within] = field(default_factory=list)  # every other activity layer, by spec
 
 
 def find_place(conn: sa.Connection, spec: LayerSpec, ref: str) -> Place:
@@ -138,7 +148,9 @@ def visit(
     roles: LayerRoles | None = None,
 ) -> Visit:
     """Every layer that matters for a visit, within `radius_m` of the place, each feature with its
-    distance; plus the last risk-education session within reach, drawn on its own."""
+    distance; plus the last risk-education session within reach, drawn on its own. Besides the
+    layers that play a role (districts, hazards, places, facilities, sessions), every other
+    activity layer the registry holds is drawn and counted, so a new layer needs no edit here."""
     roles = roles or LayerRoles.defaults(registry)
     check_point(place.lon, place.lat, radius_m)
     point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(place.lon, place.lat), 4326))
@@ -188,6 +200,30 @@ def visit(
             if last is not None:
                 result.last_session, layer_last = last
                 selection.layers.append(layer_last)
+    played = {s.name for s in (roles.areas, roles.hazards, roles.places)}
+    played |= {roles.facilities.name, roles.activities.name}
+    for spec in ordered(registry):
+        if spec.name in played or spec.reference:
+            continue
+        if not spec.readable_by(role):
+            selection.hidden.append(spec.title)
+            continue
+        layer = collect(
+            conn,
+            spec,
+            role,
+            LOCAL,
+            where=[within(spec)],
+            extra=[distance(spec)],
+            order=(metres(spec), False),
+        )
+        selection.layers.append(layer)
+        nearest = conn.scalar(
+            sa.select(sa.func.min(metres(spec))).where(
+                spec.table.c.deleted_at.is_(None), within(spec)
+            )
+        )
+        result.others.append(Within(spec, layer.count, None if nearest is None else float(nearest)))
     return result
 
 

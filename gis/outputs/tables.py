@@ -18,26 +18,12 @@ import sqlalchemy as sa
 
 from gis.features import GEOJSON_DIGITS
 from gis.items import compile_statement, driver_connection, export_select, export_values
+from gis.outputs.formula_guard import FORMULA_STARTS, GUARD, unguard_cell
 from gis.query import ItemsQuery
 
 GEO_TAGS = {"longitude": "#geo+lon", "latitude": "#geo+lat", "wkt": "#geo+wkt"}
 
-# A spreadsheet runs a cell beginning with one of these as a formula (OWASP's CSV injection): text
-# cells so beginning get a leading ' in CSV exports; numbers are not text and stay numbers.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-GUARD = "'"
 _STARTS_SQL = "ARRAY[" + ", ".join(f"chr({ord(c)})" for c in FORMULA_STARTS) + "]"
-
-
-def guard_cell(text: str) -> str:
-    return GUARD + text if text.startswith(FORMULA_STARTS) else text
-
-
-def unguard_cell(text: str) -> str:
-    """The inverse of guard_cell, so a guarded export re-imports unchanged."""
-    if text.startswith(GUARD) and text[1:].startswith(FORMULA_STARTS):
-        return text[1:]
-    return text
 
 
 def unguard_frame(frame: pd.DataFrame) -> pd.DataFrame:

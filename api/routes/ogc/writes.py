@@ -21,7 +21,15 @@ from api.routes.ogc.items import parse_feature_id
 from api.upload import read_body, receive_file
 from gis.access import Principal, audit
 from gis.edit import feature_id_of, geojson_frame, replace_feature, soft_delete
-from gis.ingest import ImportReport, import_file, import_frame
+from gis.errors import invalid
+from gis.ingest import (
+    ImportReport,
+    ReadOptions,
+    import_file,
+    import_frame,
+    load_mapping,
+    ready_mappings,
+)
 from gis.items import read_item
 from gis.settings import ImportSettings
 from gis.spec import LayerSpec
@@ -141,12 +149,35 @@ async def import_upload(
     source_layer: Annotated[
         str | None, Query(description="layer inside a GeoPackage or zip")
     ] = None,
+    sheet: Annotated[
+        str | None, Query(description="spreadsheet: the sheet (default: first)")
+    ] = None,
+    mapping: Annotated[
+        str | None, Query(description="a ready mapping of data/mappings/, by name")
+    ] = None,
+    delimiter: Annotated[
+        str | None, Query(description="CSV: , ; or tab (default: detected)")
+    ] = None,
+    encoding: Annotated[
+        str | None, Query(description="CSV: e.g. cp1254 (default: detected)")
+    ] = None,
+    decimal: Annotated[str | None, Query(description=". or , (default: detected)")] = None,
+    dayfirst: Annotated[
+        bool | None, Query(description="dates like 03/04/2025 are day-first (default: per column)")
+    ] = None,
 ) -> Response:
-    """GeoJSON, GeoPackage, zipped Shapefile or CSV; the same all-or-nothing import as the CLI."""
+    """GeoJSON, GeoPackage, zipped Shapefile, CSV, .xlsx or .ods; the same all-or-nothing import
+    as the CLI, with the same reading options."""
+    if mapping is not None and mapping not in ready_mappings():
+        raise invalid(f"no ready mapping '{mapping}' (there are: {', '.join(ready_mappings())})")
+    read = ReadOptions(
+        crs=crs, source_layer=source_layer, sheet=sheet, delimiter=delimiter, encoding=encoding,
+        decimal=decimal, dayfirst=dayfirst, mapping=load_mapping(mapping) if mapping else None,
+    )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="safeground-upload-") as folder:
         path = await receive_file(request, Path(folder), settings.imports.max_upload_mb)
-        options = {"dry_run": dry_run, "make_valid": make_valid, "id_field": id_field, "crs": crs,
-                   "source_layer": source_layer, "restore_deleted": restore_deleted}  # fmt: skip
+        options = {"dry_run": dry_run, "make_valid": make_valid, "id_field": id_field,
+                   "read": read, "restore_deleted": restore_deleted}  # fmt: skip
         report = await run_in_threadpool(
             _import, engine, spec, path, settings.imports, principal, options
         )
@@ -163,8 +194,8 @@ def _import(
 ) -> ImportReport:
     with engine.begin() as conn:
         report = import_file(
-            conn, spec, path, limits, crs=options["crs"], source_layer=options["source_layer"],
-            dry_run=options["dry_run"], make_valid=options["make_valid"], id_field=options["id_field"],
+            conn, spec, path, limits, read=options["read"], dry_run=options["dry_run"],
+            make_valid=options["make_valid"], id_field=options["id_field"],
             restore_deleted=options["restore_deleted"], actor=principal.actor,
         )  # fmt: skip
         if not options["dry_run"]:
