@@ -26,11 +26,18 @@ def test_landing_page_links_to_api_conformance_and_data(demo_client) -> None:
     assert rels["service-doc"]["href"].endswith("/api.html")
 
 
-def test_conformance_lists_only_part_1_classes(demo_client) -> None:
+def test_conformance_lists_only_features_part_1_and_tiles_classes(demo_client) -> None:
     classes = demo_client.get("/conformance").json()["conformsTo"]
     assert CORE in classes
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in classes  # tests/test_tiles
     assert all(
-        c.startswith("http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/") for c in classes
+        c.startswith(
+            (
+                "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/",
+                "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/",
+            )
+        )
+        for c in classes
     )
 
 
