@@ -13,16 +13,12 @@ import contextlib
 import json
 import os
 import platform
-import shutil
-import socket
-import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import psycopg
 import sqlalchemy as sa
 from rich.console import Console
@@ -33,7 +29,9 @@ from bench import analysis as analysis_bench
 from bench import imports as imports_bench
 from bench import maps as maps_bench
 from bench import measure, scenarios
+from bench import mixed as mixed_bench
 from bench import tiles as tiles_bench
+from bench.serving import served
 from demo.load import load_demo
 from gis import db
 from gis.access import create_key
@@ -76,43 +74,6 @@ def prepare(url: sa.URL, scale: str) -> str:
         key = create_key(conn, "bench", scenarios.ROLE)
     engine.dispose()
     return key
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def served(url: sa.URL, workers: int) -> Iterator[str]:
-    """`safeground serve --workers N` in a subprocess, as the README tells production to run it."""
-    port = _free_port()
-    exe = shutil.which("safeground", path=str(Path(sys.executable).parent)) or "safeground"
-    env = {**os.environ, "SAFEGROUND_DATABASE_URL": url.render_as_string(hide_password=False)}
-    process = subprocess.Popen(
-        [exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the server did not start: {process.stderr.read().decode()[-2000:] if process.stderr else ''}"
-                )
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(20)
-        if process.poll() is None:
-            process.kill()
 
 
 def alternate(
@@ -262,7 +223,19 @@ def main(argv: list[str] | None = None) -> int:
         help="only the import bench: 100,000 CSV points and 20,000 GeoPackage polygons vs ogr2ogr",
     )
     parser.add_argument("--out", type=Path, default=Path("artifacts/bench.json"))
+    parser.add_argument(
+        "--mixed-only",
+        action="store_true",
+        help="only the 60 s mixed load with a PostgreSQL restart (its own throw-away cluster)",
+    )
     args = parser.parse_args(argv)
+    if args.mixed_only:
+        mixed_result = mixed_bench.run()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        out = args.out.with_name("bench-mixed.json")
+        out.write_text(json.dumps(mixed_result, indent=2))
+        console.print(f"wrote {out}")
+        return 0 if not mixed_result["lost_writes"] and not mixed_result["server_errors"] else 1
     server = os.environ.get("SAFEGROUND_DATABASE_URL")
     if not server:
         console.print(
@@ -279,14 +252,16 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"serving on {base} with {WORKERS} workers; measuring…")
             results = run(base, key, dsn, args.quick, max(1, args.rounds))
             engine_url = url.render_as_string(hide_password=False)
-            others = {
+            others: dict[str, object] = {
                 "analysis": analysis_bench.run(engine_url, base, {"X-API-Key": key}),
                 "maps": maps_bench.run(engine_url, base, {"X-API-Key": key}),
                 "tiles": tiles_bench.run(engine_url, dsn, base, key, scenarios.ROLE),
             }
+    others["mixed"] = mixed_bench.run()  # its own cluster: the restart never touches this server
     print_table(results)
     for title, rows in others.items():
-        print_rows(f"{title} ({args.scale} scale)", rows)
+        if title != "mixed":
+            print_rows(f"{title} ({args.scale} scale)", rows)  # type: ignore[arg-type]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "scale": args.scale, "workers": WORKERS, "rounds": args.rounds, "quick": args.quick,

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from sqlalchemy.engine import make_url
 
 from demo.load import load_demo
@@ -31,14 +32,15 @@ from gis.settings import (
 from gis.spec import import_batches
 from layers import REGISTRY, migrations
 
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+# Hypothesis keeps its example database in git-ignored artifacts/, not in the source tree.
+set_hypothesis_home_dir(str(ROOT / "artifacts" / "hypothesis"))
 # In CI the property tests draw the same examples every run, so a red build is reproducible;
 # on a developer's machine they explore new ones each time.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
 
 
 def _server_url() -> sa.URL:

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from bench.tempcluster import temp_cluster
 from gis.access import create_key
 from gis.settings import ApiSettings, DatabaseSettings, Settings
 from gis.spec import Role
 
 from .helpers import point_feature
-from .pgtemp import temp_cluster
 from .serving import serving
 
 FACILITIES = "/collections/facilities/items"

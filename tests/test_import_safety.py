@@ -264,3 +264,20 @@ def test_analysis_csv_guards_formula_cells_and_keeps_numbers(api: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["name"] for r in rows] == ['\'=HYPERLINK("http://x")', "Plain"]
     assert float(rows[1]["distance_m"]) > 0 and not rows[0]["lon"].startswith("'")
+
+
+def test_the_cli_refuses_an_unknown_crs_with_a_message(
+    committed: sa.Engine, database_url: sa.URL, tmp_path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    monkeypatch.setenv("SAFEGROUND_DATABASE_URL", database_url.render_as_string(False))
+    path = tmp_path / "f.csv"
+    path.write_text("external_id,longitude,latitude,facility_type,name\nx1,47,40,school,a\n")
+    for crs in ("EPSG:999999", "+proj=foo"):
+        result = CliRunner().invoke(app, ["import", "facilities", str(path), "--crs", crs])
+        assert result.exit_code != 0
+        assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+        assert "field 'crs'" in result.output and "PROJ knows" in result.output

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import pyproj
+import pyproj.exceptions
 
 from gis.errors import PayloadTooLarge, invalid
 from gis.ingest.csvtext import read_csv_table
@@ -63,6 +65,15 @@ def read_file(
             options, crs=crs or options.crs, source_layer=source_layer or options.source_layer
         )
     crs, source_layer = options.crs, options.source_layer
+    if crs is not None:
+        try:  # the caller's CRS string, checked before it reaches geopandas (CLI and API alike)
+            pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError:
+            raise invalid(
+                f"'{crs[:60]}' is not a coordinate reference system PROJ knows "
+                "(use e.g. EPSG:32638)",
+                field="crs",
+            ) from None
     fmt = file_format(path)
     size = path.stat().st_size
     if size == 0:

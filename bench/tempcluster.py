@@ -1,4 +1,5 @@
-"""A throw-away PostgreSQL cluster in a temporary folder, for tests that stop and start the server.
+"""A throw-away PostgreSQL cluster in a temporary folder, for runs that stop and start the server
+(the fault test, the mixed-load bench).
 
 The shared test server is never restarted: a fault test gets its own cluster (initdb + pg_ctl,
 as the `postgres` OS user when we are root, as scripts/pgcluster.sh does), migrated, and removed.
