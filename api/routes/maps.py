@@ -147,6 +147,7 @@ def overview(
             since=since,
             download_href=None if offline else _offline_href(request),
             roles=roles,
+            tiled=not offline,  # a file carries its features; a page reads the big layers' tiles
         )
     return _page(settings, page, offline, "safeground-overview.html", danger_m)
 
