@@ -21,7 +21,7 @@ START_DB := if [ -n "$${SAFEGROUND_DATABASE_URL:-}" ]; then \
 	  echo "safeground: using SAFEGROUND_DATABASE_URL (no private cluster)"; \
 	else $(CLUSTER) start; fi
 
-.PHONY: help install install-test db demo lint lock test bench status psql stop clean
+.PHONY: help install install-test db demo lint lock test bench screenshots status psql stop clean
 
 help: ## list the targets
 	@echo "SafeGround — make TARGET [PORT=8000] [SCALE=national] [PYTEST_ARGS=...]"
@@ -78,6 +78,11 @@ test: install-test ## run the tests (PYTEST_ARGS=…) against a private PostGIS
 
 bench: install-test db ## run python -m bench (BENCH_ARGS=…; --imports: the import bench vs ogr2ogr)
 	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+screenshots: install-test db ## the README's map screenshots (desktop and phone) into docs/screenshots/
+	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground db upgrade
+	SAFEGROUND_DATABASE_URL="$(DB_URL)" $(VENV)/bin/safeground demo load
+	SAFEGROUND_DATABASE_URL="$(DB_URL)" PYTHONPATH=. $(VENV)/bin/python scripts/screenshots.py
 
 status: ## is the private cluster running, and its URL
 	@$(CLUSTER) status || true

@@ -18,6 +18,7 @@ from api.cli_db import cannot_connect, choose_database, use
 from api.cli_keys import audit, keys_app
 from api.cli_maps import map_app
 from gis import db
+from gis.analysis import pairs
 from gis.errors import InvalidInput, SafeGroundError
 from gis.export import SUFFIX, ExportFormat, export_layer
 from gis.ingest import ImportReport, ReadOptions, import_frame, load_mapping, read_file
@@ -326,6 +327,15 @@ def demo_load(
             r.layer, f"{r.rows:,}", f"{r.inserted:,}", f"{r.updated:,}", f"{r.unchanged:,}"
         )
     console.print(table)
+    # Measure the place × hazard pairs now, so that the first coverage question after a load does
+    # not pay for the whole country (pairs.refresh measures only what changed since).
+    roles = LayerRoles.from_settings(REGISTRY, settings.analysis)
+    with (
+        console.status("measuring place × hazard distances for the analyses…"),
+        engine.begin() as conn,
+    ):
+        changed = pairs.refresh(conn, roles.hazards, roles.places)
+    console.print(f"analysis pairs: {changed:,} changed rows measured")
 
 
 @app.command("serve")

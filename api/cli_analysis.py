@@ -7,16 +7,14 @@ whole answer. The CLI runs with admin rights, like `safeground export`: it has t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from api.coverage_params import (
     ByOption,
-    CoverageParams,
     DistrictOption,
     RiskOption,
     SinceOption,
@@ -25,9 +23,9 @@ from api.coverage_params import (
     WithinOption,
 )
 from gis import db
-from gis.analysis.answers import coverage_answer
+from gis.analysis.answers import CoverageAsk, coverage_answer
 from gis.analysis.common import csv_text
-from gis.analysis.coverage import PRIORITY_FORMULA
+from gis.analysis.coverage import PRIORITY_FORMULA, CoverageAnswer
 from gis.errors import SafeGroundError
 from gis.settings import Settings
 from gis.spec import Role
@@ -61,16 +59,24 @@ def coverage(
     engine = db.make_engine(settings.database)
     try:
         with engine.connect() as conn:
-            params = CoverageParams(target, by, within_m, since, until, risk_within_m, district)
-            body = coverage_answer(
-                conn, REGISTRY, settings.analysis, Role.admin, **params.kwargs(), status=status
+            ask = CoverageAsk.from_text(
+                target=target,
+                by=by,
+                within_m=within_m,
+                since=since,
+                until=until,
+                risk_within_m=risk_within_m,
+                district=district,
+                status=status,
             )
+            answer = coverage_answer(conn, REGISTRY, settings.analysis, Role.admin, ask)
+            conn.commit()  # the measured pairs refreshed for this question are kept
     except SafeGroundError as exc:
         err.print(f"[bold red]error:[/] {exc.message}", highlight=False)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    answer = orjson.loads(body)
+    body = answer.body
     if geojson:
         geojson.write_bytes(body)
     if csv:
@@ -82,18 +88,18 @@ def coverage(
         console.print(f"wrote {path}")
 
 
-def _print(answer: dict[str, Any], limit: int, districts: bool) -> None:
-    params, summary, features = answer["parameters"], answer["summary"], answer["features"]
-    window = f"{params['since']} – {params['until']}" if params.get("since") else "any date"
+def _print(answer: CoverageAnswer, limit: int, districts: bool) -> None:
+    q, summary, features = answer.question, answer.summary, answer.collection["features"]
+    window = f"{q.window.since} – {q.window.until}" if q.window else "any date"
     console.print(
-        f"[bold]{params['target']}[/] covered by [bold]{params['by']}[/] within {params['within_m']:,.0f} m, "
+        f"[bold]{q.target.name}[/] covered by [bold]{q.by.name}[/] within {q.within_m:,.0f} m, "
         f"{window}; "
         + (
-            f"at risk within {_n(risk)} m of an active hazard"
-            if (risk := params["risk_within_m"]) != "none"
+            f"at risk within {_n(q.risk_within_m)} m of an active hazard"
+            if q.risk_within_m is not None
             else "every target counts (no risk condition)"
         )
-        + (f"; district {params['district']}" if params.get("district") else ""),
+        + (f"; district {q.area_label}" if q.area_label else ""),
         highlight=False,
     )
     shown = features if limit <= 0 else features[:limit]
@@ -108,7 +114,7 @@ def _print(answer: dict[str, Any], limit: int, districts: bool) -> None:
         "days",
         "covered",
         "priority",
-        title=f"{params['status']} targets, by priority ({len(features):,})",
+        title=f"{q.status} targets, by priority ({len(features):,})",
     )
     for i, f in enumerate(shown, 1):
         p = f["properties"]
@@ -162,7 +168,7 @@ def _print(answer: dict[str, Any], limit: int, districts: bool) -> None:
         highlight=False,
     )
     console.print(f"[dim]{PRIORITY_FORMULA}[/]", highlight=False)
-    console.print(f"[yellow]{answer['notice']}[/]", highlight=False)
+    console.print(f"[yellow]{answer.collection['notice']}[/]", highlight=False)
 
 
 def _n(value: object) -> str:

@@ -21,7 +21,6 @@ from rich.text import Text
 
 from api.coverage_params import (
     ByOption,
-    CoverageParams,
     DistrictOption,
     RiskOption,
     SinceOption,
@@ -30,6 +29,7 @@ from api.coverage_params import (
     WithinOption,
 )
 from gis import db
+from gis.analysis.answers import CoverageAsk
 from gis.errors import SafeGroundError
 from gis.maps import builders, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings
@@ -247,10 +247,16 @@ def coverage(
                 REGISTRY,
                 settings.analysis,
                 _role(role),
-                **CoverageParams(
-                    target, by, within_m, since, until, risk_within_m, district
-                ).kwargs(),
-                status=status,
+                CoverageAsk.from_text(
+                    target=target,
+                    by=by,
+                    within_m=within_m,
+                    since=since,
+                    until=until,
+                    risk_within_m=risk_within_m,
+                    district=district,
+                    status=status,
+                ),
                 rings=rings,
                 size_by=size_by,
             )

@@ -8,46 +8,25 @@ ones, so each face declares its own.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 import typer
 from fastapi import Depends, Query
+
+from gis.analysis.answers import CoverageAsk, risk_distance
 
 TARGET = "Point layer to rank (default villages)"
 BY = "What covers a target (default outreach_sessions; any point or polygon layer)"
 WITHIN_M = "A target is covered by a `by` feature this close, in geodesic metres"
 SINCE = "Window start, YYYY-MM-DD (default until − 364 days)"
-UNTIL = "Window end, YYYY-MM-DD (default today)"
+UNTIL = (
+    "Window end, YYYY-MM-DD (default today); also the day whose hazard status counts: hazard "
+    "areas recorded by then and active then"
+)
 RISK_WITHIN_M = (
     "At risk within this distance (metres) of an active hazard; 'none' drops the condition"
 )
 DISTRICT = "One district, by name or code (e.g. Aghdam, AZ.AM)"
-
-
-class CoverageKwargs(TypedDict):
-    target: str | None
-    by: str | None
-    within_m: float
-    since: str | None
-    until: str | None
-    risk_within_m: str
-    district: str | None
-
-
-@dataclass(frozen=True)
-class CoverageParams:
-    target: str | None = None
-    by: str | None = None
-    within_m: float = 2000
-    since: str | None = None
-    until: str | None = None
-    risk_within_m: str = "5000"
-    district: str | None = None
-
-    def kwargs(self) -> CoverageKwargs:
-        """As keyword arguments of `coverage_answer` and `coverage_page.coverage`."""
-        return CoverageKwargs(**asdict(self))  # type: ignore[typeddict-item]
 
 
 def _coverage_params(
@@ -58,19 +37,20 @@ def _coverage_params(
     until: Annotated[dt.date | None, Query(description=UNTIL)] = None,
     risk_within_m: Annotated[str, Query(description=RISK_WITHIN_M)] = "5000",
     district: Annotated[str | None, Query(description=DISTRICT)] = None,
-) -> CoverageParams:
-    return CoverageParams(
-        target,
-        by,
-        within_m,
-        since.isoformat() if since else None,
-        until.isoformat() if until else None,
-        risk_within_m,
-        district,
+) -> CoverageAsk:
+    """The question, typed; `status` is each face's own (see the module docstring)."""
+    return CoverageAsk(
+        target=target,
+        by=by,
+        within_m=within_m,
+        risk_within_m=risk_distance(risk_within_m),
+        since=since,
+        until=until,
+        district=district,
     )
 
 
-CoverageDep = Annotated[CoverageParams, Depends(_coverage_params)]
+CoverageDep = Annotated[CoverageAsk, Depends(_coverage_params)]
 
 # The same, as command-line options (typer has no dependencies: each command lists them).
 TargetOption = Annotated[str | None, typer.Option(help=TARGET)]

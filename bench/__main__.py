@@ -31,6 +31,7 @@ from bench import imports as imports_bench
 from bench import maps as maps_bench
 from bench import measure, scenarios
 from bench import mixed as mixed_bench
+from bench import tiles as tiles_bench
 from bench.serving import served
 from demo.load import load_demo
 from gis import db
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             others: dict[str, object] = {
                 "analysis": analysis_bench.run(engine_url, base, {"X-API-Key": key}),
                 "maps": maps_bench.run(engine_url, base, {"X-API-Key": key}),
+                "tiles": tiles_bench.run(engine_url, dsn, base, key, scenarios.ROLE),
             }
     others["mixed"] = mixed_bench.run()  # its own cluster: the restart never touches this server
     print_table(results)

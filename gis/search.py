@@ -1,6 +1,6 @@
 """Place search: villages, districts and facilities by name, in Azerbaijani, English or Russian.
 
-Names and the query are folded by the database's `sg_fold` (migration 0006: case, diacritics,
+Names and the query are folded by the database's `sg_fold` (migration 0007: case, diacritics,
 Cyrillic transliteration and the spellings that differ between the scripts), then compared with
 pg_trgm's word similarity, so "Quzanli", "quzanlı", "Кузанлы" and the typo "Quzanly" all find
 Quzanlı. Layers with a `search_key` column (villages, districts) are searched through its
@@ -27,7 +27,7 @@ LANGS = ("az", "en", "ru")
 # Cyrillic is transliterated, diacritics dropped (ə→e, ı→i, ş→s, ç→c, ğ→g, ö→o, ü→u), case folded
 # without relying on the server's locale, and the spellings that differ between the scripts made
 # one (q/к→k, x/х/kh→h, gh→g, sh→s, ch→c, zh→j, y/й→i, w→v). IMMUTABLE, with the unaccent
-# dictionary named, so a generated column and an index may use it. Migration 0006 and the layer
+# dictionary named, so a generated column and an index may use it. Migration 0007 and the layer
 # tables (for databases built from the specs) both run SEARCH_DDL.
 CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщыэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЫЭЮЯ"
 LATIN = "abvgdeejziiklmnoprstufhccssieua" * 2

@@ -103,6 +103,9 @@ class LayerSpec:
     # Which features are still dangerous, as column -> values (e.g. status: suspected, confirmed);
     # empty means every live feature counts.
     active_filter: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The date the current status took effect (hazards: status_changed_on), if the layer has one:
+    # an analysis as of an earlier day does not yet apply that status.
+    status_changed_field: str | None = None
     # The column holding how many people a feature stands for (a village's population), if any.
     population_field: str | None = None
     # Columns that name a feature, most readable first, so `?district=Agdam` can find it.

@@ -25,7 +25,7 @@ table = layer_table(
     "MultiPolygon",
     DistrictProperties,
     sa.UniqueConstraint("code"),
-    # The place search's key (sg_fold, migration 0006): every spelling of the name, folded
+    # The place search's key (sg_fold, migration 0007): every spelling of the name, folded
     # (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
     sa.Column(
         "search_key",

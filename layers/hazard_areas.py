@@ -76,6 +76,7 @@ SPEC = LayerSpec(
     properties=HazardAreaProperties,
     temporal_field="recorded_on",
     active_filter={"status": tuple(str(s) for s in ACTIVE_STATUSES)},
+    status_changed_field="status_changed_on",
     read_role=Role.partner,
     restricted_fields={"notes": Role.staff},
     computed_fields=("area_m2",),

@@ -27,7 +27,7 @@ class VillageProperties(Properties):
     geonames_id: int | None = None
 
 
-# The place search's key (sg_fold, migration 0006): every spelling of the name, folded
+# The place search's key (sg_fold, migration 0007): every spelling of the name, folded
 # (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
 table = layer_table(
     "villages",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 import pytest
 import shapely
 import sqlalchemy as sa
 
+from gis.analysis import pairs
 from gis.analysis.coverage import coverage_question, coverage_sql
 from gis.spec import Role
 from layers import REGISTRY
@@ -29,7 +31,9 @@ def test_point_activity_index_carries_the_temporal_field(table: str, column: str
     assert spec.geometry_type == "Point" and spec.temporal_field == column
 
 
-def test_coverage_reads_active_hazards_and_sessions_from_their_indexes(conn: sa.Connection) -> None:
+def test_coverage_counts_measured_pairs_and_reads_sessions_from_their_index(
+    conn: sa.Connection,
+) -> None:
     v = (47.0, 40.0)
     for i in range(30):
         add(conn, "villages", shapely.Point(moved(*v, 12.0 * i, 500.0 * i)), name=f"v{i}")
@@ -50,12 +54,13 @@ def test_coverage_reads_active_hazards_and_sessions_from_their_indexes(conn: sa.
         role=Role.admin,
         within_m=2000,
         risk_within_m=5000,
-        since="2025-01-01",
-        until="2025-12-31",
+        since=dt.date(2025, 1, 1),
+        until=dt.date(2025, 12, 31),
         status="all",
     )
+    pairs.refresh(conn, REGISTRY["hazard_areas"], REGISTRY["villages"])
     sql, params = coverage_sql(q)
     conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     plan = "\n".join(r[0] for r in conn.execute(sa.text("EXPLAIN " + sql), params))
-    assert "hazard_areas_geom_gist_active" in plan, plan
+    assert "on analysis_pairs p" in plan, plan
     assert "Index Only Scan using outreach_sessions_geom_gist_live" in plan, plan

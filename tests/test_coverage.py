@@ -10,7 +10,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from gis.analysis.answers import coverage_answer
+from gis.analysis.answers import CoverageAsk, coverage_answer
 from gis.errors import Forbidden, InvalidParameter, NotFound
 from gis.settings import AnalysisSettings
 from gis.spec import Role
@@ -24,7 +24,8 @@ WINDOW = {"since": "2025-01-01", "until": "2025-12-31"}
 
 def run(conn: sa.Connection, role: Role = Role.admin, **params: Any) -> dict[str, Any]:
     params = {**WINDOW, "status": "all", **params}
-    return json.loads(coverage_answer(conn, REGISTRY, AnalysisSettings(rasters={}), role, **params))
+    ask = CoverageAsk.from_text(**params)
+    return json.loads(coverage_answer(conn, REGISTRY, AnalysisSettings(rasters={}), role, ask).body)
 
 
 def props(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -322,8 +323,12 @@ def test_distributions_can_cover_and_an_undated_layer_covers_without_a_window(co
     p = props(
         json.loads(
             coverage_answer(
-                conn, REGISTRY, AnalysisSettings(), Role.admin, by="villages", status="all"
-            )
+                conn,
+                REGISTRY,
+                AnalysisSettings(),
+                Role.admin,
+                CoverageAsk(by="villages", status="all"),
+            ).body
         )
     )
     assert p["v"]["covered"] is True and p["v"]["last_by_on"] is None

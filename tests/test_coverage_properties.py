@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gis.analysis.answers import coverage_answer, nearest_answer
+from gis.analysis.answers import CoverageAsk, coverage_answer, nearest_answer
 from gis.settings import AnalysisSettings
 from gis.spec import Role
 from layers import REGISTRY
@@ -111,12 +111,14 @@ def test_coverage_matches_an_independent_geodesic_computation(
                 REGISTRY,
                 AnalysisSettings(rasters={}),
                 Role.admin,
-                within_m=within_m,
-                risk_within_m=risk_within_m,
-                since=SINCE.isoformat(),
-                until=UNTIL.isoformat(),
-                status="all",
-            )
+                CoverageAsk(
+                    within_m=within_m,
+                    risk_within_m=risk_within_m,
+                    since=SINCE,
+                    until=UNTIL,
+                    status="all",
+                ),
+            ).body
         )
     finally:
         savepoint.rollback()

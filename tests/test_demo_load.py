@@ -108,3 +108,25 @@ def test_cli_lists_the_layers_and_exports(demo_engine, tmp_path: Path) -> None:
         app, ["import", "villages", str(DATA / "documented_events.csv")], env=db_env
     )
     assert bad.exit_code == 1 and "no geometry" in bad.output
+
+
+def test_cli_demo_load_leaves_the_analysis_pairs_measured(demo_engine, tmp_path: Path) -> None:
+    """The first coverage question after `make demo` must not measure the whole country."""
+    from gis.analysis import pairs
+    from gis.roles import LayerRoles
+    from gis.settings import AnalysisSettings
+    from layers import REGISTRY
+
+    engine, _, url = demo_engine
+    db_env = {
+        "SAFEGROUND_DATABASE_URL": url.render_as_string(hide_password=False),
+        "SAFEGROUND_ANALYSIS_RASTER_DIR": str(tmp_path),  # not the checkout's var/
+    }
+    done = CliRunner().invoke(app, ["demo", "load"], env=db_env)
+    assert done.exit_code == 0, done.output
+    assert "analysis pairs:" in done.output
+    roles = LayerRoles.from_settings(REGISTRY, AnalysisSettings())
+    with engine.begin() as conn:
+        assert pairs.refresh(conn, roles.hazards, roles.places) == 0
+        stored = conn.execute(sa.select(sa.func.count()).select_from(pairs.pairs_table)).scalar()
+    assert stored and stored > 0

@@ -204,3 +204,21 @@ def test_demo_raster_is_labelled_modelled(tmp_path) -> None:
     assert total == pytest.approx(
         float(districts["population_1999"].astype("Float64").sum()), rel=1e-5
     )
+
+
+def test_a_place_on_a_shared_border_counts_once_and_districts_sum_to_the_total(conn) -> None:
+    # Two districts sharing the meridian 47.05; a village exactly on it, near a hazard.
+    district(conn, "West", 46.95, 39.95, 47.05, 40.15)
+    district(conn, "East", 47.05, 39.95, 47.15, 40.15)
+    on_border = (47.05, 40.05)
+    add(conn, "hazard_areas", blob(*moved(*on_border, 90.0, 400.0), 50.0))
+    add(conn, "villages", shapely.Point(on_border), name="border", population=300)
+    add(conn, "villages", shapely.Point(47.10, 40.10), name="east", population=50)
+    answer = ask(conn, AnalysisSettings(rasters={}), within_m=1000)
+    per_district = {f["properties"]["district"]: f["properties"] for f in answer["features"]}
+    assert sum(p["people_exposed"] for p in per_district.values()) == 300
+    assert sum(p["population"] for p in per_district.values()) == 350
+    assert answer["summary"]["people_exposed"] == 300 and answer["summary"]["population"] == 350
+    # Asked for one district, the border village counts there (the coverage rule).
+    east = ask(conn, AnalysisSettings(rasters={}), within_m=1000, district="East")
+    assert east["features"][0]["properties"]["people_exposed"] == 300

@@ -53,14 +53,27 @@ def test_coverage_map_draws_exactly_the_answers_targets_with_its_figures(conn) -
     ids = coverage_world(conn)
     asked = dict(within_m=500, **WINDOW)
     answer = json.loads(
-        answers.coverage_answer(conn, REGISTRY, ANALYSIS, Role.partner, status="all", **asked)
+        answers.coverage_answer(
+            conn,
+            REGISTRY,
+            ANALYSIS,
+            Role.partner,
+            answers.CoverageAsk.from_text(status="all", **asked),
+        ).body
     )
     at_risk = [f for f in answer["features"] if f["properties"]["at_risk"]]
     uncovered = sorted(f["id"] for f in at_risk if not f["properties"]["covered"])
     covered = sorted(f["id"] for f in at_risk if f["properties"]["covered"])
     assert ids["xss"] in uncovered and uncovered  # the world holds uncovered targets
 
-    page = coverage_page.coverage(conn, REGISTRY, ANALYSIS, Role.partner, rings=True, **asked)
+    page = coverage_page.coverage(
+        conn,
+        REGISTRY,
+        ANALYSIS,
+        Role.partner,
+        answers.CoverageAsk.from_text(status="all", **asked),
+        rings=True,
+    )
     assert sorted(drawn_ids(page.map, "villages_uncovered")) == uncovered
     assert sorted(drawn_ids(page.map, "villages_covered")) == covered
     assert page.counts["villages_uncovered"] == len(uncovered)
@@ -89,10 +102,8 @@ def test_coverage_map_by_priority_and_only_the_status_asked(conn) -> None:
         REGISTRY,
         ANALYSIS,
         Role.staff,
-        within_m=500,
-        status="covered",
+        answers.CoverageAsk.from_text(within_m=500, status="covered", **WINDOW),
         size_by="priority",
-        **WINDOW,
     )
     assert page.counts["villages_uncovered"] == 0
     html = folium_map.render(page.map, OFFLINE)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from api.app import create_app
 from gis.access import create_key
 from gis.analysis import answers
+from gis.maps.builders import TILE_ABOVE
 from gis.notices import NOT_SAFE
 from gis.settings import AnalysisSettings
 from gis.spec import Role, geography
@@ -101,20 +102,43 @@ def assert_clean(report) -> None:
     assert report.dialogs == [] and report.refused == []
 
 
+TILED = """() => Object.fromEntries([...document.querySelectorAll('.sg-tiled')].map(
+  (el) => [[...el.classList].find((c) => c.startsWith('sg-tiled-')).slice(9),
+           el.querySelectorAll('path').length]))"""
+
+
 def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser) -> None:
+    """Small layers inline, every feature drawn; big ones from their vector tiles (whose
+    contents tests/test_tiles.py checks), hazard areas among them, villages only zoomed in."""
     expected = sql_counts(demo.engine)
     with open_map(browser, f"{base_url}/maps/overview", headers={"X-API-Key": demo.key}) as (
         page,
         report,
     ):
+        page.wait_for_load_state("networkidle")
         assert_clean(report)
-        assert drawn(page, list(expected)) == expected
+        tiled = {k for k, n in expected.items() if n > TILE_ABOVE}
+        assert {"hazard_areas", "outreach_sessions", "villages"} <= tiled
+        inline = {k: n for k, n in expected.items() if k not in tiled}
+        assert drawn(page, list(inline)) == inline
+        for key in tiled:  # the legend still counts them all
+            assert f"({expected[key]:,})" in page.locator("#sg-legend").inner_text()
+        requested = {
+            u.split("/collections/")[1].split("/")[0] for u in report.requests if "/tiles/" in u
+        }
+        assert requested == tiled - {"villages"}  # villages: off at national zoom
+        paths = page.evaluate(TILED)
+        assert paths["hazard_areas"] > 0 and paths["outreach_sessions"] > 0
+        screenshot(page, "overview")
+        page.evaluate("window.safeground.map.setZoom(10, {animate: false})")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(TILED).get("villages", 0) > 0
+        assert any("/collections/villages/tiles/" in u for u in report.requests)
         assert (
             page.locator("#sg-notice").is_visible()
             and page.locator("#sg-notice .sg-synthetic").is_visible()
         )
         assert NOT_SAFE in page.locator("#sg-notice").inner_text()
-        screenshot(page, "overview")
 
 
 def test_district_overview_draws_the_district_and_recent_activities(
@@ -185,9 +209,13 @@ def test_offline_file_renders_everything_with_the_network_refused(
         ),
     ):
         assert_clean(report)
-        assert drawn(page, list(expected)) == expected
-        assert [u for u in report.requests if not u.startswith(("file:", "data:"))] == []
+        villages = expected.pop("villages")  # off at national zoom, on from a regional one
+        assert drawn(page, [*expected, "villages"]) == expected | {"villages": 0}
         screenshot(page, "overview-offline")
+        page.evaluate("window.safeground.map.setZoom(0, {animate: false})")
+        page.evaluate("window.safeground.map.setZoom(9, {animate: false})")
+        assert 0 < drawn(page, ["villages"])["villages"] <= villages
+        assert [u for u in report.requests if not u.startswith(("file:", "data:"))] == []
 
 
 def test_names_that_are_markup_stay_text_everywhere(demo, base_url, browser) -> None:
@@ -241,8 +269,12 @@ def coverage_expected(demo: Demo, **params: object) -> dict[str, int]:
     with demo.engine.connect() as conn:
         answer = json.loads(
             answers.coverage_answer(
-                conn, REGISTRY, AnalysisSettings(), Role.partner, status="all", **params
-            )  # type: ignore[arg-type]
+                conn,
+                REGISTRY,
+                AnalysisSettings(),
+                Role.partner,
+                answers.CoverageAsk.from_text(status="all", **params),
+            ).body
         )
     at_risk = [f["properties"] for f in answer["features"] if f["properties"]["at_risk"]]
     return {

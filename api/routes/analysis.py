@@ -7,6 +7,7 @@ Wiring only: every parameter is checked and every layer's access enforced in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
@@ -15,7 +16,7 @@ from fastapi.responses import Response
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, SettingsDep
 from gis.analysis import answers
-from gis.analysis.common import csv_text
+from gis.analysis.common import DISTANCE_RULE, TIME_RULE, csv_text
 from gis.analysis.coverage import PRIORITY_FORMULA
 from gis.notices import NOT_SAFE
 
@@ -56,7 +57,8 @@ def _answer(body: bytes, f: str, name: str, leading: tuple[str, ...] = ()) -> Re
         "covered and uncovered targets, coverage % and people at risk / covered (known populations "
         "only), overall and per district. The risk condition reads the hazard areas, so it needs a "
         "key that may read them (partner or above); without one, ask with `risk_within_m=none`, "
-        f"which reads no hazard and gives no hazard figures. {NOT_SAFE}"
+        f"which reads no hazard and gives no hazard figures. {NOT_SAFE} {DISTANCE_RULE} "
+        f"{TIME_RULE}"
     ),
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}, "text/csv": {}}}},
@@ -73,10 +75,11 @@ def coverage(
     f: Format = "json",
 ) -> Response:
     with engine.connect() as conn:
-        body = answers.coverage_answer(
-            conn, registry, settings.analysis, principal.role, **params.kwargs(), status=status
+        answer = answers.coverage_answer(
+            conn, registry, settings.analysis, principal.role, replace(params, status=status)
         )
-    return _answer(body, f, "coverage", ("external_id", "name", "district", "priority"))
+        conn.commit()  # the measured pairs refreshed for this question are kept
+    return _answer(answer.body, f, "coverage", ("external_id", "name", "district", "priority"))
 
 
 @router.get(
@@ -84,7 +87,8 @@ def coverage(
     summary="The k nearest features of a layer",
     description="The `k` features of `layer` nearest to a point (lon/lat) or to a village "
     "(`village=ID`), with the geodesic distance in metres (0 inside a polygon) and the bearing "
-    "(degrees from north, approximate to a fraction of a degree) from the point.",
+    "(degrees from north: the geodesic azimuth to the nearest point) from the point. "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def nearest(
@@ -120,7 +124,8 @@ def nearest(
     "/within",
     summary="Features within a distance of a point",
     description="Every feature of `layer` within `distance_m` geodesic metres of lon/lat, nearest "
-    "first, with its distance and bearing; at most `limit` (the summary says `truncated`).",
+    "first, with its distance and bearing; at most `limit` (the summary says `truncated`). "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def within_point(
@@ -155,7 +160,8 @@ def within_point(
     "/within",
     summary="Features within a distance of a point, line or polygon",
     description="The body is a GeoJSON Point, LineString or Polygon (or a Feature holding one); "
-    "every feature of `layer` within `distance_m` geodesic metres of it, nearest first.",
+    "every feature of `layer` within `distance_m` geodesic metres of it, nearest first. "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def within_geometry(
@@ -191,7 +197,8 @@ def within_geometry(
     "within `buffer_m` of the route, nearest first along it: its geodesic distance from the route, "
     "along_km (where the route comes closest, or enters it), crosses, type and status, and whether "
     "it is active (suspected and confirmed areas count as dangerous); then the facilities and "
-    f"villages along the way. {NOT_SAFE} The answer says so.",
+    f"villages along the way. {NOT_SAFE} The answer says so. Hazard status is today's. "
+    + DISTANCE_RULE,
     response_class=Response,
 )
 def route_check(
@@ -217,7 +224,9 @@ def route_check(
     "from the configured population raster (read window by window; `raster` names a configured "
     "key, never a path) or, without one, from the villages' known populations. The summary says "
     "which source was used and whether it is modelled: the demo raster is MODELLED from 1999 "
-    "census district totals spread over places, not observed.",
+    "census district totals spread over places, not observed. From the villages, each village "
+    "counts once, in one district (on a shared border the district asked for, else the lowest "
+    "id), so the districts add up to the total; hazard status is today's. " + DISTANCE_RULE,
     response_class=Response,
 )
 def exposure(

@@ -9,6 +9,7 @@ checked and access-controlled by `gis.analysis.answers` exactly as `/analysis/..
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -146,6 +147,7 @@ def overview(
             since=since,
             download_href=None if offline else _offline_href(request),
             roles=roles,
+            tiled=not offline,  # a file carries its features; a page reads the big layers' tiles
         )
     return _page(settings, page, offline, "safeground-overview.html", danger_m)
 
@@ -236,8 +238,7 @@ def coverage(
             registry,
             app_settings.analysis,
             principal.role,
-            **params.kwargs(),
-            status=status,
+            replace(params, status=status),
             rings=rings,
             size_by=size_by,
             download_href=None if offline else _offline_href(request),

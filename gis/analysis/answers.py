@@ -7,13 +7,15 @@ not exist; hazard-derived figures need a role that may read the hazard layer.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import shapely
 import sqlalchemy as sa
 
 from gis.analysis import common
-from gis.analysis.coverage import coverage_question, run_coverage
+from gis.analysis.coverage import CoverageAnswer, coverage_question, run_coverage
 from gis.analysis.exposure import Exposure, Raster, people_exposed
 from gis.analysis.proximity import nearest, within
 from gis.analysis.route import RouteCheck, check_route
@@ -34,17 +36,60 @@ def layer(registry: Registry, role: Role, name: str | None, param: str = "layer"
     return spec
 
 
-def risk_distance(value: str | float | None, cap_m: float) -> float | None:
-    """`risk_within_m`: metres, or 'none' to drop the risk condition."""
+@dataclass(frozen=True)
+class CoverageAsk:
+    """A coverage question as asked, typed (the API's, the CLI's and the maps' parameters), before
+    it is checked against the layers and the settings by `coverage_answer`."""
+
+    target: str | None = None
+    by: str | None = None
+    within_m: float = 2000
+    risk_within_m: float | None = 5000.0  # None: no risk condition
+    since: dt.date | None = None
+    until: dt.date | None = None
+    district: str | None = None
+    status: str = "uncovered"
+
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        risk_within_m: str | float | None = "5000",
+        since: str | dt.date | None = None,
+        until: str | dt.date | None = None,
+        **rest: Any,
+    ) -> CoverageAsk:
+        """From text as a command line gives it: dates as YYYY-MM-DD, the risk distance in metres
+        or 'none'; InvalidParameter names what is wrong."""
+        return cls(
+            risk_within_m=risk_distance(risk_within_m),
+            since=day("since", since),
+            until=day("until", until),
+            **rest,
+        )
+
+
+def day(name: str, value: str | dt.date | None) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    if value is None or value == "":
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(f"{name} must be a date as YYYY-MM-DD, not '{value[:40]}'") from None
+
+
+def risk_distance(value: str | float | None) -> float | None:
+    """`risk_within_m`: metres, or 'none' (or nothing) to drop the risk condition."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
         return None
     try:
-        number = float(value)
+        return float(value)
     except ValueError:
         raise InvalidParameter(
             f"risk_within_m must be a distance in metres or 'none', not '{str(value)[:40]}'"
         ) from None
-    return common.distance_m("risk_within_m", number, cap_m, allow_zero=False)
 
 
 def coverage_answer(
@@ -52,24 +97,22 @@ def coverage_answer(
     registry: Registry,
     settings: AnalysisSettings,
     role: Role,
-    *,
-    target: str | None = None,
-    by: str | None = None,
-    within_m: float = 2000,
-    risk_within_m: str | float | None = "5000",
-    since: str | None = None,
-    until: str | None = None,
-    district: str | None = None,
-    status: str = "uncovered",
-) -> bytes:
-    """Coverage of `target` by `by`: a GeoJSON FeatureCollection with a summary (UTF-8)."""
+    ask: CoverageAsk,
+) -> CoverageAnswer:
+    """Coverage of `target` by `by`: the checked question and PostgreSQL's GeoJSON answer."""
     roles = LayerRoles.from_settings(registry, settings)
-    target_spec = layer(registry, role, target or roles.places.name, "target")
-    by_spec = layer(registry, role, by or roles.activities.name, "by")
-    within = common.distance_m("within_m", within_m, settings.max_distance_m, allow_zero=True)
-    risk = risk_distance(risk_within_m, settings.max_distance_m)
+    target_spec = layer(registry, role, ask.target or roles.places.name, "target")
+    by_spec = layer(registry, role, ask.by or roles.activities.name, "by")
+    within = common.distance_m("within_m", ask.within_m, settings.max_distance_m, allow_zero=True)
+    risk = (
+        None
+        if ask.risk_within_m is None
+        else common.distance_m(
+            "risk_within_m", ask.risk_within_m, settings.max_distance_m, allow_zero=False
+        )
+    )
     area = layer(registry, role, roles.areas.name, "district")
-    found = find_area(conn, area, district) if district is not None else None
+    found = find_area(conn, area, ask.district) if ask.district is not None else None
     question = coverage_question(
         target=target_spec,
         by=by_spec,
@@ -78,11 +121,11 @@ def coverage_answer(
         role=role,
         within_m=within,
         risk_within_m=risk,
-        since=since,
-        until=until,
+        since=ask.since,
+        until=ask.until,
         area_id=found.id if found else None,
         area_label=found.label if found else None,
-        status=status,
+        status=ask.status,
         unknown_population=settings.unknown_population,
     )
     return run_coverage(conn, question)

@@ -20,8 +20,8 @@ import shapely.errors
 import shapely.geometry
 import sqlalchemy as sa
 from pyproj import Geod
-from sqlalchemy.dialects import postgresql
 
+from gis.analysis.sql import quote
 from gis.errors import InvalidParameter
 from gis.notices import NOT_SAFE
 from gis.outputs.formula_guard import guard_cell
@@ -33,22 +33,57 @@ EARLIEST_DAY, LATEST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)  # a windo
 MAX_K = 1000
 MAX_VERTICES = 10_000
 NO_DATA_NOTICE = NOT_SAFE  # the one wording (gis/notices.py)
-_quote = postgresql.dialect().identifier_preparer.quote
+# What the answers mean, said once for the OpenAPI descriptions and the CLI help.
+DISTANCE_RULE = (
+    "Distances are geodesic metres on the WGS 84 ellipsoid to the truly nearest point of each "
+    "geometry, for any shape (concave, multipart, holes, long edges), within 5 mm; 0 inside a "
+    "polygon. Polygon and line edges are straight lines in longitude/latitude, as GeoJSON "
+    "(RFC 7946) and the maps draw them."
+)
+TIME_RULE = (
+    "Hazard areas count as they stood on `until` (today without a window): recorded on or "
+    "before it, and active then — status suspected or confirmed, or a later status (cleared, "
+    "reduced, cancelled) that took effect only after `until`. The window applies to the `by` "
+    "features."
+)
 
 
-def quote(identifier: str) -> str:
-    """An identifier quoted for SQL text; identifiers only ever come from layer specs."""
-    return _quote(identifier)
+def active_sql(
+    alias: str, spec: LayerSpec, params: dict[str, object], as_of: dt.date | None = None
+) -> str:
+    """THE active-hazard condition, the only one, on the row `alias` (its values go into
+    `params`, bound, never inlined): a live feature that is still dangerous.
 
-
-def active_condition(alias: str, spec: LayerSpec, params: dict[str, object]) -> str:
-    """`AND alias.column = ANY(:active_i)` for each of the spec's active_filter entries (the
-    values go into `params`): only features still dangerous, e.g. suspected or confirmed."""
-    parts = []
+    Without `as_of`: its current status is one of the spec's `active_filter` values. With it
+    (the time rule: hazard status as of the analysis's `until`): it had been recorded by then
+    (`temporal_field` on or before `as_of`), and either its status is active or that status took
+    effect only after `as_of` (`status_changed_field`) — SafeGround does not keep earlier statuses
+    yet, and land is released (cancelled, reduced, cleared) only from an active status, so on
+    `as_of` it was still active.
+    """
+    prefix = f"active_{alias.strip(chr(34))}"
+    status = []
     for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
-        params[f"active_{i}"] = list(values)
-        parts.append(f"AND {alias}.{quote(column)} = ANY(:active_{i})")
-    return " ".join(parts)
+        params[f"{prefix}_{i}"] = list(values)
+        status.append(f"{alias}.{quote(column)} = ANY(:{prefix}_{i})")
+    dangerous = " AND ".join(status) or "true"
+    conditions = [f"{alias}.deleted_at IS NULL"]
+    if as_of is not None:
+        params[f"{prefix}_as_of"] = as_of
+        day = f"CAST(:{prefix}_as_of AS date)"
+        if spec.temporal_field:
+            recorded = f"{alias}.{quote(spec.temporal_field)}"
+            conditions.append(f"({recorded} IS NULL OR {recorded} <= {day})")
+        if spec.status_changed_field and status:
+            dangerous = f"{dangerous} OR {alias}.{quote(spec.status_changed_field)} > {day}"
+    return " AND ".join([*conditions, f"({dangerous})"])
+
+
+def active_clause(spec: LayerSpec, as_of: dt.date | None = None) -> sa.TextClause:
+    """`active_sql` on the spec's own table, for SQLAlchemy Core statements (the maps)."""
+    params: dict[str, object] = {}
+    text = active_sql(quote(spec.table.name), spec, params, as_of)
+    return sa.text(text).bindparams(**params)
 
 
 def distance_m(name: str, value: float, cap_m: float, *, allow_zero: bool = True) -> float:

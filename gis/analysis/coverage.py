@@ -29,20 +29,23 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 
+from gis.analysis import pairs, sql
 from gis.analysis.common import (
     NO_DATA_NOTICE,
     Window,
-    active_condition,
+    active_sql,
     custom_plans,
     json_object_sql,
     properties_sql,
-    quote,
     with_figures,
 )
+from gis.analysis.geodesic import A_M, E2, M_MIN
+from gis.analysis.sql import quote
 from gis.errors import Forbidden, InvalidParameter
 from gis.spec import LayerSpec, Role
 
@@ -56,19 +59,6 @@ PRIORITY_FORMULA = (
     "factor is 1 without the risk condition, the recency factor 1 when no `by` feature ever "
     "reached the target; an unknown population counts as the unknown_population setting (500)."
 )
-
-
-@functools.cache
-def sql_blocks() -> dict[str, str]:
-    """The named statements of coverage.sql (`-- name: x` starts block x)."""
-    blocks: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in SQL_FILE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("-- name: "):
-            current = blocks.setdefault(line.removeprefix("-- name: ").strip(), [])
-        elif current is not None and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines).strip() for name, lines in blocks.items()}
 
 
 @dataclass(frozen=True)
@@ -88,6 +78,11 @@ class Coverage:
     role: Role
     unknown_population: int
 
+    @property
+    def as_of(self) -> dt.date:
+        """The day whose hazard status counts: `until` (today without a window)."""
+        return self.window.until if self.window else dt.date.today()
+
 
 def coverage_question(
     *,
@@ -98,8 +93,8 @@ def coverage_question(
     role: Role,
     within_m: float,
     risk_within_m: float | None,
-    since: str | None = None,
-    until: str | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
     area_id: int | None = None,
     area_label: str | None = None,
     status: str = "uncovered",
@@ -124,7 +119,7 @@ def coverage_question(
             )
         window = None
     else:
-        window = Window.of(_date("since", since), _date("until", until))
+        window = Window.of(since, until)
     if risk_within_m is not None and (hazard is None or not hazard.readable_by(role)):
         raise Forbidden(
             "the risk condition (risk_within_m) reads the hazard areas, which need an API key of a "
@@ -146,87 +141,73 @@ def coverage_question(
     )  # type: ignore[arg-type]
 
 
-def _date(name: str, value: str | None) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidParameter(f"{name} must be a date as YYYY-MM-DD, not '{value[:40]}'") from None
-
-
-def _planar_m(alias: str, spec: LayerSpec) -> str:
-    """Planar distance from target t to a row, in metres of the frame scaled at t's latitude."""
-    if spec.geometry_type == "Point":
-        return (
-            f"sqrt(((ST_X({alias}.geom) - t.x0) * t.kx) ^ 2 "
-            f"+ ((ST_Y({alias}.geom) - t.y0) * t.ky) ^ 2)"
-        )
-    return (
-        f"ST_Distance(ST_Affine({alias}.geom, t.kx, 0, 0, t.ky, -t.kx * t.x0, -t.ky * t.y0), "
-        "CAST('SRID=4326;POINT(0 0)' AS geometry))"
-    )
+# Per target t, four scale factors (metres per degree) for the `by` candidates within :within_m
+# (proof): a geodesic of length <= W from t stays within W / M_MIN radians of t's latitude
+# (dphi/ds <= 1/M), where every meridional radius M lies between M(lat_lo) and M(lat_hi) (M grows
+# with |latitude|) and every parallel radius C = N cos(phi) between C(lat_hi) and C(lat_lo) (C
+# shrinks with it). The geodesic's length is the integral of sqrt(M^2 phi'^2 + C^2 lam'^2), at
+# least sqrt((M_lo dphi)^2 + (C_lo dlam)^2) (Minkowski): the `lo` frame never overstates a
+# distance. The lon/lat-straight path to a point of the band is no shorter than the geodesic and
+# at most sqrt((M_hi dphi)^2 + (C_hi dlam)^2): the `hi` frame never understates it.
+FRAME = f"""
+SELECT pi() / 180 * {A_M} * cos(l.hi) / sqrt(1 - {E2} * sin(l.hi) ^ 2) AS kx_lo,
+       pi() / 180 * {A_M} * (1 - {E2}) / (1 - {E2} * sin(l.lo) ^ 2) ^ 1.5 AS ky_lo,
+       pi() / 180 * {A_M} * cos(l.lo) / sqrt(1 - {E2} * sin(l.lo) ^ 2) AS kx_hi,
+       pi() / 180 * {A_M} * (1 - {E2}) / (1 - {E2} * sin(l.hi) ^ 2) ^ 1.5 AS ky_hi
+FROM (SELECT greatest(0.0, radians(abs(ST_Y(t.geom))) - :within_m / {M_MIN}) AS lo,
+             least(radians(89.9), radians(abs(ST_Y(t.geom))) + :within_m / {M_MIN}) AS hi) l
+"""
 
 
 def _measure(alias: str, spec: LayerSpec) -> str:
-    """What a candidate row is measured by, once (a select-list column of the fenced scan).
-
-    A point: its planar distance in scaled metres. A polygon: its distance in plain degrees, a
-    tenth of the price of scaling the polygon (bounding boxes were tried: the arithmetic on their
-    corners costs PostgreSQL more than it saves).
-    """
+    """What a candidate row is measured by, once (select-list columns of the fenced scan): for a
+    point its offsets in degrees, for a polygon its distance in degrees."""
     if spec.geometry_type == "Point":
-        return f"{_planar_m(alias, spec)} AS measure_m"
-    return f"ST_Distance({alias}.geom, t.geom) AS measure_m"
+        return f"ST_X({alias}.geom) - t.x0 AS dx, ST_Y({alias}.geom) - t.y0 AS dy"
+    return f"ST_Distance({alias}.geom, t.geom) AS measure_deg"
 
 
 def _bounds(alias: str, spec: LayerSpec) -> str:
-    """A subquery of (low_m, high_m): bounds of the planar distance from t, in scaled metres.
+    """A subquery of (low_m, high_m): a lower and an upper bound of the geodesic distance (FRAME).
 
-    For points both are the measured distance itself. For polygons, metres per degree lie between
-    the scale factors across and along the meridian, so the distance in degrees times each bounds
-    the scaled distance.
+    For a polygon, `low_m` is its distance in degrees times the smaller `lo` factor and `high_m`
+    its distance in the `hi` frame (to a true point of it, along lon/lat-straight lines).
     """
     if spec.geometry_type == "Point":
-        return f"SELECT {alias}.measure_m AS low_m, {alias}.measure_m AS high_m"
+        return (
+            f"SELECT sqrt(({alias}.dx * t.kx_lo) ^ 2 + ({alias}.dy * t.ky_lo) ^ 2) AS low_m, "
+            f"sqrt(({alias}.dx * t.kx_hi) ^ 2 + ({alias}.dy * t.ky_hi) ^ 2) AS high_m"
+        )
     return (
-        f"SELECT {alias}.measure_m * least(t.kx, t.ky) AS low_m, "
-        f"{alias}.measure_m * greatest(t.kx, t.ky) AS high_m"
+        f"SELECT {alias}.measure_deg * least(t.kx_lo, t.ky_lo) AS low_m, "
+        f"ST_Distance(ST_Affine({alias}.geom, t.kx_hi, 0, 0, t.ky_hi, -t.kx_hi * t.x0, "
+        "-t.ky_hi * t.y0), CAST('SRID=4326;POINT(0 0)' AS geometry)) AS high_m"
     )
 
 
-def _within(alias: str, spec: LayerSpec, limit: str) -> str:
-    """Whether a row lies within `limit` metres of t, exactly, measuring as little as possible.
-
-    The bounds (b2) decide most rows, the scaled planar distance most of the rest, and geography
-    only rows within the slack (s) of the limit.
-    """
-    planar = f"{alias}.measure_m" if spec.geometry_type == "Point" else _planar_m(alias, spec)
-    return f"""CASE WHEN b2.high_m <= {limit} * (1 - s.slack) THEN true
-               WHEN b2.low_m > {limit} * (1 + s.slack) THEN false
-               WHEN {planar} <= {limit} * (1 - s.slack) THEN true
-               WHEN {planar} > {limit} * (1 + s.slack) THEN false
+def _within(alias: str, limit: str) -> str:
+    """Whether a row lies within `limit` metres of t: by the bounds when they agree, else on
+    geography — GeographicLib's distance for points. (A polygon `by` layer between the bounds is
+    decided by geography's sphere-then-ellipsoid distance, which is not held to the engine's
+    bound; the `by` layers SafeGround ships are points.)"""
+    return f"""CASE WHEN b2.high_m <= {limit} THEN true
+               WHEN b2.low_m > {limit} THEN false
                ELSE ST_DWithin(geography({alias}.geom), geography(t.geom), {limit}) END"""
 
 
-def _box(distance: str, *, grown: bool = True) -> str:
-    """t's search box, in degrees, for candidates within `distance` metres (an SQL expression).
+def _box(distance: str) -> str:
+    """t's search box, in degrees, holding every point within `distance` metres (FRAME's `lo`)."""
+    return f"ST_Expand(t.geom, {distance} / t.kx_lo + 1e-9, {distance} / t.ky_lo + 1e-9)"
 
-    `grown` widens it by the planar frame's worst error (t.slack_per_m), so that no candidate whose
-    exact distance is within reach is left out by the cheap frame.
+
+def coverage_sql(
+    q: Coverage, pairs_source: str = "analysis_pairs"
+) -> tuple[str, dict[str, object]]:
+    """The statement and its parameters (also what the EXPLAIN tests and the bench look at).
+
+    `pairs_source` is the table of measured target × hazard pairs to count (gis/analysis/pairs.py).
     """
-    reach = f"{distance} * (1 + t.slack_per_m * {distance})" if grown else distance
-    return f"ST_Expand(t.geom, {reach} / t.kx + 1e-9, {reach} / t.ky + 1e-9)"
-
-
-# How far a nearest candidate can lie, given the least upper bound found (c.least_high_m): the
-# bound grown by three times the frame's error, plus 5 cm of rounding.
-NEAREST_REACH = "c.least_high_m * (1 + 3 * t.slack_per_m * c.least_high_m) + 0.05"
-
-
-def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
-    """The statement and its parameters (also what the EXPLAIN tests and the bench look at)."""
-    blocks = sql_blocks()
+    blocks = sql.blocks(SQL_FILE)
     window = q.window
     params: dict[str, object] = {
         "within_m": q.within_m,
@@ -239,71 +220,64 @@ def coverage_sql(q: Coverage) -> tuple[str, dict[str, object]]:
         "area_id": q.area_id,
         "status": q.status,
         "all_targets": q.status == "all",
-        "show_uncovered": q.status != "covered",
         "unknown_population": q.unknown_population,
         "notice": NO_DATA_NOTICE,
     }
     names = q.area.name_fields
+    area = quote(q.area.table.name)
+    area_name = f"a.{quote(names[0])}" if names else "a.external_id"
+    area_code = f"a.{quote(q.area.code_field)}" if q.area.code_field else "CAST(NULL AS text)"
     parts: dict[str, str] = {
         "target": quote(q.target.table.name),
         "by": quote(q.by.table.name),
-        "area": quote(q.area.table.name),
+        "area": area,
         "population": f"CAST(t.{quote(q.target.population_field)} AS bigint)"
         if q.target.population_field
         else "CAST(NULL AS bigint)",
-        "area_filter": "AND EXISTS (SELECT 1 FROM {area} s WHERE s.id = :area_id "
+        "area_filter": f"AND EXISTS (SELECT 1 FROM {area} s WHERE s.id = :area_id "
         "AND ST_Intersects(s.geom, t.geom))"
         if q.area_id is not None
         else "",
-        "area_name": f"a.{quote(names[0])}" if names else "a.external_id",
-        "area_code": f"a.{quote(q.area.code_field)}" if q.area.code_field else "CAST(NULL AS text)",
-        "risk_box": _box(":risk_within_m"),
+        "area_name": area_name,
+        "area_code": area_code,
+        "frame": FRAME,
         "within_box": _box(":within_m"),
-        "reach_box": _box("r.reach_m", grown=False),
-        "nearest_reach": NEAREST_REACH,
+        "reach_box": _box("c.least_high_m"),
         "by_bounds": _bounds("b", q.by),
         "by_measure": _measure("b", q.by),
+        "by_within": _within("b", ":within_m"),
+        "properties": _properties(q, area_name, area_code),
     }
     if window is not None and q.by.temporal_field:
         date = f"b.{quote(q.by.temporal_field)}"
         parts |= {
             "by_date": date,
-            "by_in_window": f"AND {date} BETWEEN CAST(:since AS date) AND CAST(:until AS date)",
-            "by_before_window": f"AND {date} < CAST(:since AS date)",
+            "by_in_window": f"{date} >= CAST(:since AS date)",
+            "by_until": f"AND {date} <= CAST(:until AS date)",
         }
     else:
-        parts |= {"by_date": "CAST(NULL AS date)", "by_in_window": "", "by_before_window": ""}
-    parts["by_within"] = _within("b", q.by, ":within_m")
+        parts |= {"by_date": "CAST(NULL AS date)", "by_in_window": "true", "by_until": ""}
     if q.hazard is not None and q.risk_within_m is not None:
+        params["pairing"] = pairs.pairing(q.hazard, q.target)
         parts |= {
+            "pairs": quote(pairs_source),
             "hazard": quote(q.hazard.table.name),
-            "hazard_active": active_condition("h", q.hazard, params),
-            "hazard_within": _within("h", q.hazard, ":risk_within_m"),
-            "hazard_bounds": _bounds("h", q.hazard),
-            "hazard_measure": _measure("h", q.hazard),
+            "hazard_active": active_sql("h", q.hazard, params, q.as_of),
         }
-        hazards = blocks["hazards"]
+        parts["hazard_figures"] = sql.fill(blocks["hazard_figures"], parts)
+        parts["hazards"] = blocks["hazards"]
     else:
-        hazards = blocks["no_hazards"]
-    parts["properties"] = _properties(q)
-    # Fragments first, then identifiers into the whole (fragments hold {hazard}, {area} …).
-    sql = blocks["coverage"].format_map(_Keep(hazards=hazards, reach=blocks["reach"]))
-    sql = sql.format_map(_Keep(parts)).format_map(_Keep(parts))
+        parts["hazard_figures"] = blocks["no_hazard_figures"]
+        parts["hazards"] = blocks["no_hazards"]
+    parts["reach"] = sql.fill(blocks["reach"], parts)
     params["parameters"] = json.dumps(_echo(q))
-    return sql, params
+    return sql.fill(blocks["coverage"], parts), params
 
 
-class _Keep(dict):  # type: ignore[type-arg]
-    """format_map that leaves unknown {placeholders} for a later pass."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
-
-
-def _properties(q: Coverage) -> str:
+def _properties(q: Coverage, area_name: str, area_code: str) -> str:
     figures = [
-        ("district", "{area_name}"),
-        ("district_code", "{area_code}"),
+        ("district", area_name),
+        ("district_code", area_code),
         ("at_risk", "s.at_risk"),
         ("covered", "s.covered"),
     ]
@@ -338,9 +312,77 @@ def _echo(q: Coverage) -> dict[str, object]:
     }
 
 
-def run_coverage(conn: sa.Connection, q: Coverage) -> bytes:
-    """The answer as a GeoJSON FeatureCollection (UTF-8), built by PostgreSQL."""
-    sql, params = coverage_sql(q)
+@dataclass(frozen=True)
+class TargetFigures:
+    """One target's figures in a coverage answer."""
+
+    id: int
+    at_risk: bool
+    covered: bool
+    nearest_hazard_m: float | None
+    hazards_within: int | None
+    nearest_by_m: float | None
+    last_by_on: dt.date | None
+    days_since_last: int | None
+    population: int | None
+    priority: float
+
+
+@dataclass(frozen=True)
+class CoverageAnswer:
+    """The checked question and the answer PostgreSQL built (a GeoJSON FeatureCollection, UTF-8):
+    the API passes `body` on as it is; the CLI and the maps read the figures, typed."""
+
+    question: Coverage
+    body: bytes
+
+    @functools.cached_property
+    def collection(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.body))
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self.collection["summary"])
+
+    def targets(self) -> list[TargetFigures]:
+        def number(v: Any) -> float | None:
+            return None if v is None else float(v)
+
+        out = []
+        for f in self.collection["features"]:
+            p = f["properties"]
+            out.append(
+                TargetFigures(
+                    id=int(f["id"]),
+                    at_risk=bool(p["at_risk"]),
+                    covered=bool(p["covered"]),
+                    nearest_hazard_m=number(p.get("nearest_hazard_m")),
+                    hazards_within=p.get("hazards_within"),
+                    nearest_by_m=number(p.get("nearest_by_m")),
+                    last_by_on=dt.date.fromisoformat(p["last_by_on"])
+                    if p.get("last_by_on")
+                    else None,
+                    days_since_last=p.get("days_since_last"),
+                    population=p.get("population"),
+                    priority=float(p["priority"]),
+                )
+            )
+        return out
+
+
+def run_coverage(conn: sa.Connection, q: Coverage) -> CoverageAnswer:
+    """The answer, built by PostgreSQL.
+
+    The measured pairs are brought up to date first, in this transaction (gis/analysis/pairs.py);
+    a risk distance beyond what is stored is measured for this question alone.
+    """
+    source = "analysis_pairs"
+    if q.hazard is not None and q.risk_within_m is not None:
+        if q.risk_within_m <= pairs.REACH_M:
+            pairs.refresh(conn, q.hazard, q.target)
+        else:
+            source = pairs.temporary_pairs(conn, q.hazard, q.target, q.risk_within_m)
+    statement, params = coverage_sql(q, source)
     custom_plans(conn)
-    text = conn.execute(sa.text(sql), params).scalar_one()
-    return text.encode("utf-8")
+    text = conn.execute(sa.text(statement), params).scalar_one()
+    return CoverageAnswer(q, text.encode("utf-8"))

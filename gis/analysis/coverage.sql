@@ -1,34 +1,35 @@
 -- Coverage: which targets near an active hazard have had a `by` feature within reach in a window.
 --
 -- One statement; every value is a bound parameter (:name) and every {placeholder} is an
--- identifier taken from a layer spec or one of the fixed fragments in coverage.py.
+-- identifier taken from a layer spec or one of the fixed fragments in coverage.py, filled in one
+-- pass (gis/analysis/sql.py).
 --
--- Distances are geodesic metres, decided exactly as PostGIS geography would, but without paying
--- geography's price (~8 µs) on every pair: each candidate pair first gets a cheap planar distance
--- in a frame scaled to metres at the target's latitude (on the WGS 84 ellipsoid). That frame is
--- within a relative error `slack` of the geodesic distance (0.5 × (0.5 + |tan φ|) × d / R, three
--- times the largest error measured), so a pair is decided by it when it is clearly inside or clearly
--- outside a threshold; only pairs within that slack of the threshold, and the candidates for a
--- nearest distance, are measured on geography. Boxes in degrees come from the same scale factors.
+-- Hazards: the target × hazard pairs and their geodesic distances come measured (analysis_pairs,
+-- or a temporary table for a risk distance beyond what is stored: gis/analysis/pairs.py); here
+-- they are only counted, for the hazards active as of :until.
+--
+-- `by` features (points): each candidate gets two cheap planar distances in frames scaled to
+-- metres at the target's latitude, one never above and one never below the geodesic distance
+-- (the bounds and their proof are in coverage.py, `FRAME`). A pair is decided by them when both
+-- fall on the same side of the threshold; only pairs between them are measured on geography,
+-- whose point-to-point distance is GeographicLib's (nanometres). The nearest distance is measured
+-- on geography for the candidates whose lower bound is within the least upper bound.
 
 -- name: coverage
 WITH targets AS MATERIALIZED (
-    SELECT t.id, t.geom, {population} AS population,
-           ST_X(t.geom) AS x0, ST_Y(t.geom) AS y0, f.kx, f.ky, f.slack_per_m
+    SELECT t.id, t.geom, {population} AS population, ST_X(t.geom) AS x0, ST_Y(t.geom) AS y0, f.*
     FROM {target} t
-    CROSS JOIN LATERAL (
-        SELECT pi() / 180 * 6378137.0 * cos(radians(ST_Y(t.geom)))
-                   / sqrt(1 - 0.0066943799901413165 * sin(radians(ST_Y(t.geom))) ^ 2) AS kx,
-               pi() / 180 * 6378137.0 * (1 - 0.0066943799901413165)
-                   / (1 - 0.0066943799901413165 * sin(radians(ST_Y(t.geom))) ^ 2) ^ 1.5 AS ky,
-               0.5 * (0.5 + abs(tan(radians(least(abs(ST_Y(t.geom)), 80))))) / 6371008.8 AS slack_per_m
-    ) f
+    CROSS JOIN LATERAL ({frame}) f
     WHERE t.deleted_at IS NULL {area_filter}
+),
+hazard_figures AS MATERIALIZED (
+    {hazard_figures}
 ),
 measured AS MATERIALIZED (
     SELECT t.id, t.geom, t.population, hz.hazards_within, hz.nearest_hazard_m, hz.at_risk,
            coalesce(cov.covered, false) AS covered, cov.nearest_by_m, cov.last_by_on
     FROM targets t
+    LEFT JOIN hazard_figures f ON f.target_id = t.id
     CROSS JOIN LATERAL ({hazards}) hz
     CROSS JOIN LATERAL ({reach}) cov
 ),
@@ -116,91 +117,58 @@ SELECT CAST(json_build_object(
            'notice', CAST(:notice AS text)
        ) AS text);
 
+-- name: hazard_figures
+-- Per target: the active hazards within :risk_within_m and the nearest distance, from the pairs.
+SELECT p.target_id, count(*) AS hazards_within, min(p.distance_m) AS nearest_hazard_m
+FROM targets t
+JOIN {pairs} p ON p.pairing = :pairing AND p.target_id = t.id
+JOIN {hazard} h ON h.id = p.hazard_id
+WHERE p.distance_m <= :risk_within_m AND {hazard_active}
+GROUP BY p.target_id
+
+-- name: no_hazard_figures
+SELECT CAST(NULL AS bigint) AS target_id, CAST(NULL AS bigint) AS hazards_within,
+       CAST(NULL AS float8) AS nearest_hazard_m
+WHERE false
+
 -- name: hazards
--- The active hazards within :risk_within_m of target t, and the nearest one, exactly. Each
--- candidate is measured once, cheaply (`measure_m`; OFFSET 0 keeps PostgreSQL from repeating it
--- wherever it is used), which bounds its distance (`low_m`, `high_m`); the scaled polygon is
--- measured only when the threshold falls between the bounds, and geography only within the slack
--- of it. The nearest distance is then measured on geography for the few hazards whose lower
--- bound beats the best upper bound.
-SELECT c.hazards_within, c.hazards_within > 0 AS at_risk, n.nearest_hazard_m
-FROM (
-    SELECT count(*) FILTER (WHERE {hazard_within}) AS hazards_within,
-           min(b2.high_m) AS least_high_m
-    FROM (
-        SELECT h.geom, {hazard_measure}
-        FROM {hazard} h
-        WHERE h.deleted_at IS NULL {hazard_active}
-          AND h.geom && {risk_box}
-        OFFSET 0
-    ) h
-    CROSS JOIN LATERAL (SELECT t.slack_per_m * :risk_within_m AS slack) s
-    CROSS JOIN LATERAL ({hazard_bounds}) b2
-) c
-CROSS JOIN LATERAL (
-    SELECT round(CAST(min(ST_Distance(geography(h.geom), geography(t.geom))) AS numeric), 2)
-               AS nearest_hazard_m
-    FROM (
-        SELECT h.geom, {hazard_measure}, r.reach_m
-        FROM {hazard} h
-        CROSS JOIN LATERAL (SELECT {nearest_reach} AS reach_m) r
-        WHERE c.hazards_within > 0 AND h.deleted_at IS NULL {hazard_active}
-          AND h.geom && {reach_box}
-        OFFSET 0
-    ) h
-    CROSS JOIN LATERAL ({hazard_bounds}) b2
-    WHERE b2.low_m <= h.reach_m
-) n
+SELECT coalesce(f.hazards_within, 0) AS hazards_within, f.target_id IS NOT NULL AS at_risk,
+       round(CAST(f.nearest_hazard_m AS numeric), 2) AS nearest_hazard_m
 
 -- name: no_hazards
 -- Without the risk condition: every target counts, and no hazard is read.
 SELECT CAST(NULL AS bigint) AS hazards_within, true AS at_risk, CAST(NULL AS numeric) AS nearest_hazard_m
 
 -- name: reach
--- The `by` features within :within_m of a target that is counted (at risk) or shown: covered (one
--- in the window), the nearest of the window exactly (a second, small probe measures on geography
--- only those that can be the nearest), and the latest date on or before :until. That date is
--- looked for among older features only for uncovered targets that are shown, since a covered
--- target's latest lies in the window and an uncovered one's recency factor is 1 whatever it is.
-SELECT c.covered, coalesce(c.last_in_window_on, o.last_before_on) AS last_by_on, n.nearest_by_m
+-- The `by` features within :within_m of a target that is counted (at risk) or shown, read once:
+-- covered (one in the window), the latest date on or before :until whatever its age, and the
+-- least upper bound of those in the window; then the nearest of the window on geography, for
+-- the few candidates whose lower bound is within that least upper bound.
+SELECT c.covered, c.last_by_on, n.nearest_by_m
 FROM (
-    SELECT bool_or({by_within}) AS covered,
-           max(b.on_date) FILTER (WHERE {by_within}) AS last_in_window_on,
-           min(b2.high_m) FILTER (WHERE {by_within}) AS least_high_m
+    SELECT coalesce(bool_or(b.in_window AND w.within), false) AS covered,
+           max(b.on_date) FILTER (WHERE w.within) AS last_by_on,
+           min(b2.high_m) FILTER (WHERE b.in_window AND w.within) AS least_high_m
     FROM (
-        SELECT b.geom, {by_date} AS on_date, {by_measure}
+        SELECT b.geom, {by_date} AS on_date, {by_in_window} AS in_window, {by_measure}
         FROM {by} b
-        WHERE b.deleted_at IS NULL {by_in_window} AND (hz.at_risk OR :all_targets)
+        WHERE b.deleted_at IS NULL {by_until} AND (hz.at_risk OR :all_targets)
           AND b.geom && {within_box}
         OFFSET 0
     ) b
-    CROSS JOIN LATERAL (SELECT t.slack_per_m * :within_m AS slack) s
     CROSS JOIN LATERAL ({by_bounds}) b2
+    CROSS JOIN LATERAL (SELECT {by_within} AS within) w
 ) c
-CROSS JOIN LATERAL (
-    SELECT max(b.on_date) FILTER (WHERE {by_within}) AS last_before_on
-    FROM (
-        SELECT b.geom, {by_date} AS on_date, {by_measure}
-        FROM {by} b
-        WHERE b.deleted_at IS NULL {by_before_window}
-          AND :dated AND :show_uncovered AND (hz.at_risk OR :all_targets) AND c.covered IS NOT TRUE
-          AND b.geom && {within_box}
-        OFFSET 0
-    ) b
-    CROSS JOIN LATERAL (SELECT t.slack_per_m * :within_m AS slack) s
-    CROSS JOIN LATERAL ({by_bounds}) b2
-) o
 CROSS JOIN LATERAL (
     SELECT round(CAST(min(ST_Distance(geography(b.geom), geography(t.geom))) AS numeric), 2)
                AS nearest_by_m
     FROM (
-        SELECT b.geom, {by_measure}, r.reach_m
+        SELECT b.geom, {by_measure}
         FROM {by} b
-        CROSS JOIN LATERAL (SELECT {nearest_reach} AS reach_m) r
-        WHERE c.covered AND b.deleted_at IS NULL {by_in_window}
+        WHERE c.covered AND b.deleted_at IS NULL {by_until} AND {by_in_window}
           AND b.geom && {reach_box}
         OFFSET 0
     ) b
     CROSS JOIN LATERAL ({by_bounds}) b2
-    WHERE b2.low_m <= b.reach_m
+    WHERE b2.low_m <= c.least_high_m
 ) n

@@ -25,7 +25,9 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS, Transformer
 
-from gis.analysis.common import NO_DATA_NOTICE, active_condition, custom_plans, quote
+from gis.analysis import pairs, sql
+from gis.analysis.common import NO_DATA_NOTICE, active_sql, custom_plans
+from gis.analysis.sql import quote
 from gis.errors import Forbidden
 from gis.spec import LayerSpec, Role
 
@@ -120,7 +122,7 @@ SELECT ST_AsBinary(b.geom)
 FROM (
     SELECT CAST(ST_Buffer(geography(h.geom), :within_m, 'quad_segs=4') AS geometry) AS geom
     FROM {hazard} h
-    WHERE h.deleted_at IS NULL {active}
+    WHERE {active}
       AND h.geom && ST_Expand(ST_SetSRID(CAST(:extent AS box2d), 4326), :pad_deg, :pad_deg)
     OFFSET 0
 ) b
@@ -155,7 +157,7 @@ def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[
         / max(0.01, math.cos(math.radians(max(abs(extent[1]), abs(extent[3]))))),
     }
     sql = BUFFERS_SQL.format(
-        hazard=quote(q.hazard.table.name), active=active_condition("h", q.hazard, params)
+        hazard=quote(q.hazard.table.name), active=active_sql("h", q.hazard, params)
     )
     buffers = shapely.from_wkb(conn.execute(sa.text(sql), params).scalars().all())
     rows = []
@@ -241,20 +243,32 @@ def _raster_source(raster: Raster) -> dict[str, object]:
 
 # --- from the villages -------------------------------------------------------------------------
 
+# Each place counts once, in one district — the coverage rule: on a shared border the district
+# asked for wins, else the lowest id — so the districts' figures add up to the total. A place is
+# exposed when an active hazard's measured distance (gis/analysis/pairs.py) is within reach.
 PLACES_SQL = """
+WITH sited AS (
+    SELECT DISTINCT ON (p.id) p.id, a.id AS area_id
+    FROM {area} a JOIN {places} p ON ST_Intersects(a.geom, p.geom)
+    WHERE a.deleted_at IS NULL AND p.deleted_at IS NULL
+    ORDER BY p.id, a.id IS NOT DISTINCT FROM CAST(:area_id AS bigint) DESC, a.id
+),
+near AS (
+    SELECT DISTINCT m.target_id AS id
+    FROM {pairs} m JOIN {hazard} h ON h.id = m.hazard_id
+    WHERE m.pairing = :pairing AND m.distance_m <= :within_m AND {active}
+)
 SELECT a.id, {name} AS district, {code} AS district_code,
        coalesce(sum(v.population), 0) AS population,
        coalesce(sum(v.population) FILTER (WHERE v.near), 0) AS people_exposed,
        count(v.id) FILTER (WHERE v.near AND v.population IS NULL) AS exposed_places_population_unknown
 FROM {area} a
-LEFT JOIN LATERAL (
-    SELECT p.id, CAST(p.{population} AS bigint) AS population,
-           EXISTS (SELECT 1 FROM {hazard} h
-                   WHERE h.deleted_at IS NULL {active}
-                     AND ST_DWithin(geography(h.geom), geography(p.geom), :within_m)) AS near
-    FROM {places} p
-    WHERE p.deleted_at IS NULL AND ST_Intersects(a.geom, p.geom)
-) v ON true
+LEFT JOIN (
+    SELECT s.area_id, p.id, CAST(p.{population} AS bigint) AS population, n.id IS NOT NULL AS near
+    FROM sited s
+    JOIN {places} p ON p.id = s.id
+    LEFT JOIN near n ON n.id = p.id
+) v ON v.area_id = a.id
 WHERE a.deleted_at IS NULL AND (CAST(:area_id AS bigint) IS NULL OR a.id = :area_id)
 GROUP BY a.id
 ORDER BY a.id
@@ -264,19 +278,32 @@ ORDER BY a.id
 def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
     if q.places is None or q.places.population_field is None or not q.places.readable_by(q.role):
         return []
+    if q.within_m <= pairs.REACH_M:
+        pairs.refresh(conn, q.hazard, q.places)
+        source = "analysis_pairs"
+    else:
+        source = pairs.temporary_pairs(conn, q.hazard, q.places, q.within_m)
     name, code = _area_sql(q)
-    params: dict[str, object] = {"within_m": q.within_m, "area_id": q.area_id}
-    sql = PLACES_SQL.format(
-        name=name,
-        code=code,
-        area=quote(q.area.table.name),
-        places=quote(q.places.table.name),
-        population=quote(q.places.population_field),
-        hazard=quote(q.hazard.table.name),
-        active=active_condition("h", q.hazard, params),
+    params: dict[str, object] = {
+        "within_m": q.within_m,
+        "area_id": q.area_id,
+        "pairing": pairs.pairing(q.hazard, q.places),
+    }
+    statement = sql.fill(
+        PLACES_SQL,
+        {
+            "name": name,
+            "code": code,
+            "area": quote(q.area.table.name),
+            "places": quote(q.places.table.name),
+            "population": quote(q.places.population_field),
+            "pairs": quote(source),
+            "hazard": quote(q.hazard.table.name),
+            "active": active_sql("h", q.hazard, params),
+        },
     )
     rows = []
-    for r in conn.execute(sa.text(sql), params).mappings():
+    for r in conn.execute(sa.text(statement), params).mappings():
         row = {k: int(v) if k in ("population", "people_exposed") else v for k, v in r.items()}
         row["exposed_pct"] = _pct(row["people_exposed"], row["population"])
         rows.append(row)
@@ -289,8 +316,9 @@ def _places_source(q: Exposure, raster: Raster | None) -> dict[str, object]:
         "source": "places",
         "layer": layer,
         "modelled": False,
-        "method": f"sum of the known populations of {layer} within the distance of an active "
-        "hazard area; places of unknown population count as none",
+        "method": f"sum of the known populations of {layer} within the distance (geodesic, to "
+        "the nearest point) of an active hazard area, each place counted once, in one district; "
+        "places of unknown population count as none",
     }
     if raster is not None:
         source["note"] = (

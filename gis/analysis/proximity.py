@@ -1,115 +1,67 @@
 """Nearest and within: the features of a layer closest to a point, or within a distance of a
 point, line or polygon, each with its geodesic distance (0 inside a polygon) and bearing.
 
-Few rows are involved, so every distance here is PostGIS geography's own (exact on the WGS 84
-ellipsoid); the indexes on `geography(geom)` find the candidates.
+PostgreSQL finds candidates with an index and a radius in degrees proven to leave none out
+(`geodesic.search_degrees`); each candidate is measured by `gis.analysis.geodesic` (any shape,
+edges straight in lon/lat, within 5 mm); PostgreSQL then builds the answer from those figures.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from gis.analysis import geodesic
 from gis.analysis.common import (
     NO_DATA_NOTICE,
     custom_plans,
     json_object_sql,
     properties_sql,
-    quote,
     with_figures,
 )
+from gis.analysis.sql import quote
 from gis.spec import LayerSpec, Role
 
-# PostGIS orders geography KNN by distance on a sphere of radius 6,371,008.8 m, which lies between
-# 0.9944 and 1.0045 times the ellipsoidal distance; a candidate further than the k-th exact
-# distance / SPHERE_LOW on the sphere cannot be among the k nearest.
-SPHERE_LOW = 0.994
 EXTRA_CANDIDATES = 16
 
-# The query geometry is written out (not taken from the CTE) wherever an index should use it:
-# PostgreSQL uses an index for KNN order or a distance condition only against a constant.
-QUERY = "ST_GeomFromText(:wkt, 4326)"
-
-NEAREST_SQL = """
-WITH q AS (
-    SELECT {query} AS geom
-),
-candidates AS MATERIALIZED (
-    SELECT t.id, geography(t.geom) <-> geography({query}) AS sphere_m,
-           ST_Distance(geography(t.geom), geography({query})) AS distance_m
-    FROM {table} t
-    WHERE t.deleted_at IS NULL
-    ORDER BY geography(t.geom) <-> geography({query})
-    LIMIT :fetch
-),
-kth AS (
-    SELECT max(distance_m) AS kth_m
-    FROM (SELECT distance_m FROM candidates ORDER BY distance_m LIMIT :k) s
-),
-missed AS (
-    -- Only when every candidate fetched could still be beaten (many features at nearly the same
-    -- distance): then search the whole disc of the k-th exact distance.
-    SELECT t.id, ST_Distance(geography(t.geom), geography({query})) AS distance_m
-    FROM {table} t
-    WHERE (SELECT count(*) FROM candidates) = :fetch
-      AND (SELECT max(sphere_m) FROM candidates) <= (SELECT kth_m FROM kth) / :sphere_low
-      AND t.deleted_at IS NULL
-      AND ST_DWithin(geography(t.geom), geography({query}), (SELECT kth_m FROM kth))
-),
-chosen AS (
-    SELECT id, min(distance_m) AS distance_m
-    FROM (SELECT id, distance_m FROM candidates UNION ALL SELECT id, distance_m FROM missed) u
-    GROUP BY id
-    ORDER BY min(distance_m), id
-    LIMIT :k
-)
-{answer}
+# The k + EXTRA features nearest in the lon/lat plane: a first guess at the k-th distance, which
+# then bounds the search (`nearest`).
+GUESS_SQL = """
+SELECT t.id FROM {table} t
+WHERE t.deleted_at IS NULL
+ORDER BY t.geom <-> ST_GeomFromText(:wkt, 4326)
+LIMIT :fetch
 """
 
-WITHIN_SQL = """
-WITH q AS (
-    SELECT {query} AS geom
-),
-chosen AS (
-    SELECT t.id, ST_Distance(geography(t.geom), geography({query})) AS distance_m
-    FROM {table} t
-    WHERE t.deleted_at IS NULL AND ST_DWithin(geography(t.geom), geography({query}), :distance_m)
-    ORDER BY 2, t.id
-    LIMIT :limit_plus_one
-)
-{answer}
+AROUND_SQL = """
+SELECT t.id, ST_AsBinary(t.geom) AS wkb FROM {table} t
+WHERE t.deleted_at IS NULL AND ST_DWithin(t.geom, ST_GeomFromText(:wkt, 4326), :degrees)
 """
 
-# Bearing from the query point to the nearest point of each feature. PostGIS 3.3 has no
-# geography ST_ClosestPoint, so that point is found on the plane scaled to metres at the query
-# point's latitude (distortion well under 1 % within 100 km, a fraction of a degree of bearing),
-# and the azimuth to it is geodesic. Distances never use that point.
-ANSWER_SQL = """,
+# The measured features (id, distance, bearing: the geodesic azimuth to the nearest point), in
+# order, become the FeatureCollection.
+ANSWER_SQL = """
+WITH chosen AS (
+    SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:distances AS float8[]),
+                         CAST(:bearings AS float8[])) WITH ORDINALITY AS c(id, distance_m, bearing_deg, n)
+),
 rows AS (
-    SELECT t.*, c.distance_m,
-           CASE WHEN c.distance_m > 0 AND :bearing THEN
-               mod(CAST(degrees(ST_Azimuth(
-                   geography(q.geom),
-                   geography(ST_Affine(ST_ClosestPoint(ST_Affine(t.geom, f.kx, 0, 0, 1, 0, 0),
-                                                       ST_Affine(q.geom, f.kx, 0, 0, 1, 0, 0)),
-                                       1 / f.kx, 0, 0, 1, 0, 0)))) AS numeric) + 360, 360)
-           END AS bearing_deg
-    FROM (SELECT * FROM chosen ORDER BY distance_m, id LIMIT :limit) c
+    SELECT t.*, c.distance_m, CAST(c.bearing_deg AS numeric) AS bearing_deg, c.n
+    FROM chosen c
     JOIN {table} t ON t.id = c.id
-    CROSS JOIN q
-    CROSS JOIN LATERAL (SELECT cos(radians(ST_Y(ST_PointOnSurface(q.geom)))) AS kx) f
 )
 SELECT CAST(json_build_object(
            'type', 'FeatureCollection',
            'features', coalesce(json_agg(json_build_object(
                'type', 'Feature', 'id', r.id,
                'geometry', CAST(ST_AsGeoJSON(r.geom, 7) AS json),
-               'properties', {properties}) ORDER BY r.distance_m, r.id), '[]'),
+               'properties', {properties}) ORDER BY r.n), '[]'),
            'summary', json_build_object(
                'layer', CAST(:layer AS text), 'count', count(r.id),
-               'truncated', (SELECT count(*) FROM chosen) > :limit,
+               'truncated', CAST(:truncated AS boolean),
                'nearest_m', round(CAST(min(r.distance_m) AS numeric), 2)),
            'parameters', CAST(:parameters AS json),
            'notice', CAST(:notice AS text)
@@ -118,29 +70,68 @@ FROM rows r
 """
 
 
-def _answer(spec: LayerSpec, role: Role) -> str:
-    """The closing part shared by nearest and within: bearing, then the FeatureCollection."""
+def _run(
+    conn: sa.Connection,
+    spec: LayerSpec,
+    role: Role,
+    found: list[tuple[int, float, float | None]],
+    truncated: bool,
+    echo: dict[str, object],
+) -> bytes:
+    text = ANSWER_SQL.replace("{table}", quote(spec.table.name))
+    text = text.replace("{properties}", _properties(spec, role))
+    params: dict[str, object] = {
+        "layer": spec.name,
+        "notice": NO_DATA_NOTICE,
+        "ids": [f[0] for f in found],
+        "distances": [f[1] for f in found],
+        "bearings": [f[2] for f in found],
+        "truncated": truncated,
+        "parameters": json.dumps(echo),
+    }
+    custom_plans(conn)
+    return conn.execute(sa.text(text), params).scalar_one().encode("utf-8")
+
+
+def _properties(spec: LayerSpec, role: Role) -> str:
     figures = [
         ("layer", "CAST(:layer AS text)"),
         ("distance_m", "round(CAST(r.distance_m AS numeric), 2)"),
         ("bearing_deg", "round(r.bearing_deg, 1)"),
     ]
-    pairs = with_figures(properties_sql(spec, spec.visible_fields(role), "r"), figures)
-    return ANSWER_SQL.replace("{properties}", json_object_sql(pairs))
-
-
-def _run(
-    conn: sa.Connection, sql: str, spec: LayerSpec, role: Role, params: dict[str, object]
-) -> bytes:
-    text = (
-        sql.replace("{answer}", _answer(spec, role))
-        .replace("{table}", quote(spec.table.name))
-        .replace("{query}", QUERY)
+    return json_object_sql(
+        with_figures(properties_sql(spec, spec.visible_fields(role), "r"), figures)
     )
-    custom_plans(conn)
-    params = {"layer": spec.name, "notice": NO_DATA_NOTICE, **params}
-    params["parameters"] = json.dumps(params.pop("echo"))
-    return conn.execute(sa.text(text), params).scalar_one().encode("utf-8")
+
+
+def around(
+    conn: sa.Connection, spec: LayerSpec, geometry: shapely.Geometry, distance_m: float
+) -> tuple[list[int], list[shapely.Geometry]]:
+    """Every live feature that may lie within `distance_m` of the geometry (none left out)."""
+    max_lat = float(np.max(np.abs(shapely.get_coordinates(geometry)[:, 1])))
+    degrees = geodesic.search_degrees(distance_m, max_lat)
+    rows = conn.execute(
+        sa.text(AROUND_SQL.format(table=quote(spec.table.name))),
+        {"wkt": geometry.wkt, "degrees": degrees},
+    ).all()
+    return [int(r.id) for r in rows], list(shapely.from_wkb([r.wkb for r in rows]))
+
+
+def measured(
+    geometry: shapely.Geometry, ids: list[int], shapes: list[shapely.Geometry]
+) -> list[tuple[int, float, float | None]]:
+    """(id, distance, bearing or None) of each feature, nearest first (ties by id)."""
+    m = geodesic.measure_from(geometry, shapes)
+    point = geometry.geom_type == "Point"
+    rows = [
+        (
+            i,
+            float(d),
+            float(round(b, 6)) % 360 if point and d > 0 and np.isfinite(b) else None,
+        )
+        for i, d, b in zip(ids, m.distance_m, m.azimuth_deg, strict=True)
+    ]
+    return sorted(rows, key=lambda r: (r[1], r[0]))
 
 
 def nearest(
@@ -151,23 +142,34 @@ def nearest(
     k: int,
     echo: dict[str, object],
 ) -> bytes:
-    """The k features of `spec` nearest to `point`, exactly ranked, as a FeatureCollection.
+    """The k features of `spec` nearest to `point`, ranked by their measured distance.
 
-    KNN on the geography index ranks by distance on the sphere; a few more candidates than asked
-    are measured on the ellipsoid and re-ranked, and when even the last of them could still be
-    nearer than the k-th, the whole disc out to the k-th distance is searched.
+    A first guess (the k + 16 nearest in the lon/lat plane) gives an upper bound of the k-th
+    distance; every feature that could be nearer lies within `search_degrees` of it, and all of
+    those are measured.
     """
-    params = {
-        "wkt": point.wkt,
-        "k": k,
-        "fetch": k + EXTRA_CANDIDATES,
-        "limit": k,
-        "limit_plus_one": k,
-        "sphere_low": SPHERE_LOW,
-        "bearing": True,
-        "echo": echo,
-    }
-    return _run(conn, NEAREST_SQL, spec, role, params)
+    table = quote(spec.table.name)
+    guess = (
+        conn.execute(
+            sa.text(GUESS_SQL.format(table=table)),
+            {"wkt": point.wkt, "fetch": k + EXTRA_CANDIDATES},
+        )
+        .scalars()
+        .all()
+    )
+    found: list[tuple[int, float, float | None]] = []
+    if guess:
+        t = spec.table
+        rows = conn.execute(
+            sa.select(t.c.id, sa.func.ST_AsBinary(t.c.geom)).where(t.c.id.in_(guess))
+        ).all()
+        first = measured(
+            point, [int(r[0]) for r in rows], list(shapely.from_wkb([r[1] for r in rows]))
+        )
+        kth = first[min(k, len(first)) - 1][1]
+        ids, shapes = around(conn, spec, point, kth)
+        found = measured(point, ids, shapes)[:k]
+    return _run(conn, spec, role, found, False, echo)
 
 
 def within(
@@ -183,12 +185,6 @@ def within(
 
     At most `limit` features; the summary says `truncated` when there were more.
     """
-    params = {
-        "wkt": geometry.wkt,
-        "distance_m": distance_m,
-        "limit": limit,
-        "limit_plus_one": limit + 1,
-        "bearing": geometry.geom_type == "Point",
-        "echo": echo,
-    }
-    return _run(conn, WITHIN_SQL, spec, role, params)
+    ids, shapes = around(conn, spec, geometry, distance_m)
+    found = [f for f in measured(geometry, ids, shapes) if f[1] <= distance_m]
+    return _run(conn, spec, role, found[:limit], len(found) > limit, echo)

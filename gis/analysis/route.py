@@ -12,19 +12,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 import sqlalchemy as sa
 
+from gis.analysis import geodesic, sql
 from gis.analysis.common import (
     NO_DATA_NOTICE,
+    active_sql,
     custom_plans,
     geodesic_length_m,
     json_object_sql,
     properties_sql,
-    quote,
     with_figures,
 )
 from gis.analysis.route_work import check_route_work
+from gis.analysis.sql import quote
 from gis.errors import Forbidden, InvalidParameter
 from gis.spec import LayerSpec, Role
 
@@ -38,19 +41,20 @@ EMPTY_NOTICE = (
     "mine-action operators before travelling."
 )
 
-# The route, densified along geodesics to 1 km pieces so that each piece's box is tight around its
-# corridor and a straight piece in degrees stays within millimetres of the geodesic one.
+# Every live feature of a layer that may lie within the buffer of the route: ST_DWithin in
+# degrees with a radius proven to leave none out (geodesic.search_degrees), the route itself the
+# index's query. Each is then measured by gis.analysis.geodesic.
+CANDIDATES_SQL = """
+SELECT t.id, ST_AsBinary(t.geom) AS wkb FROM {table} t
+WHERE t.deleted_at IS NULL AND ST_DWithin(t.geom, ST_GeomFromText(:wkt, 4326), :degrees)
+"""
+
 ROUTE_SQL = """
-WITH r AS (
-    SELECT g.geom, geography(g.geom) AS geog,
-           cos(radians(ST_Y(ST_Centroid(g.geom)))) AS kx
-    FROM (SELECT CAST(ST_GeomFromText(:wkt, 4326) AS geometry) AS geom) g
+WITH measured AS (
+    SELECT * FROM unnest(CAST(:orders AS int[]), CAST(:ids AS bigint[]),
+                         CAST(:distances AS float8[]), CAST(:alongs AS float8[]))
+                  AS m(layer_order, id, distance_m, along_m)
 ),
-pieces AS MATERIALIZED (
-    SELECT (d).geom AS geom
-    FROM r, ST_DumpSegments(CAST(ST_Segmentize(r.geog, 1000) AS geometry)) d
-),
-{candidates}
 found AS (
 {blocks}
 )
@@ -58,7 +62,7 @@ SELECT CAST(json_build_object(
            'type', 'FeatureCollection',
            'features', coalesce(json_agg(f.feature ORDER BY f.layer_order, f.along_m, f.distance_m), '[]'),
            'summary', json_build_object(
-               'route_length_km', round(CAST((SELECT ST_Length(geog) FROM r) / 1000 AS numeric), 3),
+               'route_length_km', round(CAST(:length_m / 1000 AS numeric), 3),
                'buffer_m', CAST(:buffer_m AS float8),
                'hazards', count(*) FILTER (WHERE f.layer_order = 0),
                'hazards_active', count(*) FILTER (WHERE f.active),
@@ -68,53 +72,25 @@ SELECT CAST(json_build_object(
                'along_the_way', (SELECT coalesce(json_object_agg(layer, n), '{}')
                                  FROM (SELECT layer, count(*) AS n FROM found
                                        WHERE layer_order > 0 GROUP BY layer) c)),
-           'parameters', CAST(:parameters AS json)
+           'parameters', CAST(:parameters AS json),
+           -- Last, so that no client can miss it, whatever it does with the rest.
+           'notice', CASE WHEN count(*) FILTER (WHERE f.active) = 0 THEN CAST(:empty_notice AS text)
+                          ELSE CAST(:notice AS text) END
        ) AS text),
        count(*) FILTER (WHERE f.active)
 FROM found f
 """
 
-# Per layer, the features whose box meets a piece's box grown by the buffer: a superset of those
-# within the buffer (a degree of latitude is at least 110,574 m, of longitude at least
-# 111,319 m × cos(latitude)), found by the index, measured exactly after.
-CANDIDATES_SQL = """near_{order} AS MATERIALIZED (
-    SELECT DISTINCT t.id
-    FROM pieces p JOIN {table} t
-      ON t.geom && ST_Expand(p.geom,
-             :buffer_m * 1.01 / (111319.49 * cos(radians(least(89.0,
-                 greatest(abs(ST_YMin(p.geom)), abs(ST_YMax(p.geom))))))) + 1e-7,
-             :buffer_m * 1.01 / 110574.0 + 1e-7)
-    WHERE t.deleted_at IS NULL
-),"""
-
-# One block per layer. The entry (or closest) point is found on the plane scaled at the route's
-# mean latitude; the distance is geography's, and the km along are geodesic on the route itself.
+# One block per layer: the measured features of that layer with their properties.
 BLOCK_SQL = """
-    SELECT {order} AS layer_order, CAST(:layer_{order} AS text) AS layer, c.distance_m,
-           a.along_m, c.crosses, c.active,
-           json_build_object('type', 'Feature', 'id', c.id,
-                             'geometry', CAST(ST_AsGeoJSON(c.geom, 7) AS json),
+    SELECT {order} AS layer_order, CAST(:layer_{order} AS text) AS layer, m.distance_m,
+           m.along_m, m.distance_m = 0 AND {polygonal} AS crosses, {active} AS active,
+           json_build_object('type', 'Feature', 'id', t.id,
+                             'geometry', CAST(ST_AsGeoJSON(t.geom, 7) AS json),
                              'properties', {properties}) AS feature
-    FROM (
-        SELECT x.*, CASE WHEN x.crosses THEN
-                        (SELECT min(ST_LineLocatePoint(x.rs, (p).geom))
-                         FROM ST_DumpPoints(ST_Intersection(x.rs, x.fs)) p)
-                    ELSE ST_LineLocatePoint(x.rs, ST_ClosestPoint(x.rs, x.fs)) END AS fraction
-        FROM (
-            SELECT t.*, d.distance_m, r.kx, d.distance_m = 0 AND {polygonal} AS crosses,
-                   {active} AS active,
-                   ST_Affine(r.geom, r.kx, 0, 0, 1, 0, 0) AS rs,
-                   ST_Affine(t.geom, r.kx, 0, 0, 1, 0, 0) AS fs
-            FROM (SELECT t.* FROM near_{order} n JOIN {table} t ON t.id = n.id OFFSET 0) t
-            CROSS JOIN r
-            CROSS JOIN LATERAL (SELECT ST_Distance(geography(t.geom), r.geog) AS distance_m) d
-            WHERE d.distance_m <= :buffer_m
-        ) x
-    ) c
-    CROSS JOIN LATERAL (
-        SELECT ST_Length(geography(ST_Affine(ST_LineSubstring(c.rs, 0, c.fraction),
-                                             1 / c.kx, 0, 0, 1, 0, 0))) AS along_m
-    ) a"""
+    FROM measured m
+    JOIN {table} t ON t.id = m.id
+    WHERE m.layer_order = {order}"""
 
 
 @dataclass(frozen=True)
@@ -152,27 +128,49 @@ def check_route(
         )
     layers = [hazard, *(s for s in context if s.readable_by(role) and s.name != hazard.name)]
     check_route_work(conn, route, buffer_m, layers, max_work)
-    params: dict[str, object] = {"wkt": route.wkt, "buffer_m": buffer_m}
+    degrees = geodesic.search_degrees(
+        buffer_m, float(np.max(np.abs(shapely.get_coordinates(route)[:, 1])))
+    )
+    orders: list[int] = []
+    ids: list[int] = []
+    distances: list[float] = []
+    alongs: list[float] = []
+    for order, spec in enumerate(layers):
+        rows = conn.execute(
+            sa.text(CANDIDATES_SQL.format(table=quote(spec.table.name))),
+            {"wkt": route.wkt, "degrees": degrees},
+        ).all()
+        if not rows:
+            continue
+        m = geodesic.measure_from(route, list(shapely.from_wkb([r.wkb for r in rows])))
+        for r, d, lon, lat in zip(rows, m.distance_m, m.lon, m.lat, strict=True):
+            if d <= buffer_m:
+                orders.append(order)
+                ids.append(int(r.id))
+                distances.append(float(d))
+                alongs.append(geodesic.along_m(route, float(lon), float(lat)))
+    params: dict[str, object] = {
+        "orders": orders,
+        "ids": ids,
+        "distances": distances,
+        "alongs": alongs,
+        "length_m": length_km * 1000,
+        "buffer_m": buffer_m,
+        "notice": NO_DATA_NOTICE,
+        "empty_notice": EMPTY_NOTICE.format(buffer=buffer_m),
+        "parameters": json.dumps(
+            {
+                "buffer_m": buffer_m,
+                "hazard_layer": hazard.name,
+                "along_the_way": [s.name for s in layers[1:]],
+            }
+        ),
+    }
     blocks = [_block(i, spec, role, spec is hazard, params) for i, spec in enumerate(layers)]
-    params["parameters"] = json.dumps(
-        {
-            "buffer_m": buffer_m,
-            "hazard_layer": hazard.name,
-            "along_the_way": [s.name for s in layers[1:]],
-        }
-    )
     custom_plans(conn)
-    candidates = "\n".join(
-        CANDIDATES_SQL.format(order=i, table=quote(s.table.name)) for i, s in enumerate(layers)
-    )
-    sql = ROUTE_SQL.replace("{candidates}", candidates).replace(
-        "{blocks}", "\n    UNION ALL\n".join(blocks)
-    )
-    text, active = conn.execute(sa.text(sql), params).one()
-    notice = EMPTY_NOTICE.format(buffer=buffer_m) if not active else NO_DATA_NOTICE
-    # The notice goes in last so that no client can miss it, whatever it does with the rest.
-    body = text[:-1] + ', "notice": ' + json.dumps(notice) + "}"
-    return RouteCheck(body.encode("utf-8"), int(active))
+    statement = ROUTE_SQL.replace("{blocks}", "\n    UNION ALL\n".join(blocks))
+    text, active = conn.execute(sa.text(statement), params).one()
+    return RouteCheck(text.encode("utf-8"), int(active))
 
 
 def _block(
@@ -181,23 +179,22 @@ def _block(
     params[f"layer_{order}"] = spec.name
     figures = [
         ("layer", f"CAST(:layer_{order} AS text)"),
-        ("distance_m", "round(CAST(c.distance_m AS numeric), 2)"),
-        ("along_km", "round(CAST(a.along_m / 1000 AS numeric), 3)"),
+        ("distance_m", "round(CAST(m.distance_m AS numeric), 2)"),
+        ("along_km", "round(CAST(m.along_m / 1000 AS numeric), 3)"),
     ]
+    # Route checks are about going now: the status as of today.
+    active = f"({active_sql('t', spec, params)})" if is_hazard else "false"
+    polygonal = "true" if spec.geometry_type != "Point" else "false"
     if is_hazard:
-        figures += [("crosses", "c.crosses"), ("active", "c.active")]
-    pairs = with_figures(properties_sql(spec, spec.visible_fields(role), "c"), figures)
-    active = "false"
-    if is_hazard:
-        conditions = []
-        for i, (column, values) in enumerate(sorted(spec.active_filter.items())):
-            params[f"active_{i}"] = list(values)
-            conditions.append(f"t.{quote(column)} = ANY(:active_{i})")
-        active = " AND ".join(conditions) or "true"
-    return BLOCK_SQL.format(
-        order=order,
-        table=quote(spec.table.name),
-        properties=json_object_sql(pairs),
-        polygonal="true" if spec.geometry_type != "Point" else "false",
-        active=active,
+        figures += [("crosses", f"(m.distance_m = 0 AND {polygonal})"), ("active", active)]
+    pairs = with_figures(properties_sql(spec, spec.visible_fields(role), "t"), figures)
+    return sql.fill(
+        BLOCK_SQL,
+        {
+            "order": str(order),
+            "table": quote(spec.table.name),
+            "properties": json_object_sql(pairs),
+            "polygonal": polygonal,
+            "active": active,
+        },
     )

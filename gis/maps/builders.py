@@ -19,6 +19,10 @@ from gis.maps.elements import frame_for
 from gis.roles import LayerRoles
 from gis.spec import Registry, Role
 
+# A served overview draws a layer of more features than this from its vector tiles: inline, each
+# feature costs the page about 150 bytes (the large demo's overview would be 15 MB).
+TILE_ABOVE = 1_500
+
 
 @dataclass(frozen=True)
 class BuiltMap:
@@ -37,11 +41,21 @@ def overview(
     since: dt.date | None = None,
     download_href: str | None = None,
     roles: LayerRoles | None = None,
+    tiled: bool = False,
 ) -> BuiltMap:
-    """Every layer the role may read: nationally (simplified), or one district's area in detail."""
+    """Every layer the role may read: nationally (simplified), or one district's area in detail.
+    `tiled` (a served page, never a file): big layers are drawn from the vector tiles."""
     roles = roles or LayerRoles.defaults(registry)
     found = find_area(conn, roles.areas, district) if district else None
-    selection = data.overview(conn, registry, role, district=found, since=since, roles=roles)
+    selection = data.overview(
+        conn,
+        registry,
+        role,
+        district=found,
+        since=since,
+        roles=roles,
+        tile_above=TILE_ABOVE if tiled else None,
+    )
     lines = []
     if found:
         lines.append(f"District: {found.label}, with its neighbours' outlines")
@@ -63,7 +77,9 @@ def overview(
         hazards_title=roles.hazards.title,
         download_href=download_href,
     )
-    m = folium_map.overview_map(selection.layers, frame, base=roles.areas.name)
+    m = folium_map.overview_map(
+        selection.layers, frame, base=roles.areas.name, national=found is None
+    )
     return BuiltMap(m, {layer.key: layer.count for layer in selection.layers})
 
 

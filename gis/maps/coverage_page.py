@@ -4,14 +4,12 @@ the window, with the answer's summary figures and parameters in the panel."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from gis.analysis import answers
-from gis.areas import find_area
+from gis.analysis.coverage import Coverage, TargetFigures
 from gis.errors import InvalidParameter
 from gis.maps import data, folium_map
 from gis.maps.answer_layers import answered
@@ -32,86 +30,48 @@ def coverage(
     registry: Registry,
     analysis: AnalysisSettings,
     role: Role,
+    ask: answers.CoverageAsk,
     *,
-    target: str | None = None,
-    by: str | None = None,
-    within_m: float = 2000,
-    risk_within_m: str | float | None = "5000",
-    since: str | None = None,
-    until: str | None = None,
-    district: str | None = None,
-    status: str = "all",
     rings: bool = False,
     size_by: str = "population",
     download_href: str | None = None,
 ) -> BuiltMap:
-    """The coverage answer on a map. Targets not at risk are not drawn; `status` chooses among the
-    at-risk ones (default both, uncovered above covered)."""
+    """The coverage answer on a map. Targets not at risk are not drawn; `ask.status` chooses
+    among the at-risk ones (uncovered above covered)."""
     roles = LayerRoles.from_settings(registry, analysis)
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
-    body = answers.coverage_answer(
-        conn,
-        registry,
-        analysis,
-        role,
-        target=target,
-        by=by,
-        within_m=within_m,
-        risk_within_m=risk_within_m,
-        since=since,
-        until=until,
-        district=district,
-        status=status,
-    )
-    answer: dict[str, Any] = json.loads(body)
-    params, summary = answer["parameters"], answer["summary"]
-    target_spec, by_spec = registry[params["target"]], registry[params["by"]]
-    risk = None if params["risk_within_m"] == "none" else float(params["risk_within_m"])
-    at_risk = [f for f in answer["features"] if f["properties"].get("at_risk")]
+    answer = answers.coverage_answer(conn, registry, analysis, role, ask)
+    q, summary, status = answer.question, answer.summary, ask.status
+    target_spec, by_spec, risk = q.target, q.by, q.risk_within_m
+    at_risk = [t for t in answer.targets() if t.at_risk]
     by_covered = {
-        flag: {
-            int(f["id"]): _figures(f["properties"])
-            for f in at_risk
-            if bool(f["properties"].get("covered")) is flag
-        }
+        flag: {t.id: _figures(t) for t in at_risk if t.covered is flag}
         for flag in DRAWN.get(status, (False, True))
     }
     area = None
-    if district is not None:  # already checked by the analysis; this finds its outline
-        area_spec = roles.areas
-        found = find_area(conn, area_spec, district)
-        area = (
-            sa.select(area_spec.table.c.geom)
-            .where(area_spec.table.c.id == found.id)
-            .scalar_subquery()
-        )
+    if q.area_id is not None:  # the district the analysis found: its outline
+        table = q.area.table
+        area = sa.select(table.c.geom).where(table.c.id == q.area_id).scalar_subquery()
     scale = DISTRICT if area is not None else NATIONAL
-    reach = max(float(params["within_m"]), risk or 0.0)
+    reach = max(q.within_m, risk or 0.0)
     targets = [
         _targets(conn, target_spec, by_spec, role, scale, by_covered.get(flag, {}), flag)
         for flag in (False, True)
     ]
-    context, hidden = _context(conn, registry, role, scale, area, reach, by_spec, params, roles)
-    where = f": {params['district']}" if params.get("district") else ""
+    context, hidden = _context(conn, registry, role, scale, area, reach, by_spec, q, roles)
+    where = f": {q.area_label}" if q.area_label else ""
     frame = frame_for(
         [*context, *targets],
         f"Coverage of {target_spec.title.lower()} by {by_spec.title.lower()}{where}",
-        lines=_parameter_lines(params, target_spec, by_spec, risk, status, rings),
+        lines=_parameter_lines(q, status, rings),
         facts=summary_facts(summary, target_spec.title.lower()),
         hidden=hidden,
         hazards_title=roles.hazards.title,
         download_href=download_href,
     )
-    ring_m = [float(params["within_m"])] + ([risk] if risk is not None else []) if rings else []
-    size_max = max(
-        (
-            float(str(f["priority"]))
-            for f in by_covered.get(False, {}).values()
-            if f.get("priority") not in (None, "")
-        ),
-        default=0.0,
-    )
+    ring_m = [q.within_m] + ([risk] if risk is not None else []) if rings else []
+    size_max = max((t.priority for t in at_risk if not t.covered), default=0.0)
     # the target's own population when the caller may see it, else the answer's figure
     size_key = size_by if size_by == "priority" or size_by in targets[0].popup_fields else "people"
     m = folium_map.coverage_map(
@@ -132,18 +92,14 @@ def coverage(
     return BuiltMap(m, counts)
 
 
-def _figures(props: dict[str, Any]) -> dict[str, object]:
+def _figures(t: TargetFigures) -> dict[str, object]:
     """The answer's figures for one target, as the text a person reads."""
-    priority, hazard_m = props.get("priority"), props.get("nearest_hazard_m")
-    last = props.get("last_by_on")
     return {
-        "priority": None if priority is None else f"{float(priority):.2f}",
-        "nearest_hazard": None if hazard_m is None else metres(float(hazard_m)),
-        "last_by": None if last is None else day(dt.date.fromisoformat(str(last)[:10])),
-        "days_since_last": None
-        if props.get("days_since_last") is None
-        else f"{int(props['days_since_last']):,}",
-        "people": None if props.get("population") is None else f"{int(props['population']):,}",
+        "priority": f"{t.priority:.2f}",
+        "nearest_hazard": None if t.nearest_hazard_m is None else metres(t.nearest_hazard_m),
+        "last_by": None if t.last_by_on is None else day(t.last_by_on),
+        "days_since_last": None if t.days_since_last is None else f"{t.days_since_last:,}",
+        "people": None if t.population is None else f"{t.population:,}",
     }
 
 
@@ -185,7 +141,7 @@ def _context(
     area: sa.ScalarSelect[Any] | None,
     reach_m: float,
     by: LayerSpec,
-    params: dict[str, Any],
+    q: Coverage,
     roles: LayerRoles,
 ) -> tuple[list[LayerData], list[str]]:
     """The boundaries, the hazard areas (if the caller may read them) and the `by` features of the
@@ -202,9 +158,8 @@ def _context(
         layers.append(data.collect(conn, spec, role, scale, where=where))
     t = by.table
     where = [] if area is None else [sa.func.ST_Intersects(t.c.geom, _grown(area, reach_m))]
-    if by.temporal_field and params.get("since") and params.get("until"):
-        window = (dt.date.fromisoformat(params["since"]), dt.date.fromisoformat(params["until"]))
-        where.append(t.c[by.temporal_field].between(*window))
+    if by.temporal_field and q.window is not None:
+        where.append(t.c[by.temporal_field].between(q.window.since, q.window.until))
     layers.append(data.capped(conn, by, role, scale, where, roles))
     return layers, hidden
 
@@ -240,28 +195,19 @@ def summary_facts(summary: dict[str, Any], targets: str) -> list[str]:
     return facts
 
 
-def _parameter_lines(
-    params: dict[str, Any],
-    target: LayerSpec,
-    by: LayerSpec,
-    risk: float | None,
-    status: str,
-    rings: bool,
-) -> list[str]:
-    lines = [
-        f"Covered: {by.title.lower()} within {metres(float(params['within_m']))}"
-        + (f", {params['since']} to {params['until']}" if params.get("since") else "")
-    ]
-    if risk is None:
+def _parameter_lines(q: Coverage, status: str, rings: bool) -> list[str]:
+    window = f", {q.window.since.isoformat()} to {q.window.until.isoformat()}" if q.window else ""
+    lines = [f"Covered: {q.by.title.lower()} within {metres(q.within_m)}{window}"]
+    if q.risk_within_m is None:
         lines.append(
             "At risk: every target (risk_within_m=none: no hazard read, no hazard figures)"
         )
     else:
-        lines.append(f"At risk: within {metres(risk)} of an active hazard area")
-    if params.get("district"):
-        lines.append(f"District: {params['district']}")
+        lines.append(f"At risk: within {metres(q.risk_within_m)} of an active hazard area")
+    if q.area_label:
+        lines.append(f"District: {q.area_label}")
     lines.append(
-        f"Drawn: {status} {target.title.lower()} at risk"
+        f"Drawn: {status} {q.target.title.lower()} at risk"
         + ("; rings at the coverage and risk distances" if rings else "")
     )
     return lines

@@ -73,6 +73,7 @@ class LayerData:
     emphasis: bool = False  # drawn larger, above the rest (e.g. the last session within reach)
     # How far a drawn outline may stray from the stored one (display simplification), in metres.
     tolerance_m: float = 0.0
+    tiled: bool = False  # drawn from the layer's vector tiles (a served page), not inline
 
 
 @dataclass
@@ -155,9 +156,11 @@ def collect(
     emphasis: bool = False,
     key: str | None = None,
     truncated: bool = False,
+    tiled: bool = False,
 ) -> LayerData:
     """One statement: the layer's live features matching `where`, as a FeatureCollection (text),
-    with their count, whether any is synthetic, the latest update and the extent."""
+    with their count, whether any is synthetic, the latest update and the extent. `tiled`: the
+    page draws the layer from vector tiles, so the collection is left empty (the rest is not)."""
     t = spec.table
     fields = popup_fields(spec, role)
     geom: sa.ColumnElement = t.c.geom
@@ -199,8 +202,12 @@ def collect(
         sa.func.json_build_object(*pairs),
     )
     ordering = f.c._ord.desc() if order[1] else f.c._ord
-    features = sa.func.coalesce(
-        sa.func.json_agg(aggregate_order_by(feature, ordering)), sa.text("'[]'::json")
+    features = (
+        sa.text("'[]'::json")
+        if tiled
+        else sa.func.coalesce(
+            sa.func.json_agg(aggregate_order_by(feature, ordering)), sa.text("'[]'::json")
+        )
     )
     extent = sa.func.ST_Extent(f.c._g)
     row = conn.execute(
@@ -241,6 +248,7 @@ def collect(
         truncated=truncated,
         # a degree of latitude is at most 111.7 km: the tolerance never understates
         tolerance_m=scale.tolerance_deg * 111_700 if spec.geometry_type != "Point" else 0.0,
+        tiled=tiled,
     )
 
 
@@ -259,10 +267,12 @@ def overview(
     district: Area | None = None,
     since: dt.date | None = None,
     roles: LayerRoles | None = None,
+    tile_above: int | None = None,
 ) -> Selection:
     """Every layer the role may read, limited to a district's area and, for activities, to records
     since a date. Hazard areas are never filtered by date: an old record of a hazard is still
-    one."""
+    one. With `tile_above`, a national overview with no date draws each layer of more features
+    than that from its vector tiles (the tiles hold the same features: every live one)."""
     roles = roles or LayerRoles.defaults(registry)
     scale = DISTRICT if district else NATIONAL
     area = None
@@ -279,8 +289,17 @@ def overview(
             where.append(sa.func.ST_Intersects(spec.table.c.geom, area))
         if since is not None and spec.temporal_field and spec.name != roles.hazards.name:
             where.append(spec.table.c[spec.temporal_field] >= since)
+        if tile_above is not None and not where and _more_than(conn, spec, tile_above):
+            selection.layers.append(collect(conn, spec, role, scale, tiled=True))
+            continue
         selection.layers.append(capped(conn, spec, role, scale, where, roles))
     return selection
+
+
+def _more_than(conn: sa.Connection, spec: LayerSpec, n: int) -> bool:
+    t = spec.table
+    probe = sa.select(t.c.id).where(t.c.deleted_at.is_(None)).limit(n + 1).subquery()
+    return (conn.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) > n
 
 
 def capped(

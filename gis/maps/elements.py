@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.map import Layer
 from folium.template import Template
 
 from gis.maps.data import LayerData
@@ -267,3 +269,51 @@ class FitBounds(MacroElement):
         self._name = "FitBounds"
         minx, miny, maxx, maxy = bounds
         self.bounds = json.dumps([[miny, minx], [maxy, maxx]])
+
+
+class Panes(MacroElement):
+    """The map's own panes (hazard areas above every symbol), made before any layer is added."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}SG.panes({{ this._parent.get_name() }});{% endmacro %}"
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "Panes"
+
+
+class ZoomGate(MacroElement):
+    """Show `layer` only from `min_zoom` on."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "SG.gate({{ this._parent.get_name() }}, {{ this.layer.get_name() }}, {{ this.min_zoom }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, layer: Element, min_zoom: float) -> None:
+        super().__init__()
+        self._name = "ZoomGate"
+        self.layer = layer
+        self.min_zoom = json.dumps(float(min_zoom))
+
+
+class TiledLayer(JSCSSMixin, Layer):
+    """A layer drawn from the API's vector tiles by leaflet.vectorgrid (npm; see assets.py)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = SG.tiled({{ this._parent.get_name() }}, {{ this.key }}, "
+        "{{ this.url }}, {{ this.min_zoom }});{% endmacro %}"
+    )
+    default_js = [("vectorgrid", "npm:leaflet.vectorgrid")]
+
+    def __init__(self, key: str, url: str, name: str, min_zoom: float = 0) -> None:
+        # not added by folium: SG.tiled adds it once the map is framed (no tile fetched for the
+        # provisional view), and a gated one only when zoomed in far enough
+        super().__init__(name=name, overlay=True, control=True, show=False)
+        self._name = "TiledLayer"
+        self.key = script_json(key)
+        self.url = script_json(url)
+        self.min_zoom = json.dumps(float(min_zoom))

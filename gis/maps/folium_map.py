@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import folium
 from branca.element import Element, Figure
@@ -29,7 +30,10 @@ from gis.maps.elements import (
     LayerConfigs,
     MapFrame,
     Panels,
+    Panes,
     RawHtml,
+    TiledLayer,
+    ZoomGate,
     cluster_css,
     colour,
     escape,
@@ -45,6 +49,8 @@ DEFAULT_DANGER_M = 100.0
 MIN_DANGER_M, MAX_DANGER_M = 10.0, 5000.0
 # npm files every map needs besides Folium's own (the locate button's geodesics).
 OWN_ASSETS = ("geodesic",)
+# At national zoom (about 7 for Azerbaijan) villages are off; from this zoom on they appear.
+VILLAGES_FROM_ZOOM = 9.0
 # Point layers with more features than this are clustered (MarkerCluster).
 CLUSTER_ABOVE = 200
 OSM_NAME = "OpenStreetMap (needs internet)"
@@ -73,6 +79,7 @@ def layers_map(
     bounds: tuple[float, float, float, float] | None = None,
     under: Sequence[Element] = (),
     over: Sequence[Element] = (),
+    min_zooms: Mapping[str, float] | None = None,
 ) -> folium.Map:
     """A map of the given layers: the one keyed `base` as the base layer, the others as overlays,
     framed on `bounds` (default: all the layers' features). `under` and `over` are drawn below and
@@ -82,9 +89,18 @@ def layers_map(
     clustered: list[tuple[str, str]] = []
     for element in under:
         m.add_child(element)
+    hazards = hazard_key(layers)
     for layer in layers:
-        configs[layer.key] = layer_config(layer)
-        if _add_layer(m, layer, base=layer.key == base):
+        configs[layer.key] = layer_config(layer) | (
+            {"pane": "sgHazards"} if layer.key == hazards else {}
+        )
+        if _add_layer(
+            m,
+            layer,
+            base=layer.key == base,
+            hazard=layer.key == hazards,
+            min_zoom=(min_zooms or {}).get(layer.key, 0),
+        ):
             clustered.append((layer.key, (layer.style or layer.spec.style).color))
     for element in over:
         m.add_child(element)
@@ -155,9 +171,17 @@ def overview_map(
     base: str | None = None,
     hazards: str | None = None,
     aoi: tuple[float, float, float, float] | None = None,
+    national: bool = False,
 ) -> folium.Map:
-    """Everything the caller may see, over the boundaries, framed on `aoi` (default: all)."""
-    m = layers_map(layers, frame, base=base, bounds=aoi)
+    """Everything the caller may see, over the boundaries, framed on `aoi` (default: all).
+    `national`: reference points (villages) appear only from a regional zoom on, so the danger,
+    not the settlement pattern, is what a country-wide view shows."""
+    gates = {
+        layer.key: VILLAGES_FROM_ZOOM
+        for layer in layers
+        if national and layer.spec.reference and layer.spec.geometry_type == "Point"
+    }
+    m = layers_map(layers, frame, base=base, bounds=aoi, min_zooms=gates)
     return finish(m, frame, layers, aoi=aoi or union_bounds(layers), hazards=hazards)
 
 
@@ -329,7 +353,12 @@ def layer_config(layer: LayerData) -> dict[str, object]:
     """What map.js needs to draw and describe a layer, all from the spec (or the override style)."""
     spec, style = layer.spec, layer.style or layer.spec.style
     by = style.color_by and ("_k" if layer.style is None else style.color_by)
-    return {
+    tiles: dict[str, object] = {
+        "tileLayer": spec.name,
+        "tileBy": style.color_by,
+        "point": spec.geometry_type == "Point",
+    }
+    return (tiles if layer.tiled else {}) | {
         "key": layer.key,
         "title": layer.title,
         "by": by,
@@ -397,15 +426,29 @@ def _new_map(frame: MapFrame, bounds: tuple[float, float, float, float] | None) 
     _figure(m).title = escape(frame.title)
     if bounds:
         m.add_child(FitBounds(bounds), name="sg_fit_bounds")
+    m.add_child(Panes(), name="sg_panes")
     return m
 
 
-def _add_layer(m: folium.Map, layer: LayerData, *, base: bool) -> bool:
-    """Add one layer; True if it was clustered."""
+def _add_layer(
+    m: folium.Map, layer: LayerData, *, base: bool, hazard: bool = False, min_zoom: float = 0
+) -> bool:
+    """Add one layer; True if it was clustered. The hazard layer goes in its own pane above every
+    symbol and is never clustered; `min_zoom` hides a layer below that zoom."""
     key = json.dumps(layer.key)
     point = layer.spec.geometry_type == "Point"
     name = escape(f"{layer.title} ({layer.count:,})")
-    cluster = point and not layer.label_key and not layer.emphasis and layer.count > CLUSTER_ABOVE
+    if layer.tiled:
+        TiledLayer(layer.key, tile_url(layer.spec.name), name=name, min_zoom=min_zoom).add_to(m)
+        return False
+    cluster = (
+        point
+        and not hazard
+        and not layer.label_key
+        and not layer.emphasis
+        and layer.count > CLUSTER_ABOVE
+    )
+    options: dict[str, Any] = {"pane": "sgHazards"} if hazard else {}
     geojson = folium.GeoJson(
         {"type": "FeatureCollection", "features": []},
         name=name,
@@ -415,6 +458,7 @@ def _add_layer(m: folium.Map, layer: LayerData, *, base: bool) -> bool:
         on_each_feature=JsCode(f"SG.bind({key})"),
         style=JsCode(f"SG.style({key})"),  # Leaflet options: styled in the browser, per feature
         point_to_layer=JsCode(f"SG.point({key})") if point else None,
+        **options,
     )
     geojson.add_child(GeoJsonText(layer.geojson), name=f"sg_data_{layer.key}")
     if cluster:
@@ -432,9 +476,18 @@ def _add_layer(m: folium.Map, layer: LayerData, *, base: bool) -> bool:
         )
         geojson.add_to(group)
         group.add_to(m)
+        shown: Element = group
     else:
         geojson.add_to(m)
+        shown = geojson
+    if min_zoom:
+        m.add_child(ZoomGate(shown, min_zoom))
     return cluster
+
+
+def tile_url(layer: str) -> str:
+    """The layer's vector tiles, relative to a page under /maps/ (OGC API – Tiles order)."""
+    return f"../collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
 
 
 def _with(layer: LayerData, **changes: object) -> LayerData:

@@ -7,6 +7,7 @@ var SG = (function () {
   var configs = {};
   var features = {}; // by layer key, in the order the database sent them (e.g. nearest first)
   var options = { dangerM: 100 };
+  var gates = [];
 
   function define(layerConfigs) {
     for (var key in layerConfigs) configs[key] = layerConfigs[key];
@@ -161,6 +162,51 @@ var SG = (function () {
     }
   }
 
+  // Hazard areas get a pane of their own above markers and clusters (below labels and popups),
+  // so no activity symbol or cluster bubble ever covers one.
+  function panes(map) {
+    map.createPane("sgHazards").style.zIndex = 640;
+  }
+
+  // A layer shown only from a zoom on (e.g. villages, off at national zoom).
+  function gate(map, layer, minZoom) {
+    if (!minZoom) return;
+    function update() {
+      if (map.getZoom() >= minZoom) { if (!map.hasLayer(layer)) map.addLayer(layer); }
+      else if (map.hasLayer(layer)) map.removeLayer(layer);
+    }
+    map.on("zoomend", update);
+    gates.push(update); // run once the map is framed (SG.start), not at the provisional view
+  }
+
+  // A big layer drawn from the API's vector tiles (leaflet.vectorgrid, from npm). The tiles hold
+  // the stored values (codes, numbers), which the popup shows as they are.
+  function tiled(map, key, url, minZoom) {
+    var cfg = configs[key];
+    var styles = {};
+    styles[cfg.tileLayer] = function (props, zoom) {
+      var c = (cfg.tileBy && cfg.colors[String(props[cfg.tileBy])]) || cfg.color;
+      if (cfg.shape && cfg.point) {
+        return { radius: zoom < 9 ? 3 : 5, weight: 1, color: "#ffffff", fill: true, fillColor: c, fillOpacity: 0.9 };
+      }
+      // never thinner than a few pixels, however small the area at this zoom
+      var weight = cfg.pane === "sgHazards" ? (zoom < 10 ? 3 : 2) : cfg.weight;
+      return { color: c, weight: weight, opacity: 0.9, fill: cfg.fillOpacity > 0, fillColor: c, fillOpacity: cfg.fillOpacity };
+    };
+    var layer = L.vectorGrid.protobuf(url, {
+      vectorTileLayerStyles: styles, interactive: true, pane: cfg.pane || "overlayPane",
+      getFeatureId: function (f) { return f.id; }, maxNativeZoom: 16,
+      className: "sg-tiled sg-tiled-" + key,
+    });
+    layer.on("click", function (e) {
+      L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(table(cfg, e.layer.properties || {})).openOn(map);
+    });
+    // added once the map is framed (SG.start), a gated one only when zoomed in far enough
+    if (minZoom) gate(map, layer, minZoom);
+    else gates.push(function () { layer.addTo(map); });
+    return layer;
+  }
+
   function configure(extra) {
     for (var k in extra) options[k] = extra[k];
   }
@@ -285,6 +331,7 @@ var SG = (function () {
     configure(pageOptions);
     if (options.locate) SG.locate.control(map, options, features, configs);
     frame(map);
+    gates.forEach(function (update) { update(); });
     declutter(map);
     map.on("zoomend", function () { declutter(map); });
     onPrint(map);
@@ -303,6 +350,6 @@ var SG = (function () {
 
   return {
     define: define, style: style, point: point, bind: bind, clusterIcon: clusterIcon, panel: panel,
-    ready: ready, start: start, panels: panels, configure: configure, phone: phone, text: text,
+    ready: ready, start: start, panels: panels, panes: panes, gate: gate, tiled: tiled, configure: configure, phone: phone, text: text,
   };
 })();

@@ -1,7 +1,8 @@
-"""What lies within reach of a place: the PostGIS queries behind a visit map, in geodesic metres.
+"""What lies within reach of a place: the queries behind a visit map, in geodesic metres.
 
-`ST_DWithin` and `ST_Distance` on `geography` (matching the GiST index on each table's
-`geography(geom)`), never degrees.
+Each layer's features within reach and their distances come from the analyses' own measurement
+(`gis.analysis.proximity`: the geodesic distance to the truly nearest point, edges straight in
+lon/lat), so a visit map's labels agree with nearest, within and coverage.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import shapely
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from gis import search
+from gis.analysis import proximity
+from gis.analysis.common import active_clause
 from gis.errors import InvalidParameter, NotFound
 from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect, ordered
 from gis.roles import LayerRoles
-from gis.spec import LayerSpec, Registry, Role, geography
+from gis.spec import LayerSpec, Registry, Role
 
 MIN_RADIUS_M = 50.0
 MAX_RADIUS_M = 50_000.0
@@ -118,18 +123,13 @@ def distance_text(metres: sa.ColumnElement) -> sa.ColumnElement:
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
-def bearing_text(point: sa.ColumnElement, geom: sa.ColumnElement) -> sa.ColumnElement:
-    """`123° (SE)` from the centre to the feature's nearest point (geodesic azimuth), or a dash
-    when the centre lies inside."""
-    nearest = sa.func.geography(sa.func.ST_ClosestPoint(geom, sa.func.geometry(point)))
-    degrees = sa.func.degrees(sa.func.ST_Azimuth(point, nearest))
-    whole = sa.cast(sa.func.round(degrees), sa.Integer) % 360
-    sector = sa.cast(sa.func.floor((degrees + 22.5) / 45), sa.Integer) % 8 + 1
-    compass = sa.func.split_part(",".join(COMPASS), ",", sector)
-    return sa.case(
-        (sa.func.ST_Intersects(geom, sa.func.geometry(point)), "—"),
-        else_=sa.cast(whole, sa.Text) + "° (" + compass + ")",
-    )
+def bearing_text(bearing_deg: float | None) -> str:
+    """`123° (SE)` from the centre to the feature's nearest point (the geodesic azimuth the
+    analyses measure), or a dash when the centre lies inside."""
+    if bearing_deg is None:
+        return "—"
+    sector = int((bearing_deg + 22.5) // 45) % 8
+    return f"{round(bearing_deg) % 360}° ({COMPASS[sector]})"
 
 
 def visit(
@@ -146,19 +146,36 @@ def visit(
     activity layer the registry holds is drawn and counted, so a new layer needs no edit here."""
     roles = roles or LayerRoles.defaults(registry)
     check_point(place.lon, place.lat, radius_m)
-    point = sa.func.geography(sa.func.ST_SetSRID(sa.func.ST_MakePoint(place.lon, place.lat), 4326))
+    point = shapely.Point(place.lon, place.lat)
+    reached: dict[str, list[tuple[int, float, float | None]]] = {}
+
+    def measured(spec: LayerSpec) -> list[tuple[int, float, float | None]]:
+        """(id, distance, bearing) of the features within reach, measured once per layer."""
+        if spec.name not in reached:
+            ids, shapes = proximity.around(conn, spec, point, radius_m)
+            found = proximity.measured(point, ids, shapes)
+            reached[spec.name] = [r for r in found if r[1] <= radius_m]
+        return reached[spec.name]
+
+    def looked_up(
+        spec: LayerSpec, values: list[object], kind: sa.types.TypeEngine
+    ) -> sa.ColumnElement:
+        ids = [r[0] for r in measured(spec)]
+        position = sa.func.array_position(sa.literal(ids, ARRAY(sa.BigInteger)), spec.table.c.id)
+        return sa.func.coalesce(sa.literal(values, ARRAY(kind)))[position]
 
     def metres(spec: LayerSpec) -> sa.ColumnElement:
-        return sa.func.ST_Distance(geography(spec.table.c.geom), point)
+        return looked_up(spec, [r[1] for r in measured(spec)], sa.Float())
 
     def within(spec: LayerSpec) -> sa.ColumnElement:
-        return sa.func.ST_DWithin(geography(spec.table.c.geom), point, radius_m)
+        return spec.table.c.id.in_([r[0] for r in measured(spec)])
 
     def distance(spec: LayerSpec) -> Extra:
         return Extra("distance", "Distance from the centre", distance_text(metres(spec)))
 
     def bearing(spec: LayerSpec) -> Extra:
-        return Extra("bearing", "Bearing from the centre", bearing_text(point, spec.table.c.geom))
+        texts: list[object] = [bearing_text(r[2]) for r in measured(spec)]
+        return Extra("bearing", "Bearing from the centre", looked_up(spec, texts, sa.Text()))
 
     selection = Selection()
     result = Visit(place, radius_m, selection, None, None, None, None, None)
@@ -225,12 +242,8 @@ def _active(
 ) -> tuple[int, float | None]:
     """How many of the features within reach are still dangerous (the spec's `active_filter`), and
     the distance to the nearest."""
-    t = spec.table
-    active = [t.c[column].in_(values) for column, values in spec.active_filter.items()]
     row = conn.execute(
-        sa.select(sa.func.count(), sa.func.min(metres)).where(
-            t.c.deleted_at.is_(None), within, *active
-        )
+        sa.select(sa.func.count(), sa.func.min(metres)).where(active_clause(spec), within)
     ).one()
     return int(row[0]), None if row[1] is None else float(row[1])
 

@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 
-import gis.access  # noqa: F401  (registers the keys and audit tables in the metadata)
+import gis.access
+import gis.analysis.pairs  # noqa: F401  (registers the measured pairs tables)
 import layers  # noqa: F401  (registers every layer's table in the metadata)
 from gis import db
 from gis.spec import metadata

@@ -39,7 +39,27 @@ Z0_SCALE = WORLD_M / 256 / 0.00028
 
 
 def _matrix_set_doc(links: Links) -> dict[str, Any]:
-    return {
+    """OGC 2D TMS 2.0, with the 1.0 keys beside (GDAL 3.6 and older QGIS read those)."""
+    crs = "http://www.opengis.net/def/crs/EPSG/0/3857"
+    legacy = {
+        "type": "TileMatrixSetType",
+        "identifier": TILE_MATRIX_SET,
+        "supportedCRS": crs,
+        "tileMatrix": [
+            {
+                "type": "TileMatrixType",
+                "identifier": str(z),
+                "scaleDenominator": Z0_SCALE / 2**z,
+                "topLeftCorner": [-WORLD_M / 2, WORLD_M / 2],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": 2**z,
+                "matrixHeight": 2**z,
+            }
+            for z in range(MAX_ZOOM + 1)
+        ],
+    }
+    return legacy | {
         "id": TILE_MATRIX_SET,
         "title": "Google Maps Compatible for the World",
         "uri": TILE_MATRIX_SET_URI,

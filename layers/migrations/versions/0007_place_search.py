@@ -10,8 +10,8 @@
 - villages get `name_en` and `name_ru` (from the reference data), and villages and districts a
   generated `search_key` with a trigram GIN index, so a search is an index scan.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -22,8 +22,8 @@ from alembic import op
 
 from gis.search import SEARCH_DDL
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
