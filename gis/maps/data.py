@@ -289,7 +289,11 @@ def overview(
             where.append(sa.func.ST_Intersects(spec.table.c.geom, area))
         if since is not None and spec.temporal_field and spec.name != roles.hazards.name:
             where.append(spec.table.c[spec.temporal_field] >= since)
-        if tile_above is not None and not where and _more_than(conn, spec, tile_above):
+        # The page's tile requests carry no key (a key never goes into a URL), so only a layer
+        # everyone may read is drawn from tiles; a protected layer — the hazards above all — is
+        # drawn inline, or it would silently vanish from the map of the partner who may see it.
+        tileable = spec.readable_by(Role.public)
+        if tile_above is not None and tileable and not where and _more_than(conn, spec, tile_above):
             selection.layers.append(collect(conn, spec, role, scale, tiled=True))
             continue
         selection.layers.append(capped(conn, spec, role, scale, where, roles))
