@@ -28,6 +28,7 @@ import shapely.geometry
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from gis.cql_terms import SPATIAL, TEMPORAL, UNITS_M, literal_shape
 from gis.crs import CRS84, Crs, to_storage
 from gis.errors import InvalidParameter
 from gis.params import parse_timestamp, shown
@@ -66,13 +67,6 @@ _COMPARE = {
     ">": "__gt__",
     ">=": "__ge__",
 }
-_SPATIAL = {
-    "s_intersects": "ST_Intersects", "s_within": "ST_Within", "s_contains": "ST_Contains",
-    "s_disjoint": "ST_Disjoint", "s_equals": "ST_Equals", "s_touches": "ST_Touches",
-    "s_crosses": "ST_Crosses", "s_overlaps": "ST_Overlaps",
-}  # fmt: skip
-_UNITS_M = {"meters": 1.0, "metres": 1.0, "m": 1.0, "kilometers": 1000.0, "kilometres": 1000.0,
-            "km": 1000.0}  # fmt: skip
 _FAR_DATE = (dt.date(1, 1, 1), dt.date(9999, 12, 31))
 _FAR_TIME = (dt.datetime(1, 1, 2, tzinfo=dt.UTC), dt.datetime(9999, 12, 30, tzinfo=dt.UTC))
 
@@ -232,11 +226,11 @@ class _Compiler:
             if col is None:
                 raise InvalidParameter("filter: IS NULL applies to a property")
             return self.t.c[col.name].is_(None)
-        if op in _SPATIAL or op == "s_dwithin":
+        if op in SPATIAL or op == "s_dwithin":
             return self.spatial(op, args)
-        if op in _TEMPORAL:
+        if op in TEMPORAL:
             _arity(op, args, 2)
-            return _TEMPORAL[op](*self.instants(args[0]), *self.instants(args[1]))
+            return TEMPORAL[op](*self.instants(args[0]), *self.instants(args[1]))
         raise InvalidParameter(f"filter: '{shown(op)}' is not a supported operator or function")
 
     # --- scalar operands -----------------------------------------------------------------------
@@ -385,7 +379,7 @@ class _Compiler:
             unit = args[3] if len(args) == 4 else "meters"
             if isinstance(unit, dict):
                 unit = unit.get("property")
-            factor = _UNITS_M.get(str(unit).lower())
+            factor = UNITS_M.get(str(unit).lower())
             if factor is None:
                 raise InvalidParameter(
                     f"filter: S_DWITHIN units '{shown(str(unit))}': use meters or kilometers"
@@ -393,7 +387,7 @@ class _Compiler:
             metres = self.bind(float(distance) * factor, sa.Double(), "num")
             return sa.func.ST_DWithin(geography(a), geography(b), metres)
         _arity(op, args, 2)
-        return getattr(sa.func, _SPATIAL[op])(self.geometry(args[0]), self.geometry(args[1]))
+        return getattr(sa.func, SPATIAL[op])(self.geometry(args[0]), self.geometry(args[1]))
 
     def geometry(self, node: Any) -> sa.ColumnElement:
         col = self.column(node)
@@ -416,33 +410,10 @@ class _Compiler:
         return to_storage(sa.func.ST_GeomFromGeoJSON(bound), self.crs)
 
     def _shape_of(self, node: dict[str, Any]) -> shapely.Geometry:
-        try:
-            shape = shapely.geometry.shape(node)
-        except (ValueError, TypeError, KeyError, AttributeError, shapely.errors.ShapelyError):
-            raise InvalidParameter(
-                f"filter: {_show(node)} is not a valid GeoJSON geometry"
-            ) from None
+        shape = literal_shape(node, self.crs)
         self.positions += int(shapely.get_num_coordinates(shape))
         if self.positions > MAX_POSITIONS:
             raise InvalidParameter(f"filter geometries have more than {MAX_POSITIONS:,} positions")
-        coords = shapely.get_coordinates(shape)
-        if shape.is_empty or not all(math.isfinite(v) for v in coords.ravel()):
-            raise InvalidParameter(
-                "filter: a geometry is empty or has coordinates that are not numbers"
-            )
-        if self.crs.geographic:
-            first, second = (
-                (coords[:, 1], coords[:, 0]) if self.crs.lat_first else (coords[:, 0], coords[:, 1])
-            )
-            if (abs(first) > 180).any() or (abs(second) > 90).any():
-                raise InvalidParameter(
-                    f"filter: coordinates out of range for {self.crs.uri} "
-                    f"({'lat, lon' if self.crs.lat_first else 'lon, lat'} order)"
-                )
-        if not shape.is_valid:
-            raise InvalidParameter(
-                f"filter: invalid geometry ({shapely.is_valid_reason(shape)[:120]})"
-            )
         return shape
 
     # --- temporal ------------------------------------------------------------------------------
@@ -505,24 +476,3 @@ def _arity(op: str, args: list[Any], n: int) -> None:
 
 def _show(node: Any) -> str:
     return shown(json.dumps(node, default=str))
-
-
-# Allen's interval relations, as CQL2 defines its temporal operators; (s, e) of each operand.
-Ends = sa.ColumnElement
-_TEMPORAL: dict[str, Callable[[Ends, Ends, Ends, Ends], sa.ColumnElement[bool]]] = {
-    "t_after": lambda s1, e1, s2, e2: s1 > e2,
-    "t_before": lambda s1, e1, s2, e2: e1 < s2,
-    "t_contains": lambda s1, e1, s2, e2: sa.and_(s1 < s2, e1 > e2),
-    "t_disjoint": lambda s1, e1, s2, e2: sa.or_(s1 > e2, e1 < s2),
-    "t_during": lambda s1, e1, s2, e2: sa.and_(s1 > s2, e1 < e2),
-    "t_equals": lambda s1, e1, s2, e2: sa.and_(s1 == s2, e1 == e2),
-    "t_finishedby": lambda s1, e1, s2, e2: sa.and_(s1 < s2, e1 == e2),
-    "t_finishes": lambda s1, e1, s2, e2: sa.and_(s1 > s2, e1 == e2),
-    "t_intersects": lambda s1, e1, s2, e2: sa.and_(s1 <= e2, e1 >= s2),
-    "t_meets": lambda s1, e1, s2, e2: e1 == s2,
-    "t_metby": lambda s1, e1, s2, e2: s1 == e2,
-    "t_overlappedby": lambda s1, e1, s2, e2: sa.and_(s1 > s2, s1 < e2, e1 > e2),
-    "t_overlaps": lambda s1, e1, s2, e2: sa.and_(s1 < s2, e1 > s2, e1 < e2),
-    "t_startedby": lambda s1, e1, s2, e2: sa.and_(s1 == s2, e1 > e2),
-    "t_starts": lambda s1, e1, s2, e2: sa.and_(s1 == s2, e1 < e2),
-}

@@ -21,6 +21,7 @@ from gis.areas import find_area
 from gis.errors import InvalidParameter
 from gis.maps import builders, data, folium_map
 from gis.maps.assets import ASSETS, DEFAULT_NODE_MODULES, UNUSED, MapAssets
+from gis.maps.configs import page_configs
 from gis.maps.elements import NOT_SAFE, colour
 from gis.notices import SYNTHETIC_MARK
 from gis.spec import Role
@@ -226,7 +227,7 @@ def test_map_page_has_layers_legend_notice_and_no_cdn(conn) -> None:
     assert '<script src="assets/leaflet/dist/leaflet.js"></script>' in html
     assert '<script src="assets/leaflet.markercluster' not in html  # nothing here is dense enough
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
-    configs = folium_map.page_configs(builders.data.overview(conn, REGISTRY, Role.staff).layers)
+    configs = page_configs(builders.data.overview(conn, REGISTRY, Role.staff).layers)
     assert configs["hazard_areas"]["colors"]["confirmed"] == "#d7191c"
     assert configs["facilities"]["shape"] == "square" and configs["facilities"]["tip"] == "name"
 

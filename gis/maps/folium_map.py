@@ -23,6 +23,7 @@ from folium.utilities import JsCode
 
 from gis.errors import InvalidParameter
 from gis.maps.assets import MapAssets
+from gis.maps.configs import layer_config, tile_url
 from gis.maps.data import LayerData, union_bounds
 from gis.maps.elements import (
     FitBounds,
@@ -35,11 +36,9 @@ from gis.maps.elements import (
     TiledLayer,
     ZoomGate,
     cluster_css,
-    colour,
     escape,
     own_head,
     script_json,
-    shape,
 )
 from gis.notices import NOT_SAFE
 from gis.spec import Style
@@ -349,32 +348,6 @@ def coverage_map(
     return finish(m, frame, layers, aoi=aoi, hazards=hazards)
 
 
-def layer_config(layer: LayerData) -> dict[str, object]:
-    """What map.js needs to draw and describe a layer, all from the spec (or the override style)."""
-    spec, style = layer.spec, layer.style or layer.spec.style
-    by = style.color_by and ("_k" if layer.style is None else style.color_by)
-    tiles: dict[str, object] = {
-        "tileLayer": spec.name,
-        "tileBy": style.color_by,
-        "point": spec.geometry_type == "Point",
-    }
-    return (tiles if layer.tiled else {}) | {
-        "key": layer.key,
-        "title": layer.title,
-        "by": by,
-        "colors": {str(k): colour(v) for k, v in style.colors.items()},
-        "color": colour(style.color),
-        "fillOpacity": style.fill_opacity,
-        "weight": 1.5 if spec.reference else 2,
-        "shape": shape(style),
-        "fields": list(layer.popup_fields),
-        "labels": dict(layer.labels),
-        "tip": layer.tooltip,
-        "label": layer.label_key,
-        "emphasis": layer.emphasis,
-    }
-
-
 def render(m: folium.Map, assets: MapAssets, *, danger_m: float = DEFAULT_DANGER_M) -> str:
     """The whole page. Folium's CDN links are removed from every element and replaced by the npm
     files they stand for (assets.py refuses any it does not know). `danger_m`: how near a hazard
@@ -485,11 +458,6 @@ def _add_layer(
     return cluster
 
 
-def tile_url(layer: str) -> str:
-    """The layer's vector tiles, relative to a page under /maps/ (OGC API – Tiles order)."""
-    return f"../collections/{layer}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
-
-
 def _with(layer: LayerData, **changes: object) -> LayerData:
     return replace(layer, **changes)  # type: ignore[arg-type]
 
@@ -499,8 +467,3 @@ def _circle_bounds(centre: Centre) -> tuple[float, float, float, float]:
     dlat = centre.radius_m / 111_320
     dlon = dlat / max(math.cos(math.radians(centre.lat)), 0.01)
     return (centre.lon - dlon, centre.lat - dlat, centre.lon + dlon, centre.lat + dlat)
-
-
-def page_configs(layers: Sequence[LayerData]) -> Mapping[str, dict[str, object]]:
-    """Every layer's map.js configuration, by key (for tests and debugging)."""
-    return {layer.key: layer_config(layer) for layer in layers}
