@@ -99,8 +99,13 @@ def test_analysis_and_map_parameters_refuse_hostile_values(hostile, route, data)
     _refused_cleanly(client.get(f"{path}&{name}={quote(value)}", headers={"X-API-Key": key}))
 
 
+# Percent-encoded bytes in one path segment. Not "/": Starlette decodes %2F before routing, so it
+# is a separator naming another path (e.g. items// → a slash redirect to the list), not an odd byte.
+odd_bytes = st.binary(min_size=1, max_size=6).filter(lambda b: b"/" not in b)
+
+
 @FAST
-@given(segment=st.one_of(hostile_text, st.binary(min_size=1, max_size=6).map(
+@given(segment=st.one_of(hostile_text, odd_bytes.map(
     lambda b: "".join(f"%{x:02X}" for x in b))))  # fmt: skip
 def test_path_segments_and_asset_paths_refuse_odd_bytes(hostile, segment: str) -> None:
     client, key, _ = hostile
