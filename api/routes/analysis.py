@@ -30,6 +30,8 @@ LayerName = Annotated[str, Query(description="Layer (collection) name, e.g. haza
 Lon = Annotated[float | None, Query(description="Longitude, WGS 84 degrees (-180…180)")]
 Lat = Annotated[float | None, Query(description="Latitude, WGS 84 degrees (-90…90)")]
 GeoJSONBody = Annotated[dict[str, Any], Body(description="A GeoJSON Feature or bare geometry")]
+WithinM = Annotated[float, Query(description="Geodesic distance in metres")]
+WithinLimit = Annotated[int, Query(description="Most features returned")]
 
 
 def _answer(body: bytes, f: str, name: str, leading: tuple[str, ...] = ()) -> Response:
@@ -136,10 +138,26 @@ def within_point(
     layer: LayerName,
     lon: Lon = None,
     lat: Lat = None,
-    distance_m: Annotated[float, Query(description="Geodesic distance in metres")] = 1000,
-    limit: Annotated[int, Query(description="Most features returned")] = 1000,
+    distance_m: WithinM = 1000,
+    limit: WithinLimit = 1000,
     f: Format = "json",
 ) -> Response:
+    where = {"lon": lon, "lat": lat}
+    return _within(engine, settings, registry, principal, layer, distance_m, limit, f, where)
+
+
+def _within(
+    engine: EngineDep,
+    settings: SettingsDep,
+    registry: RegistryDep,
+    principal: PrincipalDep,
+    layer: str,
+    distance_m: float,
+    limit: int,
+    f: str,
+    where: dict[str, Any],
+) -> Response:
+    """One within answer for both faces: from a point (GET) or from a geometry (POST)."""
     with engine.connect() as conn:
         body = answers.within_answer(
             conn,
@@ -148,10 +166,9 @@ def within_point(
             principal.role,
             layer_name=layer,
             distance_m=distance_m,
-            lon=lon,
-            lat=lat,
             limit=limit,
             max_limit=settings.api.max_limit,
+            **where,
         )
     return _answer(body, f, "within", ("distance_m",))
 
@@ -171,23 +188,12 @@ def within_geometry(
     principal: PrincipalDep,
     body: GeoJSONBody,
     layer: LayerName,
-    distance_m: Annotated[float, Query(description="Geodesic distance in metres")] = 1000,
-    limit: Annotated[int, Query(description="Most features returned")] = 1000,
+    distance_m: WithinM = 1000,
+    limit: WithinLimit = 1000,
     f: Format = "json",
 ) -> Response:
-    with engine.connect() as conn:
-        answer = answers.within_answer(
-            conn,
-            registry,
-            settings.analysis,
-            principal.role,
-            layer_name=layer,
-            distance_m=distance_m,
-            geojson=body,
-            limit=limit,
-            max_limit=settings.api.max_limit,
-        )
-    return _answer(answer, f, "within", ("distance_m",))
+    where = {"geojson": body}
+    return _within(engine, settings, registry, principal, layer, distance_m, limit, f, where)
 
 
 @router.post(
