@@ -43,8 +43,11 @@ console = Console(width=150)
 WORKERS = 2
 
 
+SECTIONS = ("serving", "analysis", "maps", "tiles", "mixed")
+
+
 @contextlib.contextmanager
-def bench_database(server_url: str) -> Iterator[sa.URL]:
+def bench_database(server_url: str, keep: bool = False) -> Iterator[sa.URL]:
     server = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"safeground_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -53,10 +56,30 @@ def bench_database(server_url: str) -> Iterator[sa.URL]:
     try:
         yield server.set(database=name)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            console.print(f"kept database {name}: rerun with --database {name}")
+        else:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            console.print(f"dropped database {name}")
         admin.dispose()
-        console.print(f"dropped database {name}")
+
+
+@contextlib.contextmanager
+def loaded_database(server_url: str, args: argparse.Namespace) -> Iterator[tuple[sa.URL, str]]:
+    """A database with the demo loaded, and an admin key: a new one, or --database's as it is."""
+    if args.database:
+        server = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        url = server.set(database=args.database)
+        engine = db.make_engine(DatabaseSettings(url=url.render_as_string(hide_password=False)))
+        with engine.begin() as conn:
+            key = create_key(conn, f"bench-{uuid.uuid4().hex[:6]}", scenarios.ROLE)
+        engine.dispose()
+        console.print(f"reusing database {args.database} as loaded")
+        yield url, key
+        return
+    with bench_database(server_url, keep=args.keep) as url:
+        yield url, prepare(url, args.scale)
 
 
 def prepare(url: sa.URL, scale: str) -> str:
@@ -231,7 +254,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only the 60 s mixed load with a PostgreSQL restart (its own throw-away cluster)",
     )
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the loaded database and print its name"
+    )
+    parser.add_argument(
+        "--database", help="reuse a database kept by --keep instead of loading a new one"
+    )
     args = parser.parse_args(argv)
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := only - set(SECTIONS):
+        parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))}")
     if args.mixed_only:
         mixed_result = mixed_bench.run()
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -248,20 +285,25 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.imports:
         return imports_only(server, args, started)
-    with bench_database(server) as url:
-        key = prepare(url, args.scale)
+    results: list[dict[str, object]] = []
+    others: dict[str, object] = {}
+    with loaded_database(server, args) as (url, key):
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         with served(url, WORKERS) as base:
             console.print(f"serving on {base} with {WORKERS} workers; measuring…")
-            results = run(base, key, dsn, args.quick, max(1, args.rounds))
+            if "serving" in only:
+                results = run(base, key, dsn, args.quick, max(1, args.rounds))
             engine_url = url.render_as_string(hide_password=False)
-            others: dict[str, object] = {
-                "analysis": analysis_bench.run(engine_url, base, {"X-API-Key": key}),
-                "maps": maps_bench.run(engine_url, base, {"X-API-Key": key}),
-                "tiles": tiles_bench.run(engine_url, dsn, base, key, scenarios.ROLE),
-            }
-    others["mixed"] = mixed_bench.run()  # its own cluster: the restart never touches this server
-    print_table(results)
+            if "analysis" in only:
+                others["analysis"] = analysis_bench.run(engine_url, base, {"X-API-Key": key})
+            if "maps" in only:
+                others["maps"] = maps_bench.run(engine_url, base, {"X-API-Key": key})
+            if "tiles" in only:
+                others["tiles"] = tiles_bench.run(engine_url, dsn, base, key, scenarios.ROLE)
+    if "mixed" in only:  # its own cluster: the restart never touches this server
+        others["mixed"] = mixed_bench.run()
+    if results:
+        print_table(results)
     for title, rows in others.items():
         if title != "mixed":
             print_rows(f"{title} ({args.scale} scale)", rows)  # type: ignore[arg-type]
