@@ -13,6 +13,7 @@ from api import access_log, openapi30
 from api.auth import KeyCache
 from api.errors import add_exception_handlers
 from api.guard import Bulkhead, CatchAll, RefuseNul, SecurityHeaders
+from api.map_session import SessionKeys
 from api.routes import analysis as analysis_routes
 from api.routes import docs as doc_routes
 from api.routes import health, ogc
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = REGISTRY
     app.state.roles = roles
     app.state.key_cache = KeyCache(settings.api.key_cache_seconds)
+    app.state.session_keys = SessionKeys(settings.api.key_cache_seconds)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api import map_session
 from api.auth import KeyCache, resolve
 from api.responses import Format, negotiate
 from gis.access import ANONYMOUS, Principal
@@ -58,6 +59,10 @@ async def _principal(
 ) -> Principal:
     key = x_api_key or api_key
     if not key:
+        # A served map's own tile and item reads carry its session cookie instead of the key.
+        session = request.cookies.get(map_session.COOKIE)
+        if session and map_session.accepts(request):
+            return await run_in_threadpool(map_session.principal, request, engine, session)
         return ANONYMOUS
     cache: KeyCache = request.app.state.key_cache
     known, principal = cache.lookup(key)

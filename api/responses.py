@@ -161,7 +161,7 @@ def cache_headers(principal: Principal) -> dict[str, str]:
     scope = "public" if principal.name is None else "private"
     return {
         "Cache-Control": f"{scope}, max-age={CACHE_SECONDS}",
-        "Vary": "Accept, X-API-Key",
+        "Vary": "Accept, X-API-Key, Cookie",
     }
 
 

@@ -63,7 +63,7 @@ class Principal:
 ANONYMOUS = Principal(None, Role.public)
 
 
-def _hash(key: str) -> str:
+def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -72,7 +72,7 @@ def create_key(conn: sa.Connection, name: str, role: Role) -> str:
     if role == Role.public:
         raise ValueError("public needs no key")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(sa.insert(api_keys).values(name=name, role=role.name, key_hash=_hash(key)))
+    conn.execute(sa.insert(api_keys).values(name=name, role=role.name, key_hash=key_hash(key)))
     return key
 
 
@@ -82,7 +82,7 @@ def principal_for(conn: sa.Connection, key: str | None) -> Principal:
         return ANONYMOUS
     row = conn.execute(
         sa.select(api_keys.c.name, api_keys.c.role, api_keys.c.revoked_at).where(
-            api_keys.c.key_hash == _hash(key)
+            api_keys.c.key_hash == key_hash(key)
         )
     ).first()
     if row is None or row.revoked_at is not None:

@@ -94,6 +94,13 @@ class ApiSettings(BaseSettings):
         description="How long an API key's role is remembered by each process (0: ask the database "
         "on every request); a revoked key stops working after at most this long.",
     )
+    map_session_seconds: float = Field(
+        900,
+        ge=30,
+        le=86_400,
+        description="How long a served map may read the protected tiles and items it draws "
+        "(its HttpOnly session cookie); then the map warns and asks to be reloaded.",
+    )
     public_url: str | None = Field(
         None,
         description="Public base URL of the API (https://safeground.example.org); absolute links "

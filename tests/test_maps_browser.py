@@ -22,7 +22,7 @@ from gis.access import create_key
 from gis.analysis import answers
 from gis.maps.builders import TILE_ABOVE
 from gis.notices import NOT_SAFE
-from gis.settings import AnalysisSettings
+from gis.settings import AnalysisSettings, ApiSettings
 from gis.spec import Role, geography
 from layers import REGISTRY
 from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
@@ -72,7 +72,10 @@ def demo(demo_copy: sa.URL) -> Iterator[Demo]:
 
 @pytest.fixture(scope="module")
 def base_url(demo: Demo, demo_template: DemoTemplate) -> Iterator[str]:
-    with serving(create_app(settings_for(demo.engine.url, demo_template.raster_dir))) as url:
+    settings = settings_for(demo.engine.url, demo_template.raster_dir)
+    # no key cache: a revoked key's map session fails at its next tile, not seconds later
+    settings = settings.model_copy(update={"api": ApiSettings(key_cache_seconds=0)})
+    with serving(create_app(settings)) as url:
         yield url
 
 
@@ -105,26 +108,33 @@ def assert_clean(report) -> None:
 TILED = """() => Object.fromEntries([...document.querySelectorAll('.sg-tiled')].map(
   (el) => [[...el.classList].find((c) => c.startsWith('sg-tiled-')).slice(9),
            el.querySelectorAll('path').length]))"""
+WARNING = ".sg-tile-failed-hazard"
+
+
+def live_ids(engine: sa.Engine, layer: str) -> list[int]:
+    t = REGISTRY[layer].table
+    with engine.connect() as conn:
+        return sorted(conn.scalars(sa.select(t.c.id).where(t.c.deleted_at.is_(None))))
+
+
+def tiled_ids(page, key: str) -> list[int]:
+    return sorted(page.evaluate("(key) => SG.tiledIds(key)", key))
 
 
 def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser) -> None:
-    """Small layers inline, every feature drawn; big public ones from their vector tiles (whose
-    contents tests/test_tiles.py checks), villages only zoomed in. Hazard areas are a partner
-    layer: a browser's tile requests carry no key, so they are always inline, every one drawn."""
+    """Small layers inline, every feature drawn; big ones — the partner's hazard areas too — from
+    their vector tiles (whose contents tests/test_tiles.py checks), read with the page's session
+    cookie: the key goes with the page's request only, as a client sends it; villages only
+    zoomed in."""
     expected = sql_counts(demo.engine)
-    with open_map(browser, f"{base_url}/maps/overview", headers={"X-API-Key": demo.key}) as (
+    with open_map(browser, f"{base_url}/maps/overview", page_headers={"X-API-Key": demo.key}) as (
         page,
         report,
     ):
         page.wait_for_load_state("networkidle")
         assert_clean(report)
-        tiled = {
-            k
-            for k, n in expected.items()
-            if n > TILE_ABOVE and REGISTRY[k].readable_by(Role.public)
-        }
-        assert expected["hazard_areas"] > TILE_ABOVE  # big, and still inline
-        assert {"outreach_sessions", "villages"} <= tiled
+        tiled = {k for k, n in expected.items() if n > TILE_ABOVE}
+        assert {"hazard_areas", "outreach_sessions", "villages"} <= tiled
         inline = {k: n for k, n in expected.items() if k not in tiled}
         assert drawn(page, list(inline)) == inline
         for key in tiled:  # the legend still counts them all
@@ -133,8 +143,19 @@ def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser)
             u.split("/collections/")[1].split("/")[0] for u in report.requests if "/tiles/" in u
         }
         assert requested == tiled - {"villages"}  # villages: off at national zoom
+        # every hazard area on record, drawn from tiles at national zoom, none dropped
+        assert tiled_ids(page, "hazard_areas") == live_ids(demo.engine, "hazard_areas")
         paths = page.evaluate(TILED)
-        assert "hazard_areas" not in paths and paths["outreach_sessions"] > 0
+        assert paths["hazard_areas"] > 0 and paths["outreach_sessions"] > 0
+        assert page.locator(WARNING).count() == 0
+        # the hazard tiles sit in their own pane, above every marker and cluster
+        assert page.locator(".leaflet-sgHazards-pane .sg-tiled-hazard_areas").count() > 0
+        cookie = next(c for c in page.context.cookies() if c["name"] == "sg_map_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert cookie["path"] == "/collections"
+        assert cookie["value"] not in page.content()
+        assert "sg_map_session" not in page.evaluate("document.cookie")
+        assert demo.key not in page.content()
         screenshot(page, "overview")
         page.evaluate("window.safeground.map.setZoom(10, {animate: false})")
         page.wait_for_load_state("networkidle")
@@ -145,6 +166,64 @@ def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser)
             and page.locator("#sg-notice .sg-synthetic").is_visible()
         )
         assert NOT_SAFE in page.locator("#sg-notice").inner_text()
+
+
+def test_anonymous_overview_has_no_hazard_tiles_and_says_so(demo, base_url, browser) -> None:
+    with open_map(browser, f"{base_url}/maps/overview") as (page, report):
+        page.wait_for_load_state("networkidle")
+        assert_clean(report)
+        assert not any("/collections/hazard_areas/" in u for u in report.requests)
+        assert tiled_ids(page, "hazard_areas") == [] and drawn(page, ["hazard_areas"]) == {
+            "hazard_areas": 0
+        }
+        assert "Hazard areas are NOT shown" in page.locator("#sg-notice").inner_text()
+        assert not any(c["name"] == "sg_map_session" for c in page.context.cookies())
+
+
+def zoom_in(page) -> None:
+    """Zoom in on the map's centre, so new tiles are fetched."""
+    page.evaluate(
+        "window.safeground.map.setZoom(window.safeground.map.getZoom() + 2, {animate: false})"
+    )
+    page.wait_for_load_state("networkidle")
+
+
+@pytest.mark.parametrize("failure", ["refused", "expired", "revoked", "unreachable"])
+def test_a_hazard_tile_that_fails_to_load_shows_a_warning(demo, base_url, browser, failure) -> None:
+    """Blank must never pass for safe: whatever makes a hazard tile fail — the server refusing
+    it, the session cookie gone (expired), its key revoked, the network — the map warns."""
+    with demo.engine.begin() as conn:
+        key = create_key(conn, f"browser {failure}", Role.partner)
+    with open_map(browser, f"{base_url}/maps/overview", page_headers={"X-API-Key": key}) as (
+        page,
+        report,
+    ):
+        page.wait_for_load_state("networkidle")
+        assert_clean(report)
+        assert page.locator(WARNING).count() == 0
+        context = page.context
+        if failure == "refused":
+            context.route(
+                "**/collections/hazard_areas/tiles/**", lambda r: r.fulfill(status=500, body="x")
+            )
+        elif failure == "expired":  # the browser drops the cookie at its Max-Age
+            context.clear_cookies()
+        elif failure == "revoked":
+            with demo.engine.begin() as conn:
+                conn.execute(
+                    sa.text("UPDATE api_keys SET revoked_at = now() WHERE name = :n"),
+                    {"n": f"browser {failure}"},
+                )
+        else:
+            context.route("**/collections/hazard_areas/tiles/**", lambda r: r.abort("failed"))
+        zoom_in(page)
+        warning = page.locator(WARNING)
+        warning.wait_for(state="visible", timeout=20_000)
+        assert "hazard layer could not be loaded" in warning.inner_text()
+        assert "reload" in warning.inner_text()
+        page.wait_for_timeout(1_000)
+        assert warning.is_visible()  # it stays
+        screenshot(page, f"overview-hazard-tiles-{failure}")
 
 
 def test_district_overview_draws_the_district_and_recent_activities(

@@ -19,6 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.routing import APIRoute
 
+from api import map_session
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
 from gis.errors import InvalidParameter
@@ -149,7 +150,11 @@ def overview(
             roles=roles,
             tiled=not offline,  # a file carries its features; a page reads the big layers' tiles
         )
-    return _page(settings, page, offline, "safeground-overview.html", danger_m)
+    response = _page(settings, page, offline, "safeground-overview.html", danger_m)
+    if not offline:  # the page's tile requests read with the caller's role (api/map_session.py)
+        key = request.headers.get("x-api-key") or request.query_params.get("api_key")
+        map_session.grant(request, response, engine, key)
+    return response
 
 
 @router.get(

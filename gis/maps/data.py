@@ -289,11 +289,9 @@ def overview(
             where.append(sa.func.ST_Intersects(spec.table.c.geom, area))
         if since is not None and spec.temporal_field and spec.name != roles.hazards.name:
             where.append(spec.table.c[spec.temporal_field] >= since)
-        # The page's tile requests carry no key (a key never goes into a URL), so only a layer
-        # everyone may read is drawn from tiles; a protected layer — the hazards above all — is
-        # drawn inline, or it would silently vanish from the map of the partner who may see it.
-        tileable = spec.readable_by(Role.public)
-        if tile_above is not None and tileable and not where and _more_than(conn, spec, tile_above):
+        # A protected layer's tiles are read with the served page's session cookie (the page's
+        # requests carry no key); a tile that fails to load makes the page warn, never go blank.
+        if tile_above is not None and not where and _more_than(conn, spec, tile_above):
             selection.layers.append(collect(conn, spec, role, scale, tiled=True))
             continue
         selection.layers.append(capped(conn, spec, role, scale, where, roles))

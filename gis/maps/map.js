@@ -180,24 +180,30 @@ var SG = (function () {
   }
 
   // A big layer drawn from the API's vector tiles (leaflet.vectorgrid, from npm). The tiles hold
-  // the stored values (codes, numbers), which the popup shows as they are.
+  // the stored values (codes, numbers), which the popup shows as they are. A protected layer's
+  // tiles are read with the page's HttpOnly session cookie (api/map_session.py), sent by fetch.
+  var tiledLayers = {};
   function tiled(map, key, url, minZoom) {
     var cfg = configs[key];
+    var hazard = cfg.pane === "sgHazards";
     var styles = {};
     styles[cfg.tileLayer] = function (props, zoom) {
       var c = (cfg.tileBy && cfg.colors[String(props[cfg.tileBy])]) || cfg.color;
       if (cfg.shape && cfg.point) {
         return { radius: zoom < 9 ? 3 : 5, weight: 1, color: "#ffffff", fill: true, fillColor: c, fillOpacity: 0.9 };
       }
-      // never thinner than a few pixels, however small the area at this zoom
-      var weight = cfg.pane === "sgHazards" ? (zoom < 10 ? 3 : 2) : cfg.weight;
-      return { color: c, weight: weight, opacity: 0.9, fill: cfg.fillOpacity > 0, fillColor: c, fillOpacity: cfg.fillOpacity };
+      // never thinner than a few pixels, however small the area at this zoom; an area too small
+      // for the tile's grid comes as a point (gis/tiles.py), drawn as a dot of a few pixels
+      var weight = hazard ? (zoom < 10 ? 3 : 2) : cfg.weight;
+      return { color: c, weight: weight, opacity: 0.9, fill: cfg.fillOpacity > 0, fillColor: c, fillOpacity: cfg.fillOpacity, radius: 4 };
     };
     var layer = L.vectorGrid.protobuf(url, {
       vectorTileLayerStyles: styles, interactive: true, pane: cfg.pane || "overlayPane",
       getFeatureId: function (f) { return f.id; }, maxNativeZoom: 16,
-      className: "sg-tiled sg-tiled-" + key,
+      className: "sg-tiled sg-tiled-" + key, fetchOptions: { credentials: "same-origin" },
     });
+    watchTiles(map, layer, cfg, hazard);
+    tiledLayers[key] = layer;
     layer.on("click", function (e) {
       L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(table(cfg, e.layer.properties || {})).openOn(map);
     });
@@ -205,6 +211,51 @@ var SG = (function () {
     if (minZoom) gate(map, layer, minZoom);
     else gates.push(function () { layer.addTo(map); });
     return layer;
+  }
+
+  // vectorgrid draws a refused or failed tile as an empty one: blank, as if nothing were there.
+  // Each tile's fetch is checked instead, and any failure shows a warning that stays (a map must
+  // never let a missing hazard layer pass for safe ground).
+  function watchTiles(map, layer, cfg, hazard) {
+    var fetchTile = layer._getVectorTilePromise;
+    function failed() {
+      tileWarning(map, cfg, hazard);
+      return new Response(null, { status: 503 }); // drawn empty, the warning says why
+    }
+    layer._getVectorTilePromise = function (coords) {
+      var saved = window.fetch;
+      window.fetch = function (url, init) {
+        return saved.call(window, url, init).then(function (r) { return r.ok ? r : failed(); }, failed);
+      };
+      try { return fetchTile.call(this, coords); } finally { window.fetch = saved; }
+    };
+  }
+
+  function tileWarning(map, cfg, hazard) {
+    var box = map.getContainer();
+    var id = "sg-tile-failed-" + cfg.key;
+    if (document.getElementById(id)) return;
+    var el = document.createElement("div");
+    el.id = id;
+    el.className = "sg-tile-failed" + (hazard ? " sg-tile-failed-hazard" : "");
+    el.setAttribute("role", "alert");
+    el.textContent = "\u26a0 " + cfg.title + (hazard
+      ? ": hazard layer could not be loaded \u2014 reload the page. Blank on this map does not mean safe."
+      : " could not be loaded \u2014 reload the page.");
+    el.style.cssText = "position:absolute;z-index:1001;left:50%;top:56px;transform:translateX(-50%);" +
+      "max-width:90%;padding:8px 12px;background:#fff3cd;color:#5c0000;border:3px solid #b00000;" +
+      "font:bold 15px/1.3 sans-serif;box-shadow:0 2px 8px rgba(0,0,0,.4);pointer-events:none";
+    box.appendChild(el);
+  }
+
+  // The distinct feature ids a tiled layer draws now (for tests: compared with SQL's).
+  function tiledIds(key) {
+    var layer = tiledLayers[key], ids = {};
+    if (!layer) return [];
+    for (var tile in layer._vectorTiles) {
+      for (var id in layer._vectorTiles[tile]._features || {}) ids[id] = true;
+    }
+    return Object.keys(ids).map(Number);
   }
 
   function configure(extra) {
@@ -350,6 +401,6 @@ var SG = (function () {
 
   return {
     define: define, style: style, point: point, bind: bind, clusterIcon: clusterIcon, panel: panel,
-    ready: ready, start: start, panels: panels, panes: panes, gate: gate, tiled: tiled, configure: configure, phone: phone, text: text,
+    ready: ready, start: start, panels: panels, panes: panes, gate: gate, tiled: tiled, tiledIds: tiledIds, configure: configure, phone: phone, text: text,
   };
 })();

@@ -79,6 +79,7 @@ def open_map(
     url: str,
     *,
     headers: dict[str, str] | None = None,
+    page_headers: dict[str, str] | None = None,
     offline: bool = False,
     viewport: tuple[int, int] = (1280, 800),
     post_json: object = None,
@@ -86,7 +87,9 @@ def open_map(
 ) -> Iterator[tuple[Page, Report]]:
     """Open a map page and wait until it says it is ready (map.js sets data-sg-ready); with
     `post_json`, the page itself is requested by a POST of that JSON body (e.g. a route); with
-    `geolocation` (latitude, longitude, accuracy), the device's position is that, permitted."""
+    `geolocation` (latitude, longitude, accuracy), the device's position is that, permitted.
+    `headers` go with every request; `page_headers` with the page's own request only (as a client
+    that sends its key for the page, while the page's tile requests carry none)."""
     context = browser.new_context(
         viewport={"width": viewport[0], "height": viewport[1]},
         extra_http_headers=headers or {},
@@ -111,6 +114,12 @@ def open_map(
                 route.abort("internetdisconnected")
 
         context.route("**/*", refuse)
+    if page_headers:
+
+        def with_headers(route: Route) -> None:
+            route.continue_(headers=route.request.headers | page_headers)
+
+        context.route(url, with_headers)
     if post_json is not None:
         body = json.dumps(post_json)
 
