@@ -159,6 +159,21 @@ def test_tiles_are_cached_with_etags(client, keys, engine) -> None:
     assert again.status_code == 304 and again.content == b""
 
 
+def test_a_gzipped_tile_holds_the_same_tile_under_the_same_etag(client, keys, engine) -> None:
+    lon, lat = anchor(engine, "hazard_areas")
+    path = url("hazard_areas", *tile_of(lon, lat, 9))
+    headers = {"X-API-Key": keys[Role.partner]}
+    plain = client.get(path, headers=headers | {"Accept-Encoding": "identity"})
+    packed = client.get(path, headers=headers | {"Accept-Encoding": "gzip"})
+    assert len(plain.content) > 1000  # big enough to be compressed
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert packed.content == plain.content  # decoded by the client
+    assert packed.headers["etag"] == plain.headers["etag"]
+    assert mapbox_vector_tile.decode(packed.content) == mapbox_vector_tile.decode(plain.content)
+
+
 @pytest.mark.parametrize(
     ("path", "status", "says"),
     [

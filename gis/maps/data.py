@@ -164,7 +164,8 @@ def collect(
     t = spec.table
     fields = popup_fields(spec, role)
     geom: sa.ColumnElement = t.c.geom
-    if spec.geometry_type != "Point" and scale.tolerance_deg > 0:
+    # a tiled layer's geometry is only measured here (count, extent), never drawn: not simplified
+    if spec.geometry_type != "Point" and scale.tolerance_deg > 0 and not tiled:
         geom = sa.func.ST_SimplifyPreserveTopology(geom, scale.tolerance_deg)
     if order is None:  # big polygons first, so small ones are drawn (and clickable) on top
         order = (
@@ -183,13 +184,18 @@ def collect(
         t.c.source.label("_src"),
         t.c.updated_at.label("_upd"),
         order[0].label("_ord"),
-        *(expr.label(f"p_{i}") for i, (_, expr) in enumerate(props)),
+        # a tiled layer's features are not in the page: only their count, extent and dates are
+        *(expr.label(f"p_{i}") for i, (_, expr) in enumerate(() if tiled else props)),
     ).where(t.c.deleted_at.is_(None), *where)
     if limit is not None:
         inner = inner.order_by(order[0].desc() if order[1] else order[0]).limit(limit)
-    f = inner.subquery("f")
+    # Materialized when simplified: the simplified geometry is used four times below (filter,
+    # GeoJSON, extent), and a flattened subquery would compute it once for each.
+    f: sa.Subquery | sa.CTE = (
+        inner.subquery("f") if geom is t.c.geom else inner.cte("f").prefix_with("MATERIALIZED")
+    )
     pairs: list[sa.ColumnElement] = []
-    for i, (name, _) in enumerate(props):
+    for i, (name, _) in enumerate(() if tiled else props):
         pairs += [_key(name), f.c[f"p_{i}"]]
     feature = sa.func.json_build_object(
         _key("type"),

@@ -209,8 +209,22 @@ var SG = (function () {
     });
     // added once the map is framed (SG.start), a gated one only when zoomed in far enough
     if (minZoom) gate(map, layer, minZoom);
-    else gates.push(function () { layer.addTo(map); });
+    else gates.push(function () { waitTiles(key, layer); layer.addTo(map); });
     return layer;
+  }
+
+  // When the tiles of each layer shown at the opening view are drawn, and of all of them
+  // (bench/maps.py reads these).
+  var pendingTiles = 0;
+  function waitTiles(key, layer) {
+    pendingTiles++;
+    layer.once("load", function () {
+      var marks = window.safeground;
+      if (!marks) return;
+      marks.tilesMsBy = marks.tilesMsBy || {};
+      marks.tilesMsBy[key] = performance.now();
+      if (--pendingTiles === 0) marks.tilesMs = performance.now();
+    });
   }
 
   // vectorgrid draws a refused or failed tile as an empty one: blank, as if nothing were there.
