@@ -113,9 +113,10 @@ def run(engine_url: str, base_url: str, headers: dict[str, str]) -> list[dict[st
         timings = _browser_ready_ms(
             base_url, headers, [(c.path, c.viewport) for c in cases(village)]
         )
-        for row, (ready, render, tiles) in zip(rows, timings, strict=True):
+        for row, (ready, render, tiles, by_layer) in zip(rows, timings, strict=True):
             row["browser_ready_ms"], row["browser_render_ms"] = ready, render
             row["browser_tiles_drawn_ms"] = tiles
+            row["browser_tiles_drawn_ms_by_layer"] = by_layer or None
         return rows
     finally:
         engine.dispose()
@@ -144,15 +145,17 @@ def _build(
 
 def _browser_ready_ms(
     base_url: str, headers: dict[str, str], paths: list[tuple[str, tuple[int, int]]]
-) -> list[tuple[float, float, float | None]]:
+) -> list[tuple[float, float, float | None, dict[str, float]]]:
     """Per page, medians of REPEAT fresh loads: from navigation start to map.js's ready mark
     (which includes the server building the page), from the end of the response to it (the
     browser's own work), and from navigation start until the tiles of every layer shown at the
-    opening view are drawn (hazard areas included; None for a page with no tiled layer)."""
-    results: list[tuple[float, float, float | None]] = []
+    opening view are drawn (hazard areas included; None for a page with no tiled layer), and
+    that per tiled layer."""
+    results: list[tuple[float, float, float | None, dict[str, float]]] = []
     with chromium() as browser:  # one browser for every page and repeat
         for path, (width, height) in paths:
             ready, render, tiles = [], [], []
+            by_layer: dict[str, list[float]] = {}
             for _ in range(REPEAT):
                 context = browser.new_context(viewport={"width": width, "height": height})
                 url = base_url.rstrip("/") + path
@@ -169,18 +172,21 @@ def _browser_ready_ms(
                 timing = page.evaluate(
                     "[window.safeground.readyMs, "
                     "performance.getEntriesByType('navigation')[0].responseEnd, "
-                    "window.safeground.tilesMs || null]"
+                    "window.safeground.tilesMs || null, window.safeground.tilesMsBy || {}]"
                 )
                 ready.append(float(timing[0]))
                 render.append(float(timing[0]) - float(timing[1]))
                 if timing[2] is not None:
                     tiles.append(float(timing[2]))
+                for key, ms in timing[3].items():
+                    by_layer.setdefault(key, []).append(float(ms))
                 context.close()
             results.append(
                 (
                     round(statistics.median(ready), 1),
                     round(statistics.median(render), 1),
                     round(statistics.median(tiles), 1) if tiles else None,
+                    {k: round(statistics.median(v), 1) for k, v in by_layer.items()},
                 )
             )
     return results
