@@ -31,7 +31,7 @@ from api.coverage_params import (
 from gis import db
 from gis.analysis.answers import CoverageAsk
 from gis.errors import SafeGroundError
-from gis.maps import builders, coverage_page, folium_map, nearby, route_page
+from gis.maps import builders, choropleth, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings
 from gis.roles import LayerRoles
 from gis.settings import Settings
@@ -121,6 +121,13 @@ def overview(
     since: Annotated[
         str | None, typer.Option(help="only activities since this date (YYYY-MM-DD)")
     ] = None,
+    shade: Annotated[
+        str | None,
+        typer.Option(
+            help=f"shade the districts by a figure: {', '.join(choropleth.SHADES)} "
+            "(districts without it hatched 'no data — not safe')"
+        ),
+    ] = None,
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
     danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
@@ -143,6 +150,8 @@ def overview(
                 district=district,
                 since=day,
                 roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
+                shade=shade,
+                analysis=settings.analysis,
             )
     except SafeGroundError as exc:
         _fail(exc.message)

@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
 from gis.errors import InvalidParameter
-from gis.maps import builders, coverage_page, folium_map, nearby, route_page
+from gis.maps import builders, choropleth, coverage_page, folium_map, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
 from gis.notices import NOT_SAFE
 from gis.templating import render
@@ -123,6 +123,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
+    app_settings: SettingsDep,
     roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
@@ -134,6 +135,16 @@ def overview(
     since: Annotated[
         dt.date | None,
         Query(description="Only activities on or after this date (hazard areas: all)"),
+    ] = None,
+    shade: Annotated[
+        choropleth.Shade | None,
+        Query(
+            description="Shade the districts by a figure of the analyses: hazard_km2 (active "
+            "hazard area inside the district, km², geodesic), villages_at_risk (the coverage "
+            "analysis' villages at risk) or coverage (% of those covered, in the `since` window); "
+            "a district without the figure is hatched 'no data — not safe'. Needs an API key "
+            "that reads the hazard areas."
+        ),
     ] = None,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
@@ -148,6 +159,8 @@ def overview(
             download_href=None if offline else _offline_href(request),
             roles=roles,
             tiled=not offline,  # a file carries its features; a page reads the big layers' tiles
+            shade=shade,
+            analysis=app_settings.analysis,
         )
     return _page(settings, page, offline, "safeground-overview.html", danger_m)
 

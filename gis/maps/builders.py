@@ -14,9 +14,10 @@ import sqlalchemy as sa
 
 from gis.areas import find_area
 from gis.errors import InvalidParameter
-from gis.maps import data, folium_map, nearby
-from gis.maps.elements import frame_for
+from gis.maps import choropleth, data, folium_map, nearby
+from gis.maps.elements import ShadeLegend, frame_for
 from gis.roles import LayerRoles
+from gis.settings import AnalysisSettings
 from gis.spec import Registry, Role
 
 # A served overview draws a layer of more features than this from its vector tiles: inline, each
@@ -42,11 +43,21 @@ def overview(
     download_href: str | None = None,
     roles: LayerRoles | None = None,
     tiled: bool = False,
+    shade: str | None = None,
+    analysis: AnalysisSettings | None = None,
 ) -> BuiltMap:
     """Every layer the role may read: nationally (simplified), or one district's area in detail.
-    `tiled` (a served page, never a file): big layers are drawn from the vector tiles."""
+    `tiled` (a served page, never a file): big layers are drawn from the vector tiles. `shade`:
+    the districts shaded by one figure of the analyses (choropleth.SHADES)."""
     roles = roles or LayerRoles.defaults(registry)
     found = find_area(conn, roles.areas, district) if district else None
+    shaded = (
+        choropleth.district_shade(
+            conn, registry, role, shade, analysis=analysis, since=since, roles=roles
+        )
+        if shade is not None
+        else None
+    )
     selection = data.overview(
         conn,
         registry,
@@ -57,6 +68,8 @@ def overview(
         tile_above=TILE_ABOVE if tiled else None,
     )
     lines = []
+    if shaded:
+        lines.append(f"Districts shaded by {shaded.title.lower()}: {shaded.window}")
     if found:
         lines.append(f"District: {found.label}, with its neighbours' outlines")
     if since:
@@ -76,9 +89,22 @@ def overview(
         hidden=selection.hidden,
         hazards_title=roles.hazards.title,
         download_href=download_href,
+        shade=None
+        if shaded is None
+        else ShadeLegend(
+            title=shaded.title,
+            definition=shaded.definition,
+            window=shaded.window,
+            classes=tuple((c.label, c.colour) for c in shaded.classes),
+            no_data=shaded.no_data,
+        ),
     )
     m = folium_map.overview_map(
-        selection.layers, frame, base=roles.areas.name, national=found is None
+        selection.layers,
+        frame,
+        base=roles.areas.name,
+        national=found is None,
+        shade=shaded.config() if shaded else None,
     )
     return BuiltMap(m, {layer.key: layer.count for layer in selection.layers})
 

@@ -28,9 +28,37 @@ var SG = (function () {
     return el;
   }
 
+  // A shaded district (the overview's choropleth): its figure's class colour, or the hatch that
+  // says "no data — NOT safe"; never left blank, which would read as safe.
+  function shaded(cfg, feature) {
+    var v = cfg.shade.values[String(feature.id)];
+    var known = v && v[1] !== null && v[1] !== undefined;
+    return {
+      color: cfg.color, weight: cfg.weight, opacity: 0.9, fill: true,
+      fillColor: known ? cfg.shade.colours[v[1]] : "url(#sg-hatch)",
+      fillOpacity: known ? cfg.shade.fillOpacity : 1,
+      className: "sg-p sg-p-" + cfg.key + (known ? " sg-shaded" : " sg-no-data"),
+    };
+  }
+
+  function shadeRows(box, shade, id) {
+    var v = shade.values[String(id)];
+    var t = box.querySelector("table");
+    [[shade.title, v ? v[0] : shade.noData], ["Definition", shade.definition], ["Window", shade.window]]
+      .forEach(function (pair) {
+        var row = t.insertRow();
+        var th = document.createElement("th");
+        th.textContent = pair[0];
+        row.appendChild(th);
+        row.insertCell().textContent = text(pair[1]);
+        row.className = "sg-shade-row";
+      });
+  }
+
   function style(key) {
     var cfg = configs[key];
     return function (feature) {
+      if (cfg.shade) return shaded(cfg, feature);
       var c = colour(cfg, feature.properties);
       return {
         color: cfg.fillOpacity > 0 ? c : cfg.color, weight: cfg.weight, opacity: 0.9,
@@ -98,7 +126,11 @@ var SG = (function () {
       var props = feature.properties;
       list.push(feature);
       if (cfg.fields.length) {
-        layer.bindPopup(function () { return table(cfg, props); }, { maxWidth: 320 });
+        layer.bindPopup(function () {
+          var box = table(cfg, props);
+          if (cfg.shade) shadeRows(box, cfg.shade, feature.id);
+          return box;
+        }, { maxWidth: 320 });
       }
       if (cfg.label) { // a permanent label in the layer's colour: a distance, a date
         var label = span(props[cfg.label]);
