@@ -22,7 +22,15 @@ from fastapi.routing import APIRoute
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
 from gis.errors import InvalidParameter
-from gis.maps import builders, choropleth, coverage_page, folium_map, nearby, route_page
+from gis.maps import (
+    builders,
+    choropleth,
+    coverage_page,
+    folium_map,
+    names,
+    nearby,
+    route_page,
+)
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
 from gis.notices import NOT_SAFE
 from gis.templating import render
@@ -70,6 +78,15 @@ OfflineQuery = Annotated[
     Query(
         description="One self-contained HTML file (Leaflet and its plugins inlined, no network "
         "needed to open it), sent as a download."
+    ),
+]
+
+LangQuery = Annotated[
+    names.Lang,
+    Query(
+        description="The language of place and district names on the map (labels, tooltips, "
+        "popups): az (Azerbaijani, the default), en or ru, each falling back to the Azerbaijani "
+        "name where a place has none; popups also show the names as recorded."
     ),
 ]
 
@@ -148,6 +165,7 @@ def overview(
     ] = None,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = builders.overview(
@@ -161,6 +179,7 @@ def overview(
             tiled=not offline,  # a file carries its features; a page reads the big layers' tiles
             shade=shade,
             analysis=app_settings.analysis,
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-overview.html", danger_m)
 
@@ -197,6 +216,7 @@ def visit(
     ] = nearby.DEFAULT_RADIUS_M,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = builders.visit(
@@ -210,6 +230,7 @@ def visit(
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
             roles=roles,
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-visit.html", danger_m)
 
@@ -244,6 +265,7 @@ def coverage(
     ] = "population",
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = coverage_page.coverage(
@@ -255,6 +277,7 @@ def coverage(
             rings=rings,
             size_by=size_by,
             download_href=None if offline else _offline_href(request),
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-coverage.html", danger_m)
 
@@ -278,10 +301,17 @@ def visit_route(
     buffer_m: Annotated[float, Query(description="Corridor half-width in metres")] = 500,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = route_page.route_visit(
-            conn, registry, app_settings.analysis, principal.role, geojson=body, buffer_m=buffer_m
+            conn,
+            registry,
+            app_settings.analysis,
+            principal.role,
+            geojson=body,
+            buffer_m=buffer_m,
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-route.html", danger_m)
 

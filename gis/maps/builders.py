@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from gis.areas import find_area
 from gis.errors import InvalidParameter
-from gis.maps import choropleth, data, folium_map, nearby
+from gis.maps import choropleth, data, folium_map, names, nearby
 from gis.maps.elements import ShadeLegend, frame_for
 from gis.roles import LayerRoles
 from gis.settings import AnalysisSettings
@@ -45,11 +45,13 @@ def overview(
     tiled: bool = False,
     shade: str | None = None,
     analysis: AnalysisSettings | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
     """Every layer the role may read: nationally (simplified), or one district's area in detail.
     `tiled` (a served page, never a file): big layers are drawn from the vector tiles. `shade`:
     the districts shaded by one figure of the analyses (choropleth.SHADES)."""
     roles = roles or LayerRoles.defaults(registry)
+    names.checked(lang)
     found = find_area(conn, roles.areas, district) if district else None
     shaded = (
         choropleth.district_shade(
@@ -66,6 +68,7 @@ def overview(
         since=since,
         roles=roles,
         tile_above=TILE_ABOVE if tiled else None,
+        lang=lang,
     )
     lines = []
     if shaded:
@@ -121,8 +124,11 @@ def visit(
     radius_m: float = nearby.DEFAULT_RADIUS_M,
     download_href: str | None = None,
     roles: LayerRoles | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
-    """One place (a village, or a point) and what lies within `radius_m` of it, ready to print."""
+    """One place (a village, or a point) and what lies within `radius_m` of it, ready to print;
+    place names in `lang` (names.py)."""
+    names.checked(lang)
     if village is not None and (lon is not None or lat is not None):
         raise InvalidParameter("give either a village or lon and lat, not both")
     roles = roles or LayerRoles.defaults(registry)
@@ -134,7 +140,7 @@ def visit(
         place = nearby.Place(lon=lon, lat=lat)
     else:
         raise InvalidParameter("give a village (id or name), or both lon and lat")
-    found = nearby.visit(conn, registry, role, place, radius_m, roles)
+    found = nearby.visit(conn, registry, role, place, radius_m, roles, lang=lang)
     reach = metres(radius_m)
     where = f"{place.name} ({place.district})" if place.name and place.district else place.name
     hazards = roles.hazards

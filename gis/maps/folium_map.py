@@ -93,6 +93,10 @@ def layers_map(
         configs[layer.key] = layer_config(layer) | (
             {"pane": "sgHazards"} if layer.key == hazards else {}
         )
+        if layer.label_key and layer.key == hazards and layer.spec.style.color_by:
+            configs[layer.key]["labelBy"] = "_k"  # its label says its status, then its distance
+        if layer.label_key == "_n":  # a place's name: kept clear of every hazard area
+            configs[layer.key]["placeLabel"] = True
         if _add_layer(
             m,
             layer,

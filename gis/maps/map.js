@@ -132,11 +132,16 @@ var SG = (function () {
           return box;
         }, { maxWidth: 320 });
       }
-      if (cfg.label) { // a permanent label in the layer's colour: a distance, a date
-        var label = span(props[cfg.label]);
+      if (cfg.label) { // a permanent label in the layer's colour: a distance, a date, a name
+        // a hazard area's says its status too ("confirmed · 1.2 km")
+        var words = [cfg.labelBy && props[cfg.labelBy], props[cfg.label]].filter(function (w) {
+          return w !== null && w !== undefined && w !== "";
+        });
+        var label = span(words.join(" \u00b7 "));
         label.style.borderColor = colour(cfg, props);
         layer.bindTooltip(label, {
-          permanent: true, direction: "top", offset: [0, -8], className: "sg-label",
+          permanent: true, direction: "top", offset: [0, -8],
+          className: "sg-label sg-label-" + cfg.key + (cfg.placeLabel ? " sg-label-place" : ""),
         });
       } else if (cfg.tip) {
         layer.bindTooltip(function () { return span(props[cfg.tip] || cfg.title); }, { sticky: true });
@@ -341,6 +346,10 @@ var SG = (function () {
       var t = l.getTooltip && l.getTooltip();
       if (t && t.options.permanent && t._container) labels.push(t);
     });
+    // A place's name never covers any part of a hazard area's box, however large the area
+    // (the hazards' own labels, placed first, only keep clear of the small ones they would hide).
+    function isPlace(t) { return / sg-label-place/.test(t.options.className); }
+    labels.sort(function (a, b) { return isPlace(a) - isPlace(b); });
     labels.forEach(function (t) {
       t._container.style.display = "";
       var sides = ["top", "bottom", "right", "left"], ok = false;
@@ -350,8 +359,9 @@ var SG = (function () {
         t.update();
         var r = t._container.getBoundingClientRect();
         var size = r.width * r.height;
+        var place = isPlace(t);
         ok = !placed.some(function (p) { return overlaps(p, r); }) && !areas.some(function (a) {
-          return a.width * a.height < 6 * size && overlaps(a, r);
+          return (place || a.width * a.height < 6 * size) && overlaps(a, r);
         });
       }
       if (ok) placed.push(t._container.getBoundingClientRect());
