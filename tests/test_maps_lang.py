@@ -68,6 +68,13 @@ def test_visit_names_places_in_the_language_asked_falling_back_to_azerbaijani(
         )
 
 
+def test_visit_title_names_the_place_in_the_language_asked(named) -> None:
+    russian = named.get("/maps/visit", params={"village": "Kuzanly", "lang": "ru"}).text
+    assert "<title>Visit: Кузанлы" in russian
+    default = named.get("/maps/visit", params={"village": "Kuzanly"}).text
+    assert "<title>Visit: Quzanlı" in default
+
+
 def test_hazard_labels_carry_status_and_distance(named) -> None:
     config = _configs(named.get("/maps/visit", params={"village": "Alphaville"}).text)
     assert config["hazard_areas"]["label"] == "distance"

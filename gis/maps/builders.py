@@ -7,7 +7,7 @@ same maps.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import folium
 import sqlalchemy as sa
@@ -140,6 +140,10 @@ def visit(
         place = nearby.Place(lon=lon, lat=lat)
     else:
         raise InvalidParameter("give a village (id or name), or both lon and lat")
+    local = names.local_name(roles.places, lang) if place.id is not None else None
+    if local is not None:  # the title names the place in the map's language too
+        named = conn.scalar(sa.select(local).where(roles.places.table.c.id == place.id))
+        place = replace(place, name=named or place.name)
     found = nearby.visit(conn, registry, role, place, radius_m, roles, lang=lang)
     reach = metres(radius_m)
     where = f"{place.name} ({place.district})" if place.name and place.district else place.name
