@@ -20,6 +20,7 @@ from demo.raster import build_population_raster
 from demo.records import DemoWorld, generators
 from demo.reference import read_districts, read_villages
 from demo.synthetic import SOURCE, generate
+from gis.analysis import pairs
 from gis.errors import InvalidParameter
 from gis.ingest import ImportReport, import_frame
 from gis.settings import ImportSettings
@@ -64,6 +65,7 @@ def load_demo(
                 import_frame(conn, spec, frame, limits, filename=f"demo:{scale}", actor="demo")
             )
             _retire_old_synthetic(conn, spec.table, frame)
+            pairs.after_write(conn, spec)  # the retired rows' pairs too (import_frame did its own)
     if raster_path is not None:
         say(f"building the MODELLED population raster {raster_path}")
         build_population_raster(districts, villages, raster_path)
