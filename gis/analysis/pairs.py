@@ -207,6 +207,15 @@ def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
     return len(hazards) + len(targets)
 
 
+def declare(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
+    """Declare the pairing (every later write keeps it fresh) and measure it; see `refresh`."""
+    statement = postgresql.insert(pairings_table).values(
+        pairing=pairing(hazard, target), hazard_layer=hazard.name, target_layer=target.name
+    )
+    conn.execute(statement.on_conflict_do_nothing())
+    return refresh(conn, hazard, target)
+
+
 def after_write(conn: sa.Connection, spec: LayerSpec) -> int:
     """The hook of every write path: refresh, in the writer's transaction, each declared pairing
     that involves `spec`'s layer; how many changed rows were measured."""
