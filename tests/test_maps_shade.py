@@ -29,12 +29,18 @@ GEOD = Geod(ellps="WGS84")
 
 @pytest.fixture
 def shaded(client, committed):
-    """The map tests' world, plus a hazard across the Alpha–Beta border and a district whose
-    only hazard is cleared (no active hazard on record: no data)."""
+    """The map tests' world, plus a hazard across the Alpha–Beta border with a second record over
+    part of it, and a district whose only hazard is cleared (no active hazard on record: no
+    data)."""
     with committed.begin() as conn:
         insert(
             conn, "hazard_areas", square(46.49, 40.4, 0.02), hazard_type="AP_mine",
             status="confirmed", recorded_on=dt.date(2021, 1, 1),
+        )  # fmt: skip
+        # a second record over a corner of the first: the land they share counts once
+        insert(
+            conn, "hazard_areas", square(46.49, 40.4, 0.01), hazard_type="UXO_ERW",
+            status="suspected", recorded_on=dt.date(2021, 1, 1),
         )  # fmt: skip
         insert(conn, "districts", square(47.0, 40.0, 0.5), name="Gamma", code="T.G")
         insert(
@@ -70,7 +76,7 @@ def _hazard_km2_by_shapely(conn: sa.Connection) -> dict[int, float]:
     for i, w in conn.execute(sa.text("SELECT id, ST_AsText(geom) FROM districts")):
         district = shapely.from_wkt(w)
         parts = [district.intersection(h) for h in hazards if district.intersects(h)]
-        out[int(i)] = sum(abs(GEOD.geometry_area_perimeter(p)[0]) for p in parts) / 1e6
+        out[int(i)] = abs(GEOD.geometry_area_perimeter(shapely.union_all(parts))[0]) / 1e6
     return out
 
 

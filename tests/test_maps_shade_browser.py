@@ -68,7 +68,7 @@ def _hazard_km2(demo: Demo) -> dict[int, float]:
     out = {}
     for i, district in districts.items():
         parts = [district.intersection(hazards[j]) for j in tree.query(district, "intersects")]
-        out[i] = sum(abs(GEOD.geometry_area_perimeter(p)[0]) for p in parts) / 1e6
+        out[i] = abs(GEOD.geometry_area_perimeter(shapely.union_all(parts))[0]) / 1e6
     return out
 
 

@@ -134,7 +134,7 @@ def _hazard_km2(conn: sa.Connection, roles: LayerRoles) -> Choropleth:
         shade="hazard_km2",
         title="Active hazard area (km²)",
         definition=f"The area of the {active} hazard areas inside the district, geodesic on the "
-        "WGS 84 ellipsoid; each record's part in the district, summed.",
+        "WGS 84 ellipsoid; land that overlapping records share counts once.",
         window=f"Hazard areas {active} on {_day(today)}, whatever the date they were recorded",
         classes=_classes(edges, _km2, " km²"),
         values=values,

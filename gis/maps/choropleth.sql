@@ -4,14 +4,15 @@
 -- or the one active-hazard condition (gis/analysis/common.active_sql), filled in one pass.
 
 -- name: hazard_km2
--- Per district: the geodesic area (WGS 84 ellipsoid) of the active hazard areas inside it, each
--- record's part in the district summed (records that overlap each count), and their number. A
--- hazard inside the district is measured whole; one across its border only by its part within.
+-- Per district: the geodesic area (WGS 84 ellipsoid) of the land inside it that active hazard
+-- areas cover, and their number. Records that overlap are unioned first, so land two records
+-- cover counts once; a hazard across the district's border counts only by its part within.
 SELECT d.id,
        count(h.id) AS hazards,
-       coalesce(sum(CASE WHEN ST_CoveredBy(h.geom, d.geom) THEN ST_Area(geography(h.geom))
-                         ELSE ST_Area(geography(ST_CollectionExtract(
-                                  ST_Intersection(h.geom, d.geom), 3))) END), 0) / 1e6 AS km2
+       coalesce(ST_Area(geography(ST_Union(
+           CASE WHEN ST_CoveredBy(h.geom, d.geom) THEN h.geom
+                ELSE ST_CollectionExtract(ST_Intersection(h.geom, d.geom), 3) END))), 0)
+         / 1e6 AS km2
 FROM {area} d
 LEFT JOIN {hazard} h ON h.geom && d.geom AND ST_Intersects(h.geom, d.geom) AND {active}
 WHERE d.deleted_at IS NULL AND d.id = ANY(:ids)
