@@ -17,7 +17,7 @@ from pyproj import Geod
 from gis.maps import choropleth, nearby
 from gis.spec import geography
 from layers import REGISTRY
-from tests.browser.boxes import boxes, intersects, visible_points
+from tests.browser.boxes import boxes, intersects
 from tests.browser.chromium import another, open_map, screenshot
 from tests.test_maps_browser import NO_NETWORK, Demo, assert_clean, base_url, browser, demo
 from tests.test_maps_pages import _configs
@@ -99,19 +99,18 @@ def test_choropleth_fills_each_district_by_its_figure_under_the_hazards(
         # classes follow the figures: a bigger figure is never in a lighter class
         ranked = sorted((v[2], v[1]) for v in config["values"].values() if v[1] is not None)
         assert [c for _, c in ranked] == sorted(c for _, c in ranked)
-        # the hazard areas are drawn above the shaded districts: zoomed onto the largest, its
-        # own path is the topmost element inside it (no district fill over it)
-        assert boxes(page)["hazards"]
-        largest = page.evaluate(
-            """() => { let best = null, size = -1; window.safeground.map.eachLayer((l) => {
-                 if (l.feature && l._path && l._path.classList.contains("sg-p-hazard_areas")) {
-                   const b = l.getBounds();
-                   const s = (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth());
-                   if (s > size) { size = s; best = l; } } });
-               window.safeground.map.fitBounds(best.getBounds(), { animate: false });
-               return best.feature.id; }"""
+        # the hazard areas are drawn above the shaded districts: the served overview draws them
+        # from their tiles (t11), in the hazard pane, stacked above the district fills' pane
+        page.wait_for_load_state("networkidle")
+        drawn, hazard_z, district_z = page.evaluate(
+            """() => { const pane = (el) => el.closest(".leaflet-pane:not(.leaflet-map-pane)");
+                 const hz = document.querySelector(".sg-tiled-hazard_areas");
+                 const d = document.querySelector("path.sg-p-districts");
+                 return [hz ? hz.querySelectorAll("path").length : 0,
+                         +getComputedStyle(pane(hz)).zIndex, +getComputedStyle(pane(d)).zIndex]; }"""
         )
-        assert visible_points(page)[str(largest)], largest
+        assert drawn > 0 and hazard_z > district_z
+        assert page.locator(".sg-tile-failed").count() == 0
         page.evaluate("() => window.safeground.map.setZoom(7, { animate: false })")
         if viewport == DESKTOP:
             legend = page.locator("#sg-legend-more").inner_text()
