@@ -28,7 +28,7 @@ from layers import REGISTRY
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Checked before anything else: a setting naming a missing layer stops startup, with a message.
-    roles = LayerRoles.from_settings(REGISTRY, settings.analysis)
+    roles = LayerRoles.of(REGISTRY, settings.analysis)
     app = FastAPI(
         title=settings.api.title,
         version=version("safeground"),

@@ -42,7 +42,7 @@ def route_visit(
     download_href: str | None = None,
 ) -> BuiltMap:
     """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
-    roles = LayerRoles.from_settings(registry, analysis)
+    roles = LayerRoles.of(registry, analysis)
     checked = answers.route_answer(
         conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m
     )
