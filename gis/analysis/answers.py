@@ -8,6 +8,7 @@ not exist; hazard-derived figures need a role that may read the hazard layer.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +86,14 @@ def risk_distance(value: str | float | None) -> float | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
         return None
     try:
-        return float(value)
+        metres = float(value)
     except ValueError:
+        metres = math.nan
+    if not math.isfinite(metres):  # 'nan', 'inf' and '1e309' read as floats, but are no distance
         raise InvalidParameter(
             f"risk_within_m must be a distance in metres or 'none', not '{str(value)[:40]}'"
-        ) from None
+        )
+    return metres
 
 
 def coverage_answer(
