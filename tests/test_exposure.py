@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
+from gis.analysis import pairs
 from gis.analysis.answers import exposure_answer
 from gis.analysis.exposure import DESCRIPTION_TAG, MODELLED_TAG
 from gis.errors import Forbidden, InvalidParameter
@@ -260,3 +261,28 @@ def test_raster_exposure_is_the_geodesic_definition_for_concave_long_and_near_th
         assert by_name[name]["people_exposed"] == round(data[mask & near].sum())
     assert answer["summary"]["population"] == round(data.sum())
     assert answer["summary"]["people_exposed"] == round(data[near].sum())
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["never measured", "pairs stored"])
+def test_places_exposure_reads_without_writing_even_after_a_plain_sql_write(conn, declared) -> None:
+    """The places path counts pairs the way coverage does (gis/analysis/pairs_now.py): stored
+    pairs of fresh rows plus those measured now, so it answers in a READ ONLY transaction — also
+    after a write that bypassed the app left stamps stale, and beyond the stored reach."""
+    district(conn, "Only", 46.95, 39.95, 47.15, 40.15)
+    add(conn, "hazard_areas", blob(*HAZARD_AT, 50.0))
+    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 900.0)), name="a", population=120)
+    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 1500.0)), name="b", population=80)
+    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 6000.0)), name="c", population=7)
+    if declared:
+        pairs.declare(conn, REGISTRY["hazard_areas"], REGISTRY["villages"])
+    # A plain SQL write the app never saw: village b moves to 950 m from the hazard.
+    lon, lat = moved(*HAZARD_AT, 10.0, 950.0)
+    conn.execute(
+        sa.text("UPDATE villages SET geom = ST_SetSRID(ST_Point(:x, :y), 4326) WHERE name = 'b'"),
+        {"x": lon, "y": lat},
+    )
+    conn.exec_driver_sql("SET TRANSACTION READ ONLY")  # from here on, any write would fail
+    settings = AnalysisSettings(rasters={})
+    assert ask(conn, settings, within_m=1000)["summary"]["people_exposed"] == 200
+    assert ask(conn, settings, within_m=800)["summary"]["people_exposed"] == 0
+    assert ask(conn, settings, within_m=6100)["summary"]["people_exposed"] == 207

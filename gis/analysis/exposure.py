@@ -27,6 +27,7 @@ from pyproj import CRS, Transformer
 
 from gis.analysis import exposure_cells, geodesic, pairs, sql
 from gis.analysis.common import NO_DATA_NOTICE, active_sql, custom_plans
+from gis.analysis.pairs_now import PAIRS_NOW_SQL, pairs_now
 from gis.analysis.sql import quote
 from gis.errors import Forbidden
 from gis.items import compile_statement, driver_connection
@@ -295,8 +296,8 @@ WITH sited AS (
 ),
 near AS (
     SELECT DISTINCT m.target_id AS id
-    FROM {pairs} m JOIN {hazard} h ON h.id = m.hazard_id
-    WHERE m.pairing = :pairing AND m.distance_m <= :within_m AND {active}
+    FROM ({pairs_now}) m JOIN {hazard} h ON h.id = m.hazard_id
+    WHERE m.distance_m <= :within_m AND {active}
 )
 SELECT a.id, {name} AS district, {code} AS district_code,
        coalesce(sum(v.population), 0) AS population,
@@ -318,17 +319,15 @@ ORDER BY a.id
 def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
     if q.places is None or q.places.population_field is None or not q.places.readable_by(q.role):
         return []
-    if q.within_m <= pairs.REACH_M:
-        pairs.refresh(conn, q.hazard, q.places)
-        source = "analysis_pairs"
-    else:
-        source = pairs.temporary_pairs(conn, q.hazard, q.places, q.within_m)
+    # read-only, like coverage: stored pairs of fresh rows plus those measured now (pairs_now.py)
+    now = pairs_now(conn, q.hazard, q.places, q.within_m)
     name, code = _area_sql(q)
     params: dict[str, object] = {
         "within_m": q.within_m,
         "area_id": q.area_id,
         "pairing": pairs.pairing(q.hazard, q.places),
-    }
+    } | now.params()
+    measured = sql.fill(PAIRS_NOW_SQL, {"pairs": quote(pairs.pairs_table.name), "pairs_needed": ""})
     statement = sql.fill(
         PLACES_SQL,
         {
@@ -337,7 +336,7 @@ def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
             "area": quote(q.area.table.name),
             "places": quote(q.places.table.name),
             "population": quote(q.places.population_field),
-            "pairs": quote(source),
+            "pairs_now": measured,
             "hazard": quote(q.hazard.table.name),
             "active": active_sql("h", q.hazard, params),
         },
