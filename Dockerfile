@@ -29,13 +29,15 @@ COPY . .
 COPY --from=map-assets /assets/node_modules /app/node_modules
 RUN pip install --no-deps --no-build-isolation . \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin safeground \
- && mkdir -p /var/lib/safeground/rasters \
+ && mkdir -p /var/lib/safeground/rasters /var/lib/safeground/downloads \
  && chown -R 10001 /var/lib/safeground
 
 # /app is root's and read-only to the service; what the service writes (the demo's modelled
-# population raster) goes to /var/lib/safeground, a volume that outlives any container.
+# population raster, and the download cache of built whole-layer files, which may be lost at any
+# time) goes to /var/lib/safeground, a volume that outlives any container.
 ENV SAFEGROUND_MAPS_NODE_MODULES=/app/node_modules \
-    SAFEGROUND_ANALYSIS_RASTER_DIR=/var/lib/safeground/rasters
+    SAFEGROUND_ANALYSIS_RASTER_DIR=/var/lib/safeground/rasters \
+    SAFEGROUND_DOWNLOADS_CACHE_DIR=/var/lib/safeground/downloads
 VOLUME ["/var/lib/safeground"]
 
 USER 10001
