@@ -124,6 +124,20 @@ def test_byte_ranges_lengths_and_if_range(served: Served) -> None:
     assert beyond.status_code == 416
 
 
+def test_head_answers_the_file_length_and_logs_no_read(served: Served) -> None:
+    url = f"{served.base}/collections/villages/items?f=gpkg&limit=all"
+    audits = len(_audits(served.engine, "export_gpkg")) + len(_audits(served.engine, "export_json"))
+    head = httpx.head(url, timeout=60)
+    whole = httpx.get(url, timeout=60)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(whole.content)
+    assert head.headers["etag"] == whole.headers["etag"]
+    streamed = httpx.head(url.replace("f=gpkg", "f=json"), timeout=60)
+    assert streamed.status_code == 200 and streamed.content == b""
+    logged = _audits(served.engine, "export_gpkg") + _audits(served.engine, "export_json")
+    assert len(logged) == audits + 1  # the GET alone
+
+
 def test_a_later_range_is_audited_only_when_its_read_was_not(served: Served) -> None:
     url = f"{served.base}/collections/facilities/items?f=gpkg&limit=all"
     partner = {"X-API-Key": served.keys[Role.partner]}

@@ -237,6 +237,8 @@ def _download(
     }
     if fmt != Format.json:
         return _cached_file(request, q, principal, engine, fmt, hxl, raw, headers)
+    if request.method == "HEAD":  # a stream has no length to announce: read nothing, log nothing
+        return Response(media_type=GEOJSON, headers=headers)
     conn = engine.connect()
     transaction = conn.begin()
     try:
