@@ -2,7 +2,7 @@
 URL by byte ranges (GDAL's /vsicurl/, as geopandas and QGIS do) does not rebuild it per range.
 
 A file is found by a key over everything that decides its bytes: the layer, format, the caller's
-role and visible fields, every query parameter, and the layer's change counter (migration 0008),
+role and visible fields, every query parameter, and the layer's change counter (migration 0009),
 read before the file is built, so a cached file is never older than the version it is filed
 under and any committed write makes the next download fresh. Roles never share a file. Files
 expire after `max_age_s` and the oldest go when the folder outgrows `max_mb`. Each answer serves

@@ -7,8 +7,8 @@ transaction: it becomes visible exactly when the write does (a sequence would no
 back write leaves it as it was. A new layer's migration adds the same trigger (`TRIGGER_SQL`);
 tests/test_download_cache.py checks that every registered layer has it.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
