@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -13,6 +13,7 @@ from api import access_log, openapi30
 from api.auth import KeyCache
 from api.errors import add_exception_handlers
 from api.guard import Bulkhead, CatchAll, RefuseNul, SecurityHeaders
+from api.numeric_params import check_numeric_parameters
 from api.routes import analysis as analysis_routes
 from api.routes import docs as doc_routes
 from api.routes import health, ogc
@@ -30,7 +31,7 @@ from layers import REGISTRY
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Checked before anything else: a setting naming a missing layer stops startup, with a message.
-    roles = LayerRoles.from_settings(REGISTRY, settings.analysis)
+    roles = LayerRoles.of(REGISTRY, settings.analysis)
     app = FastAPI(
         title=settings.api.title,
         version=version("safeground"),
@@ -39,6 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api",
         docs_url=None,  # /api.html is api/routes/docs.py: Swagger UI from npm, not a CDN
         redoc_url=None,
+        # Before any route's own parameters: a 400 naming a number out of range (not a 5xx).
+        dependencies=[Depends(check_numeric_parameters)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)

@@ -28,9 +28,37 @@ var SG = (function () {
     return el;
   }
 
+  // A shaded district (the overview's choropleth): its figure's class colour, or the hatch that
+  // says "no data — NOT safe"; never left blank, which would read as safe.
+  function shaded(cfg, feature) {
+    var v = cfg.shade.values[String(feature.id)];
+    var known = v && v[1] !== null && v[1] !== undefined;
+    return {
+      color: cfg.color, weight: cfg.weight, opacity: 0.9, fill: true,
+      fillColor: known ? cfg.shade.colours[v[1]] : "url(#sg-hatch)",
+      fillOpacity: known ? cfg.shade.fillOpacity : 1,
+      className: "sg-p sg-p-" + cfg.key + (known ? " sg-shaded" : " sg-no-data"),
+    };
+  }
+
+  function shadeRows(box, shade, id) {
+    var v = shade.values[String(id)];
+    var t = box.querySelector("table");
+    [[shade.title, v ? v[0] : shade.noData], ["Definition", shade.definition], ["Window", shade.window]]
+      .forEach(function (pair) {
+        var row = t.insertRow();
+        var th = document.createElement("th");
+        th.textContent = pair[0];
+        row.appendChild(th);
+        row.insertCell().textContent = text(pair[1]);
+        row.className = "sg-shade-row";
+      });
+  }
+
   function style(key) {
     var cfg = configs[key];
     return function (feature) {
+      if (cfg.shade) return shaded(cfg, feature);
       var c = colour(cfg, feature.properties);
       return {
         color: cfg.fillOpacity > 0 ? c : cfg.color, weight: cfg.weight, opacity: 0.9,
@@ -98,13 +126,22 @@ var SG = (function () {
       var props = feature.properties;
       list.push(feature);
       if (cfg.fields.length) {
-        layer.bindPopup(function () { return table(cfg, props); }, { maxWidth: 320 });
+        layer.bindPopup(function () {
+          var box = table(cfg, props);
+          if (cfg.shade) shadeRows(box, cfg.shade, feature.id);
+          return box;
+        }, { maxWidth: 320 });
       }
-      if (cfg.label) { // a permanent label in the layer's colour: a distance, a date
-        var label = span(props[cfg.label]);
+      if (cfg.label) { // a permanent label in the layer's colour: a distance, a date, a name
+        // a hazard area's says its status too ("confirmed · 1.2 km")
+        var words = [cfg.labelBy && props[cfg.labelBy], props[cfg.label]].filter(function (w) {
+          return w !== null && w !== undefined && w !== "";
+        });
+        var label = span(words.join(" \u00b7 "));
         label.style.borderColor = colour(cfg, props);
         layer.bindTooltip(label, {
-          permanent: true, direction: "top", offset: [0, -8], className: "sg-label",
+          permanent: true, direction: "top", offset: [0, -8],
+          className: "sg-label sg-label-" + cfg.key + (cfg.placeLabel ? " sg-label-place" : ""),
         });
       } else if (cfg.tip) {
         layer.bindTooltip(function () { return span(props[cfg.tip] || cfg.title); }, { sticky: true });
@@ -309,6 +346,10 @@ var SG = (function () {
       var t = l.getTooltip && l.getTooltip();
       if (t && t.options.permanent && t._container) labels.push(t);
     });
+    // A place's name never covers any part of a hazard area's box, however large the area
+    // (the hazards' own labels, placed first, only keep clear of the small ones they would hide).
+    function isPlace(t) { return / sg-label-place/.test(t.options.className); }
+    labels.sort(function (a, b) { return isPlace(a) - isPlace(b); });
     labels.forEach(function (t) {
       t._container.style.display = "";
       var sides = ["top", "bottom", "right", "left"], ok = false;
@@ -318,8 +359,9 @@ var SG = (function () {
         t.update();
         var r = t._container.getBoundingClientRect();
         var size = r.width * r.height;
+        var place = isPlace(t);
         ok = !placed.some(function (p) { return overlaps(p, r); }) && !areas.some(function (a) {
-          return a.width * a.height < 6 * size && overlaps(a, r);
+          return (place || a.width * a.height < 6 * size) && overlaps(a, r);
         });
       }
       if (ok) placed.push(t._container.getBoundingClientRect());

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gis.analysis import answers, common
-from gis.maps import folium_map
+from gis.maps import folium_map, names
 from gis.maps.answer_layers import answered
 from gis.maps.builders import BuiltMap, coordinates, day, metres
 from gis.maps.data import DISTRICT, LOCAL, LayerData, collect
@@ -24,7 +24,13 @@ from gis.spec import Registry, Role
 # geography's buffer (metres on the ground), to draw; the distances come from the route check.
 CORRIDOR_SQL = sa.text("""
 WITH r AS (SELECT ST_GeomFromText(:wkt, 4326) AS geom),
-c AS (SELECT CAST(ST_Buffer(geography(r.geom), :buffer_m) AS geometry) AS geom FROM r)
+-- A zero-width corridor is the route itself (the buffer of a line by 0 m is empty: no extent).
+c AS (
+    SELECT CASE WHEN CAST(:buffer_m AS float8) > 0
+                THEN CAST(ST_Buffer(geography(r.geom), :buffer_m) AS geometry)
+                ELSE r.geom END AS geom
+    FROM r
+)
 SELECT ST_AsGeoJSON(r.geom, 6), ST_AsGeoJSON(c.geom, 6), ST_AsEWKT(c.geom),
        ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom), ST_YMax(c.geom)
 FROM r, c
@@ -40,9 +46,12 @@ def route_visit(
     geojson: Any,
     buffer_m: float = 500,
     download_href: str | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
-    """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
-    roles = LayerRoles.from_settings(registry, analysis)
+    """The route check of `geojson` (a LineString, or a Feature holding one) on a map; place
+    names in `lang` (names.py)."""
+    names.checked(lang)
+    roles = LayerRoles.of(registry, analysis)
     checked = answers.route_answer(
         conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m
     )
@@ -68,6 +77,7 @@ def route_visit(
                 role,
                 DISTRICT,
                 where=[sa.func.ST_Intersects(boundaries.table.c.geom, corridor)],
+                lang=lang,
             )
         )
     hazard = params["hazard_layer"]
@@ -85,6 +95,7 @@ def route_visit(
                 by_layer.get(name, {}),
                 labels,
                 label_key="route_label" if name == hazard else None,
+                lang=lang,
             )
         )
     for unread in roles.route_context:
