@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import access_log, openapi30
@@ -20,6 +20,8 @@ from api.routes import health, ogc
 from api.routes import maps as map_routes
 from api.routes import search as search_routes
 from gis.db import make_engine
+from gis.download_cache import DownloadCache
+from gis.export import MEDIA as FILE_MEDIA
 from gis.notices import NOT_SAFE
 from gis.roles import LayerRoles
 from gis.settings import Settings
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = REGISTRY
     app.state.roles = roles
     app.state.key_cache = KeyCache(settings.api.key_cache_seconds)
+    d = settings.downloads
+    app.state.downloads = DownloadCache(d.cache_dir, d.cache_mb, d.cache_max_age_s)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -56,7 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag"],
         )
     # Level 5: most of level 9's saving on JSON at a fraction of its CPU (pages run to megabytes).
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    # Whole-layer files keep their own bytes: a Content-Length, byte ranges and a strong ETag
+    # must all describe the same representation (GDAL's /vsicurl/ reads them by ranges).
+    files = (*DEFAULT_EXCLUDED_CONTENT_TYPES, FILE_MEDIA["fgb"], FILE_MEDIA["gpkg"])
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1000, compresslevel=5, exclude_content_types=files
+    )
     api = settings.api
     app.add_middleware(
         Bulkhead, total=api.heavy_concurrency, per_caller=api.heavy_per_key, wait_s=api.heavy_wait_s
