@@ -25,7 +25,7 @@ from gis.notices import NOT_SAFE
 from gis.settings import AnalysisSettings
 from gis.spec import Role, geography
 from layers import REGISTRY
-from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
+from tests.browser.chromium import another, chromium, drawn, open_map, screenshot, zoom
 from tests.browser.records import XSS, insert, point, square
 from tests.conftest import DemoTemplate, settings_for
 from tests.serving import serving
@@ -136,7 +136,7 @@ def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser)
         paths = page.evaluate(TILED)
         assert "hazard_areas" not in paths and paths["outreach_sessions"] > 0
         screenshot(page, "overview")
-        page.evaluate("window.safeground.map.setZoom(10, {animate: false})")
+        assert zoom(page, 10) == 10
         page.wait_for_load_state("networkidle")
         assert page.evaluate(TILED).get("villages", 0) > 0
         assert any("/collections/villages/tiles/" in u for u in report.requests)
@@ -218,8 +218,9 @@ def test_offline_file_renders_everything_with_the_network_refused(
         villages = expected.pop("villages")  # off at national zoom, on from a regional one
         assert drawn(page, [*expected, "villages"]) == expected | {"villages": 0}
         screenshot(page, "overview-offline")
-        page.evaluate("window.safeground.map.setZoom(0, {animate: false})")
-        page.evaluate("window.safeground.map.setZoom(9, {animate: false})")
+        assert zoom(page, 0) < 9  # zoomed out as far as the map goes: villages off
+        assert drawn(page, ["villages"]) == {"villages": 0}
+        assert zoom(page, 9) == 9
         assert 0 < drawn(page, ["villages"])["villages"] <= villages
         assert [u for u in report.requests if not u.startswith(("file:", "data:"))] == []
 

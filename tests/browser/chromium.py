@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, Route
 
 from bench.browser import CHROMIUM_ARGS, chromium, chromium_path
 
-__all__ = ["another", "chromium", "drawn", "open_map", "screenshot"]
+__all__ = ["another", "chromium", "drawn", "open_map", "screenshot", "zoom"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -134,6 +134,21 @@ def open_map(
 
 def drawn(page: Page, keys: list[str]) -> dict[str, int]:
     return page.evaluate(DRAWN, keys)
+
+
+# Zoom without animation (Leaflet then redraws and fires zoomend before setZoom returns), then wait
+# for the next frame. It returns the zoom reached, never the map: Playwright would serialise the
+# whole Leaflet object graph (every layer and feature) as the result, minutes on a national file.
+ZOOM = """(level) => new Promise((done) => {
+  const map = window.safeground.map;
+  map.setZoom(level, {animate: false});
+  requestAnimationFrame(() => setTimeout(() => done(map.getZoom()), 0));
+})"""
+
+
+def zoom(page: Page, level: float) -> float:
+    """Zoom the map to `level` (clamped to the map's range); the zoom reached."""
+    return float(page.evaluate(ZOOM, level))
 
 
 def screenshot(page: Page, name: str) -> Path:
