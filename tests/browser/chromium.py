@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Route
 
-from bench.browser import CHROMIUM_ARGS, chromium, chromium_path
+from bench.browser import CHROMIUM_ARGS, ZOOM, chromium, chromium_path
 
 __all__ = ["another", "chromium", "drawn", "open_map", "screenshot", "zoom"]
 
@@ -136,19 +136,9 @@ def drawn(page: Page, keys: list[str]) -> dict[str, int]:
     return page.evaluate(DRAWN, keys)
 
 
-# Zoom without animation (Leaflet then redraws and fires zoomend before setZoom returns), then wait
-# for the next frame. It returns the zoom reached, never the map: Playwright would serialise the
-# whole Leaflet object graph (every layer and feature) as the result, minutes on a national file.
-ZOOM = """(level) => new Promise((done) => {
-  const map = window.safeground.map;
-  map.setZoom(level, {animate: false});
-  requestAnimationFrame(() => setTimeout(() => done(map.getZoom()), 0));
-})"""
-
-
 def zoom(page: Page, level: float) -> float:
-    """Zoom the map to `level` (clamped to the map's range); the zoom reached."""
-    return float(page.evaluate(ZOOM, level))
+    """Zoom the map to `level` (clamped to the map's range), once painted; the zoom reached."""
+    return float(page.evaluate(ZOOM, level)[0])
 
 
 def screenshot(page: Page, name: str) -> Path:
