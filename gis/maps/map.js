@@ -345,6 +345,7 @@ var SG = (function () {
       var t = l.getTooltip && l.getTooltip();
       if (t && t.options.permanent && t._container) labels.push(t);
     });
+    if (!labels.length) return; // an overview: nothing to place, no need to read 20,000 boxes
     labels.forEach(function (t) { t._container.style.display = ""; });
     var biggest = 0;
     labels.forEach(function (t) {
