@@ -20,9 +20,11 @@ from demo.raster import build_population_raster
 from demo.records import DemoWorld, generators
 from demo.reference import read_districts, read_villages
 from demo.synthetic import SOURCE, generate
+from gis.analysis import pairs
 from gis.errors import InvalidParameter
 from gis.ingest import ImportReport, import_frame
-from gis.settings import ImportSettings
+from gis.roles import LayerRoles
+from gis.settings import AnalysisSettings, ImportSettings
 from layers import REGISTRY
 
 SCALES = ("national", "large")
@@ -64,6 +66,11 @@ def load_demo(
                 import_frame(conn, spec, frame, limits, filename=f"demo:{scale}", actor="demo")
             )
             _retire_old_synthetic(conn, spec.table, frame)
+            pairs.after_write(conn, spec)  # the retired rows' pairs too (import_frame did its own)
+        # The analyses' pairs of the configured hazards and places, declared and measured in the
+        # load's transaction: from now on every write keeps them, and no read has to.
+        roles = LayerRoles.from_settings(REGISTRY, AnalysisSettings())
+        pairs.declare(conn, roles.hazards, roles.places)
     if raster_path is not None:
         say(f"building the MODELLED population raster {raster_path}")
         build_population_raster(districts, villages, raster_path)

@@ -15,6 +15,7 @@ import shapely.errors
 import shapely.geometry
 import sqlalchemy as sa
 
+from gis.analysis import pairs
 from gis.errors import InvalidInput, NotFound, RowError, invalid
 from gis.ingest import ImportReport, import_frame
 from gis.settings import ImportSettings
@@ -134,3 +135,4 @@ def soft_delete(conn: sa.Connection, spec: LayerSpec, feature_id: int) -> None:
     ).rowcount
     if not done:
         raise NotFound(f"no feature '{feature_id}' in collection '{spec.name}'")
+    pairs.after_write(conn, spec)  # the analyses' measured pairs follow, in this transaction

@@ -123,6 +123,7 @@ class LayerSpec:
 
     def __post_init__(self) -> None:
         derived_indexes(self)
+        _DECLARED.setdefault(self.name, self)
 
     @property
     def property_names(self) -> tuple[str, ...]:
@@ -144,6 +145,15 @@ class LayerSpec:
     @property
     def geometry_column(self) -> sa.Column:
         return self.table.c.geom
+
+
+# Every spec declared in this process, by name (the first wins): a write path that holds one layer
+# finds the other layer of a pairing it must refresh (gis/analysis/pairs.py) without the registry.
+_DECLARED: dict[str, LayerSpec] = {}
+
+
+def declared_spec(name: str) -> LayerSpec | None:
+    return _DECLARED.get(name)
 
 
 class Registry(Mapping[str, LayerSpec]):

@@ -45,6 +45,7 @@ from gis.analysis.common import (
     with_figures,
 )
 from gis.analysis.geodesic import A_M, E2, M_MIN
+from gis.analysis.pairs_now import PairsNow, pairs_now
 from gis.analysis.sql import quote
 from gis.errors import Forbidden, InvalidParameter
 from gis.spec import LayerSpec, Role
@@ -200,12 +201,11 @@ def _box(distance: str) -> str:
     return f"ST_Expand(t.geom, {distance} / t.kx_lo + 1e-9, {distance} / t.ky_lo + 1e-9)"
 
 
-def coverage_sql(
-    q: Coverage, pairs_source: str = "analysis_pairs"
-) -> tuple[str, dict[str, object]]:
+def coverage_sql(q: Coverage, now: PairsNow | None = None) -> tuple[str, dict[str, object]]:
     """The statement and its parameters (also what the EXPLAIN tests and the bench look at).
 
-    `pairs_source` is the table of measured target × hazard pairs to count (gis/analysis/pairs.py).
+    `now` says which measured target × hazard pairs to count (gis/analysis/pairs_now.py); without
+    it, the stored ones as they are.
     """
     blocks = sql.blocks(SQL_FILE)
     window = q.window
@@ -258,13 +258,20 @@ def coverage_sql(
     else:
         parts |= {"by_date": "CAST(NULL AS date)", "by_in_window": "true", "by_until": ""}
     if q.hazard is not None and q.risk_within_m is not None:
-        params["pairing"] = pairs.pairing(q.hazard, q.target)
+        now = now or PairsNow(True)
+        params |= now.params() | {"pairing": pairs.pairing(q.hazard, q.target), "as_of": q.as_of}
+        # The stored figures answer for the whole stored reach (the default question).
+        stored_figures = now.stored and q.risk_within_m == pairs.REACH_M
         parts |= {
-            "pairs": quote(pairs_source),
+            "pairs": quote(pairs.pairs_table.name),
             "hazard": quote(q.hazard.table.name),
             "hazard_active": active_sql("h", q.hazard, params, q.as_of),
+            "pairs_needed": blocks["pairs_needed"] if stored_figures else "",
         }
-        parts["hazard_figures"] = sql.fill(blocks["hazard_figures"], parts)
+        parts["pairs_now"] = sql.fill(blocks["pairs_now"], parts)
+        parts["from_pairs"] = sql.fill(blocks["hazard_figures_from_pairs"], parts)
+        figures = "hazard_figures_stored" if stored_figures else "hazard_figures_from_pairs"
+        parts["hazard_figures"] = sql.fill(blocks[figures], parts)
         parts["hazards"] = blocks["hazards"]
     else:
         parts["hazard_figures"] = blocks["no_hazard_figures"]
@@ -373,16 +380,13 @@ class CoverageAnswer:
 def run_coverage(conn: sa.Connection, q: Coverage) -> CoverageAnswer:
     """The answer, built by PostgreSQL.
 
-    The measured pairs are brought up to date first, in this transaction (gis/analysis/pairs.py);
-    a risk distance beyond what is stored is measured for this question alone.
+    Nothing is written: the pairs of rows written behind the app's back, and of a risk distance
+    beyond what is stored, are measured for this question alone (gis/analysis/pairs_now.py).
     """
-    source = "analysis_pairs"
+    now = None
     if q.hazard is not None and q.risk_within_m is not None:
-        if q.risk_within_m <= pairs.REACH_M:
-            pairs.refresh(conn, q.hazard, q.target)
-        else:
-            source = pairs.temporary_pairs(conn, q.hazard, q.target, q.risk_within_m)
-    statement, params = coverage_sql(q, source)
+        now = pairs_now(conn, q.hazard, q.target, q.risk_within_m)
+    statement, params = coverage_sql(q, now)
     custom_plans(conn)
     text = conn.execute(sa.text(statement), params).scalar_one()
     return CoverageAnswer(q, text.encode("utf-8"))

@@ -5,8 +5,9 @@
 -- pass (gis/analysis/sql.py).
 --
 -- Hazards: the target × hazard pairs and their geodesic distances come measured (analysis_pairs,
--- or a temporary table for a risk distance beyond what is stored: gis/analysis/pairs.py); here
--- they are only counted, for the hazards active as of :until.
+-- kept fresh by the write paths, plus those measured for this question: gis/analysis/pairs_now.py);
+-- here they are only counted, for the hazards active as of :until. For the whole stored reach
+-- the per-target figures counted at write time answer instead, where the time rule allows.
 --
 -- `by` features (points): each candidate gets two cheap planar distances in frames scaled to
 -- metres at the target's latitude, one never above and one never below the geodesic distance
@@ -117,14 +118,44 @@ SELECT CAST(json_build_object(
            'notice', CAST(:notice AS text)
        ) AS text);
 
--- name: hazard_figures
+-- name: hazard_figures_from_pairs
 -- Per target: the active hazards within :risk_within_m and the nearest distance, from the pairs.
 SELECT p.target_id, count(*) AS hazards_within, min(p.distance_m) AS nearest_hazard_m
 FROM targets t
-JOIN {pairs} p ON p.pairing = :pairing AND p.target_id = t.id
+JOIN ({pairs_now}) p ON p.target_id = t.id
 JOIN {hazard} h ON h.id = p.hazard_id
 WHERE p.distance_m <= :risk_within_m AND {hazard_active}
 GROUP BY p.target_id
+
+-- name: hazard_figures_stored
+-- For the whole stored reach: each target's stored figures (gis/analysis/pairs.py) when its rows
+-- are fresh and every hazard near it had been recorded and had taken its current status by
+-- :as_of (then the time rule gives the current statuses); the other targets from the pairs.
+SELECT f.target_id, f.hazards_within, f.nearest_m AS nearest_hazard_m
+FROM targets t
+JOIN analysis_target_figures f ON f.pairing = :pairing AND f.target_id = t.id
+WHERE f.hazards_within > 0 AND coalesce(f.settled_on <= CAST(:as_of AS date), true)
+  AND f.target_id <> ALL(CAST(:redo_targets AS bigint[]))
+UNION ALL
+{from_pairs}
+
+-- name: pairs_now
+-- The stored pairs of the fresh rows, and the pairs measured for this question (pairs_now.py).
+SELECT p.target_id, p.hazard_id, p.distance_m
+FROM {pairs} p
+WHERE :stored AND p.pairing = :pairing {pairs_needed}
+  AND p.hazard_id <> ALL(CAST(:stale_hazards AS bigint[]))
+  AND p.target_id <> ALL(CAST(:stale_targets AS bigint[]))
+UNION ALL
+SELECT m.target_id, m.hazard_id, m.distance_m
+FROM unnest(CAST(:fresh_targets AS bigint[]), CAST(:fresh_hazards AS bigint[]),
+            CAST(:fresh_m AS float8[])) AS m(target_id, hazard_id, distance_m)
+
+-- name: pairs_needed
+-- With the stored figures, only the targets they do not answer are counted from the pairs.
+AND p.target_id IN (SELECT unnest(CAST(:redo_targets AS bigint[]))
+                    UNION SELECT f.target_id FROM analysis_target_figures f
+                    WHERE f.pairing = :pairing AND f.settled_on > CAST(:as_of AS date))
 
 -- name: no_hazard_figures
 SELECT CAST(NULL AS bigint) AS target_id, CAST(NULL AS bigint) AS hazards_within,

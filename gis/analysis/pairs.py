@@ -9,11 +9,18 @@ hazard rows; the table holds geometry-derived figures only.
 
 Freshness: every stored row version of both layers is remembered by its (xmin, ctid) stamp, which
 changes with every INSERT, UPDATE (soft delete and restore included), COPY and upsert, whatever
-code path did it. Before each question, `refresh` finds the rows whose stamp changed (an anti-join
-over both layers, a few milliseconds) and re-measures their pairs in the asking transaction, so an
-answer always agrees with the layers as that transaction sees them — the same transaction as a
-write, if the writer asks. A pair table refreshed in a transaction that rolls back is simply
-refreshed again by the next question.
+code path did it. `refresh` finds the rows whose stamp changed (an anti-join over both layers, a
+few milliseconds) and re-measures their pairs, and recounts the per-target figures they touch,
+in the caller's transaction. A refresh in a transaction that rolls back leaves the stamps stale,
+and is done again by the next.
+
+Write time: every write path of the layers (import and upsert, POST/PUT/DELETE of items, restore
+of tombstones, the demo load) calls `after_write` in its own transaction, which refreshes the
+pairings declared in `analysis_pairings` that involve the layer written, so a read never has to
+write. A write that bypasses the app (plain SQL) leaves stamps stale; a read then measures those
+pairs on the fly, read-only (gis/analysis/pairs_now.py). A pairing is declared by its first
+refresh (`safeground demo load` does it for the configured hazards and places); until then every
+read measures it whole.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ from __future__ import annotations
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import UserDefinedType
 
+from gis.analysis.common import active_sql
 from gis.analysis.geodesic import measure
 from gis.analysis.sql import quote
-from gis.spec import LayerSpec, metadata
+from gis.spec import LayerSpec, declared_spec, metadata
 
 
 class XID(UserDefinedType[str]):
@@ -64,6 +73,27 @@ versions_table = sa.Table(
     sa.Column("feature_id", sa.BigInteger, primary_key=True),
     sa.Column("row_xmin", XID, nullable=False),
     sa.Column("row_ctid", TID, nullable=False),
+)
+
+pairings_table = sa.Table(
+    "analysis_pairings",
+    metadata,
+    sa.Column("pairing", sa.Text, primary_key=True),
+    sa.Column("hazard_layer", sa.Text, nullable=False),
+    sa.Column("target_layer", sa.Text, nullable=False),
+)
+
+# Per target with a live hazard within REACH_M: the active ones now and the nearest, and the last
+# day any of them was recorded or changed status. As of that day or later the time rule gives the
+# current statuses, so a question for the whole reach reads these instead of counting pairs.
+figures_table = sa.Table(
+    "analysis_target_figures",
+    metadata,
+    sa.Column("pairing", sa.Text, primary_key=True),
+    sa.Column("target_id", sa.BigInteger, primary_key=True),
+    sa.Column("hazards_within", sa.Integer, nullable=False),
+    sa.Column("nearest_m", sa.Double, nullable=True),
+    sa.Column("settled_on", sa.Date, nullable=True),
 )
 
 # A lower bound of metres per degree along any geodesic of length <= :reach from t (proof):
@@ -108,9 +138,7 @@ def pairing(hazard: LayerSpec, target: LayerSpec) -> str:
     return f"{hazard.name}:{target.name}"
 
 
-def _stale(
-    conn: sa.Connection, hazard: LayerSpec, target: LayerSpec
-) -> tuple[list[int], list[int]]:
+def stale(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> tuple[list[int], list[int]]:
     """(hazard ids, target ids) whose pairs must be measured again, in one statement."""
     key = pairing(hazard, target)
     statement = " UNION ALL ".join(
@@ -125,28 +153,40 @@ def _stale(
 
 
 def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
-    """Bring the stored pairs of (hazard, target) up to date in this transaction; how many rows
-    of the two layers had changed."""
+    """Bring the stored pairs and figures of (hazard, target) up to date in this transaction, and
+    declare the pairing so that every later write keeps it; how many rows of the two layers had
+    changed. A write path calls it (through `after_write`); a read never needs to."""
     key = pairing(hazard, target)
-    hazards, targets = _stale(conn, hazard, target)
+    hazards, targets = stale(conn, hazard, target)
     if not hazards and not targets:
         return 0
     # One refresher at a time per pairing; the others wait, then find little or nothing stale.
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
-    hazards, targets = _stale(conn, hazard, target)
+    hazards, targets = stale(conn, hazard, target)
     if not hazards and not targets:
         return 0
+    declare = postgresql.insert(pairings_table).values(
+        pairing=key, hazard_layer=hazard.name, target_layer=target.name
+    )
+    conn.execute(declare.on_conflict_do_nothing())
     p = pairs_table
-    conn.execute(
-        sa.delete(p).where(
-            p.c.pairing == key, sa.or_(p.c.hazard_id.in_(hazards), p.c.target_id.in_(targets))
-        )
+    touched = set(targets)
+    touched.update(
+        conn.execute(
+            sa.delete(p)
+            .where(
+                p.c.pairing == key,
+                sa.or_(p.c.hazard_id.in_(hazards), p.c.target_id.in_(targets)),
+            )
+            .returning(p.c.target_id)
+        ).scalars()
     )
     first = not conn.execute(
         sa.select(sa.literal(1)).where(versions_table.c.pairing == key).limit(1)
     ).first()
     rows = measured_pairs(conn, hazard, target, REACH_M, hazards, targets, all_rows=first)
     _copy(conn, key, rows)
+    touched.update(r[0] for r in rows)
     for side, spec, ids in (("hazard", hazard, hazards), ("target", target, targets)):
         conn.execute(
             sa.delete(versions_table).where(
@@ -159,9 +199,75 @@ def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
             sa.text(STAMP_SQL.format(table=quote(spec.table.name))),
             {"pairing": key, "side": side, "ids": ids},
         )
-    if first or len(rows) > 10_000:  # the planner must know the table's new size at once
-        conn.exec_driver_sql("ANALYZE analysis_pairs, analysis_pair_versions")
+    _figures(conn, hazard, key, None if first else sorted(touched))
+    if first or len(rows) > 10_000:  # the planner must know the tables' new size at once
+        conn.exec_driver_sql(
+            "ANALYZE analysis_pairs, analysis_pair_versions, analysis_target_figures"
+        )
     return len(hazards) + len(targets)
+
+
+def declare(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
+    """Declare the pairing (every later write keeps it fresh) and measure it; see `refresh`."""
+    statement = postgresql.insert(pairings_table).values(
+        pairing=pairing(hazard, target), hazard_layer=hazard.name, target_layer=target.name
+    )
+    conn.execute(statement.on_conflict_do_nothing())
+    return refresh(conn, hazard, target)
+
+
+def after_write(conn: sa.Connection, spec: LayerSpec) -> int:
+    """The hook of every write path: refresh, in the writer's transaction, each declared pairing
+    that involves `spec`'s layer; how many changed rows were measured."""
+    declared = conn.execute(
+        sa.select(pairings_table.c.hazard_layer, pairings_table.c.target_layer).where(
+            sa.or_(
+                pairings_table.c.hazard_layer == spec.name,
+                pairings_table.c.target_layer == spec.name,
+            )
+        )
+    ).all()
+    changed = 0
+    for hazard_name, target_name in declared:
+        hazard, target = declared_spec(hazard_name), declared_spec(target_name)
+        if hazard is not None and target is not None:  # a layer no longer declared is not read
+            changed += refresh(conn, hazard, target)
+    return changed
+
+
+def settled_sql(alias: str, spec: LayerSpec) -> str:
+    """The last day a hazard row's activity may differ from now under the time rule: when it was
+    recorded or its status took effect (whichever is later; NULL if it has neither)."""
+    days = []
+    if spec.temporal_field:
+        days.append(f"CAST({alias}.{quote(spec.temporal_field)} AS date)")
+    if spec.status_changed_field and spec.active_filter:
+        days.append(f"CAST({alias}.{quote(spec.status_changed_field)} AS date)")
+    return f"greatest({', '.join(days)})" if days else "CAST(NULL AS date)"
+
+
+FIGURES_SQL = """
+INSERT INTO analysis_target_figures (pairing, target_id, hazards_within, nearest_m, settled_on)
+SELECT :pairing, p.target_id, count(*) FILTER (WHERE {active}),
+       min(p.distance_m) FILTER (WHERE {active}), max({settled})
+FROM analysis_pairs p
+JOIN {hazard} h ON h.id = p.hazard_id
+WHERE p.pairing = :pairing AND h.deleted_at IS NULL AND (:all_rows OR p.target_id = ANY(:ids))
+GROUP BY p.target_id
+"""
+
+
+def _figures(conn: sa.Connection, hazard: LayerSpec, key: str, ids: list[int] | None) -> None:
+    """Recount the figures of the given targets (all of them for None) from the stored pairs."""
+    f = figures_table
+    where = [f.c.pairing == key] + ([f.c.target_id.in_(ids)] if ids is not None else [])
+    conn.execute(sa.delete(f).where(*where))
+    params: dict[str, object] = {"pairing": key, "all_rows": ids is None, "ids": ids or []}
+    active = active_sql("h", hazard, params)  # current statuses: see figures_table
+    statement = FIGURES_SQL.format(
+        active=active, settled=settled_sql("h", hazard), hazard=quote(hazard.table.name)
+    )
+    conn.execute(sa.text(statement), params)
 
 
 def measured_pairs(

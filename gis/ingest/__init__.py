@@ -9,6 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import sqlalchemy as sa
 
+from gis.analysis import pairs
 from gis.errors import InvalidInput, RowError
 from gis.ingest.mapping import ColumnMapping, load_mapping, ready_mappings
 from gis.ingest.options import ReadOptions
@@ -104,6 +105,8 @@ def import_frame(
         savepoint.rollback()
     else:
         savepoint.commit()
+        # The measured pairs of the analyses follow the write in its own transaction.
+        pairs.after_write(conn, spec)
     rows = len(valid.records)
     return ImportReport(
         layer=spec.name,
