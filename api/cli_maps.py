@@ -31,7 +31,7 @@ from api.coverage_params import (
 from gis import db
 from gis.analysis.answers import CoverageAsk
 from gis.errors import SafeGroundError
-from gis.maps import builders, coverage_page, folium_map, nearby, route_page
+from gis.maps import builders, choropleth, coverage_page, folium_map, names, nearby, route_page
 from gis.maps.assets import MapAssets, MapSettings
 from gis.roles import LayerRoles
 from gis.settings import Settings
@@ -59,6 +59,12 @@ DangerOption = Annotated[
         min=folium_map.MIN_DANGER_M,
         max=folium_map.MAX_DANGER_M,
         help="how near a hazard area (metres) the map's locate button warns",
+    ),
+]
+LangOption = Annotated[
+    str,
+    typer.Option(
+        help="the language of place names: az (default), en or ru, falling back to Azerbaijani"
     ),
 ]
 RoleOption = Annotated[
@@ -121,9 +127,17 @@ def overview(
     since: Annotated[
         str | None, typer.Option(help="only activities since this date (YYYY-MM-DD)")
     ] = None,
+    shade: Annotated[
+        str | None,
+        typer.Option(
+            help=f"shade the districts by a figure: {', '.join(choropleth.SHADES)} "
+            "(districts without it hatched 'no data — not safe')"
+        ),
+    ] = None,
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
     danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
+    lang: LangOption = names.DEFAULT_LANG,
 ) -> None:
     """Every layer the role may read, nationally or for one district."""
     started = time.perf_counter()
@@ -143,6 +157,9 @@ def overview(
                 district=district,
                 since=day,
                 roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
+                shade=shade,
+                analysis=settings.analysis,
+                lang=lang,
             )
     except SafeGroundError as exc:
         _fail(exc.message)
@@ -171,6 +188,7 @@ def visit(
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
     danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
+    lang: LangOption = names.DEFAULT_LANG,
 ) -> None:
     """A printable map of a village (or a point) and what lies within reach, or of a planned
     route (--route) and the hazard areas along it."""
@@ -195,6 +213,7 @@ def visit(
                     _role(role),
                     geojson=geojson,
                     buffer_m=buffer_m,
+                    lang=lang,
                 )
             else:
                 page = builders.visit(
@@ -207,6 +226,7 @@ def visit(
                     lat=lat,
                     radius_m=radius_m,
                     roles=LayerRoles.from_settings(REGISTRY, settings.analysis),
+                    lang=lang,
                 )
     except SafeGroundError as exc:
         _fail(exc.message)
@@ -235,6 +255,7 @@ def coverage(
     role: RoleOption = "partner",
     assets_url: AssetsUrl = None,
     danger_m: DangerOption = folium_map.DEFAULT_DANGER_M,
+    lang: LangOption = names.DEFAULT_LANG,
 ) -> None:
     """The coverage analysis on a map: uncovered targets at risk prominent, covered ones muted."""
     started = time.perf_counter()
@@ -259,6 +280,7 @@ def coverage(
                 ),
                 rings=rings,
                 size_by=size_by,
+                lang=lang,
             )
     except SafeGroundError as exc:
         _fail(exc.message)

@@ -1,5 +1,6 @@
 """The README's screenshots (`make screenshots`): the demo served on a loopback port, the national
-overview at desktop size and a visit map at phone size (390 x 844), written to docs/screenshots/.
+overview at desktop size (plain and shaded by hazard area) and a visit map at phone size
+(390 x 844), written to docs/screenshots/.
 
 Reads SAFEGROUND_DATABASE_URL (the demo loaded, as `make demo` leaves it). Tests never write
 into docs/; this script does, on purpose.
@@ -27,6 +28,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 SHOTS = (
     ("overview.png", "/maps/overview", (1280, 800)),
     ("visit-phone.png", "/maps/visit?village={village}&radius_m=5000", (390, 844)),
+    ("overview-shaded.png", "/maps/overview?shade=hazard_km2", (1280, 800)),
 )
 
 

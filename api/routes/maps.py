@@ -22,7 +22,15 @@ from fastapi.routing import APIRoute
 from api.coverage_params import CoverageDep
 from api.deps import EngineDep, PrincipalDep, RegistryDep, RolesDep, SettingsDep
 from gis.errors import InvalidParameter
-from gis.maps import builders, coverage_page, folium_map, nearby, route_page
+from gis.maps import (
+    builders,
+    choropleth,
+    coverage_page,
+    folium_map,
+    names,
+    nearby,
+    route_page,
+)
 from gis.maps.assets import MapAssets, MapSettings, media_type, served_file
 from gis.notices import NOT_SAFE
 from gis.templating import render
@@ -70,6 +78,15 @@ OfflineQuery = Annotated[
     Query(
         description="One self-contained HTML file (Leaflet and its plugins inlined, no network "
         "needed to open it), sent as a download."
+    ),
+]
+
+LangQuery = Annotated[
+    names.Lang,
+    Query(
+        description="The language of place and district names on the map (labels, tooltips, "
+        "popups): az (Azerbaijani, the default), en or ru, each falling back to the Azerbaijani "
+        "name where a place has none; popups also show the names as recorded."
     ),
 ]
 
@@ -123,6 +140,7 @@ def index() -> HTMLResponse:
 def overview(
     request: Request,
     engine: EngineDep,
+    app_settings: SettingsDep,
     roles: RolesDep,
     registry: RegistryDep,
     principal: PrincipalDep,
@@ -135,8 +153,19 @@ def overview(
         dt.date | None,
         Query(description="Only activities on or after this date (hazard areas: all)"),
     ] = None,
+    shade: Annotated[
+        choropleth.Shade | None,
+        Query(
+            description="Shade the districts by a figure of the analyses: hazard_km2 (active "
+            "hazard area inside the district, km², geodesic), villages_at_risk (the coverage "
+            "analysis' villages at risk) or coverage (% of those covered, in the `since` window); "
+            "a district without the figure is hatched 'no data — not safe'. Needs an API key "
+            "that reads the hazard areas."
+        ),
+    ] = None,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = builders.overview(
@@ -148,6 +177,9 @@ def overview(
             download_href=None if offline else _offline_href(request),
             roles=roles,
             tiled=not offline,  # a file carries its features; a page reads the big layers' tiles
+            shade=shade,
+            analysis=app_settings.analysis,
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-overview.html", danger_m)
 
@@ -184,6 +216,7 @@ def visit(
     ] = nearby.DEFAULT_RADIUS_M,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = builders.visit(
@@ -197,6 +230,7 @@ def visit(
             radius_m=radius_m,
             download_href=None if offline else _offline_href(request),
             roles=roles,
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-visit.html", danger_m)
 
@@ -231,6 +265,7 @@ def coverage(
     ] = "population",
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = coverage_page.coverage(
@@ -242,6 +277,7 @@ def coverage(
             rings=rings,
             size_by=size_by,
             download_href=None if offline else _offline_href(request),
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-coverage.html", danger_m)
 
@@ -265,10 +301,17 @@ def visit_route(
     buffer_m: Annotated[float, Query(description="Corridor half-width in metres")] = 500,
     offline: OfflineQuery = False,
     danger_m: DangerQuery = folium_map.DEFAULT_DANGER_M,
+    lang: LangQuery = names.DEFAULT_LANG,
 ) -> HTMLResponse:
     with engine.connect() as conn:
         page = route_page.route_visit(
-            conn, registry, app_settings.analysis, principal.role, geojson=body, buffer_m=buffer_m
+            conn,
+            registry,
+            app_settings.analysis,
+            principal.role,
+            geojson=body,
+            buffer_m=buffer_m,
+            lang=lang,
         )
     return _page(settings, page, offline, "safeground-route.html", danger_m)
 

@@ -7,16 +7,17 @@ same maps.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import folium
 import sqlalchemy as sa
 
 from gis.areas import find_area
 from gis.errors import InvalidParameter
-from gis.maps import data, folium_map, nearby
-from gis.maps.elements import frame_for
+from gis.maps import choropleth, data, folium_map, names, nearby
+from gis.maps.elements import ShadeLegend, frame_for
 from gis.roles import LayerRoles
+from gis.settings import AnalysisSettings
 from gis.spec import Registry, Role
 
 # A served overview draws a layer of more features than this from its vector tiles: inline, each
@@ -42,11 +43,23 @@ def overview(
     download_href: str | None = None,
     roles: LayerRoles | None = None,
     tiled: bool = False,
+    shade: str | None = None,
+    analysis: AnalysisSettings | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
     """Every layer the role may read: nationally (simplified), or one district's area in detail.
-    `tiled` (a served page, never a file): big layers are drawn from the vector tiles."""
+    `tiled` (a served page, never a file): big layers are drawn from the vector tiles. `shade`:
+    the districts shaded by one figure of the analyses (choropleth.SHADES)."""
     roles = roles or LayerRoles.defaults(registry)
+    names.checked(lang)
     found = find_area(conn, roles.areas, district) if district else None
+    shaded = (
+        choropleth.district_shade(
+            conn, registry, role, shade, analysis=analysis, since=since, roles=roles
+        )
+        if shade is not None
+        else None
+    )
     selection = data.overview(
         conn,
         registry,
@@ -55,8 +68,11 @@ def overview(
         since=since,
         roles=roles,
         tile_above=TILE_ABOVE if tiled else None,
+        lang=lang,
     )
     lines = []
+    if shaded:
+        lines.append(f"Districts shaded by {shaded.title.lower()}: {shaded.window}")
     if found:
         lines.append(f"District: {found.label}, with its neighbours' outlines")
     if since:
@@ -76,9 +92,22 @@ def overview(
         hidden=selection.hidden,
         hazards_title=roles.hazards.title,
         download_href=download_href,
+        shade=None
+        if shaded is None
+        else ShadeLegend(
+            title=shaded.title,
+            definition=shaded.definition,
+            window=shaded.window,
+            classes=tuple((c.label, c.colour) for c in shaded.classes),
+            no_data=shaded.no_data,
+        ),
     )
     m = folium_map.overview_map(
-        selection.layers, frame, base=roles.areas.name, national=found is None
+        selection.layers,
+        frame,
+        base=roles.areas.name,
+        national=found is None,
+        shade=shaded.config() if shaded else None,
     )
     return BuiltMap(m, {layer.key: layer.count for layer in selection.layers})
 
@@ -95,8 +124,11 @@ def visit(
     radius_m: float = nearby.DEFAULT_RADIUS_M,
     download_href: str | None = None,
     roles: LayerRoles | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
-    """One place (a village, or a point) and what lies within `radius_m` of it, ready to print."""
+    """One place (a village, or a point) and what lies within `radius_m` of it, ready to print;
+    place names in `lang` (names.py)."""
+    names.checked(lang)
     if village is not None and (lon is not None or lat is not None):
         raise InvalidParameter("give either a village or lon and lat, not both")
     roles = roles or LayerRoles.defaults(registry)
@@ -108,7 +140,11 @@ def visit(
         place = nearby.Place(lon=lon, lat=lat)
     else:
         raise InvalidParameter("give a village (id or name), or both lon and lat")
-    found = nearby.visit(conn, registry, role, place, radius_m, roles)
+    local = names.local_name(roles.places, lang) if place.id is not None else None
+    if local is not None:  # the title names the place in the map's language too
+        named = conn.scalar(sa.select(local).where(roles.places.table.c.id == place.id))
+        place = replace(place, name=named or place.name)
+    found = nearby.visit(conn, registry, role, place, radius_m, roles, lang=lang)
     reach = metres(radius_m)
     where = f"{place.name} ({place.district})" if place.name and place.district else place.name
     hazards = roles.hazards

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from gis.analysis import answers
 from gis.analysis.coverage import Coverage, TargetFigures
 from gis.errors import InvalidParameter
-from gis.maps import data, folium_map
+from gis.maps import data, folium_map, names
 from gis.maps.answer_layers import answered
 from gis.maps.builders import BuiltMap, day, metres
 from gis.maps.data import DISTRICT, NATIONAL, Extra, LayerData
@@ -35,10 +35,12 @@ def coverage(
     rings: bool = False,
     size_by: str = "population",
     download_href: str | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
     """The coverage answer on a map. Targets not at risk are not drawn; `ask.status` chooses
     among the at-risk ones (uncovered above covered)."""
     roles = LayerRoles.from_settings(registry, analysis)
+    names.checked(lang)
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")
     answer = answers.coverage_answer(conn, registry, analysis, role, ask)
@@ -56,10 +58,10 @@ def coverage(
     scale = DISTRICT if area is not None else NATIONAL
     reach = max(q.within_m, risk or 0.0)
     targets = [
-        _targets(conn, target_spec, by_spec, role, scale, by_covered.get(flag, {}), flag)
+        _targets(conn, target_spec, by_spec, role, scale, by_covered.get(flag, {}), flag, lang)
         for flag in (False, True)
     ]
-    context, hidden = _context(conn, registry, role, scale, area, reach, by_spec, q, roles)
+    context, hidden = _context(conn, registry, role, scale, area, reach, by_spec, q, roles, lang)
     where = f": {q.area_label}" if q.area_label else ""
     frame = frame_for(
         [*context, *targets],
@@ -111,6 +113,7 @@ def _targets(
     scale: data.Detail,
     figures: dict[int, dict[str, object]],
     covered: bool,
+    lang: str = names.DEFAULT_LANG,
 ) -> LayerData:
     labels = [
         ("priority", "Priority"),
@@ -130,6 +133,7 @@ def _targets(
         extra=[Extra("covered", "Covered", sa.literal(covered))],
         order=(spec.table.c.id, False),
         title=f"{spec.title}: {'covered' if covered else 'NOT covered'}",
+        lang=lang,
     )
 
 
@@ -143,6 +147,7 @@ def _context(
     by: LayerSpec,
     q: Coverage,
     roles: LayerRoles,
+    lang: str = names.DEFAULT_LANG,
 ) -> tuple[list[LayerData], list[str]]:
     """The boundaries, the hazard areas (if the caller may read them) and the `by` features of the
     window; with a district, those within reach of it (a box grown by `reach_m`: a superset)."""
@@ -155,12 +160,12 @@ def _context(
         where: list[sa.ColumnElement[Any]] = (
             [] if area is None else [sa.func.ST_Intersects(spec.table.c.geom, _grown(area, grown))]
         )
-        layers.append(data.collect(conn, spec, role, scale, where=where))
+        layers.append(data.collect(conn, spec, role, scale, where=where, lang=lang))
     t = by.table
     where = [] if area is None else [sa.func.ST_Intersects(t.c.geom, _grown(area, reach_m))]
     if by.temporal_field and q.window is not None:
         where.append(t.c[by.temporal_field].between(q.window.since, q.window.until))
-    layers.append(data.capped(conn, by, role, scale, where, roles))
+    layers.append(data.capped(conn, by, role, scale, where, roles, lang))
     return layers, hidden
 
 

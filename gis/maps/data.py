@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from gis.areas import Area
+from gis.maps import names
 from gis.notices import is_synthetic
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, Style
@@ -157,12 +158,18 @@ def collect(
     key: str | None = None,
     truncated: bool = False,
     tiled: bool = False,
+    lang: str = names.DEFAULT_LANG,
 ) -> LayerData:
     """One statement: the layer's live features matching `where`, as a FeatureCollection (text),
     with their count, whether any is synthetic, the latest update and the extent. `tiled`: the
-    page draws the layer from vector tiles, so the collection is left empty (the rest is not)."""
+    page draws the layer from vector tiles, so the collection is left empty (the rest is not).
+    `lang`: the language of place names (names.py) in labels, tooltips and popups; another than
+    Azerbaijani comes first in the popup, above the names as recorded."""
     t = spec.table
     fields = popup_fields(spec, role)
+    local = names.local_name(spec, lang)
+    if local is not None and lang != names.DEFAULT_LANG:
+        extra = [Extra("name_local", f"Name ({names.LANGUAGE[lang]})", local), *extra]
     geom: sa.ColumnElement = t.c.geom
     if spec.geometry_type != "Point" and scale.tolerance_deg > 0:
         geom = sa.func.ST_SimplifyPreserveTopology(geom, scale.tolerance_deg)
@@ -172,11 +179,15 @@ def collect(
         )
     props: list[tuple[str, sa.ColumnElement]] = [(f, display(spec, f)) for f in fields]
     props += [(e.key, e.expr) for e in extra]
+    if local is not None:  # the name labels and tooltips show, never a popup row of its own
+        props.append(("_n", local))
     if spec.style.color_by:
         props.append(("_k", t.c[spec.style.color_by]))  # a lookup key for the colour, never shown
     if spec.active_filter:  # still dangerous: what the locate button measures to
         props.append(("_a", sa.and_(*(t.c[c].in_(v) for c, v in spec.active_filter.items()))))
     tip = spec.tooltip_field if spec.tooltip_field in fields else None
+    if tip == "name" and local is not None:
+        tip = "_n"
     inner = sa.select(
         t.c.id.label("_id"),
         geom.label("_g"),
@@ -231,11 +242,15 @@ def collect(
         None if row[4] is None else (float(row[4]), float(row[5]), float(row[6]), float(row[7]))
     )
     labels = {f: field_label(f) for f in fields} | {e.key: e.label for e in extra}
+    shown = [e.key for e in extra]
+    if "name_local" in shown:  # the chosen language's name first, above the names as recorded
+        shown.remove("name_local")
+        fields = ("name_local", *fields)
     return LayerData(
         spec=spec,
         geojson=row[0],
         count=int(row[1]),
-        popup_fields=(*fields, *(e.key for e in extra)),
+        popup_fields=(*fields, *shown),
         labels=labels,
         tooltip=tip,
         synthetic=bool(row[2]),
@@ -268,6 +283,7 @@ def overview(
     since: dt.date | None = None,
     roles: LayerRoles | None = None,
     tile_above: int | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> Selection:
     """Every layer the role may read, limited to a district's area and, for activities, to records
     since a date. Hazard areas are never filtered by date: an old record of a hazard is still
@@ -294,9 +310,9 @@ def overview(
         # drawn inline, or it would silently vanish from the map of the partner who may see it.
         tileable = spec.readable_by(Role.public)
         if tile_above is not None and tileable and not where and _more_than(conn, spec, tile_above):
-            selection.layers.append(collect(conn, spec, role, scale, tiled=True))
+            selection.layers.append(collect(conn, spec, role, scale, tiled=True, lang=lang))
             continue
-        selection.layers.append(capped(conn, spec, role, scale, where, roles))
+        selection.layers.append(capped(conn, spec, role, scale, where, roles, lang))
     return selection
 
 
@@ -313,17 +329,18 @@ def capped(
     scale: Detail,
     where: list[sa.ColumnElement],
     roles: LayerRoles,
+    lang: str = names.DEFAULT_LANG,
 ) -> LayerData:
     """The layer, or for an activity layer too big for one page its MAX_POINTS most recent
     features, saying so. Hazard areas and reference layers are never cut."""
     t = spec.table
     if spec.geometry_type != "Point" or spec.reference or spec.name == roles.hazards.name:
-        return collect(conn, spec, role, scale, where=where)
+        return collect(conn, spec, role, scale, where=where, lang=lang)
     probe = (
         sa.select(t.c.id).where(t.c.deleted_at.is_(None), *where).limit(MAX_POINTS + 1).subquery()
     )
     if (conn.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) <= MAX_POINTS:
-        return collect(conn, spec, role, scale, where=where)
+        return collect(conn, spec, role, scale, where=where, lang=lang)
     newest = t.c[spec.temporal_field] if spec.temporal_field else t.c.id
     return collect(
         conn,
@@ -335,6 +352,7 @@ def capped(
         limit=MAX_POINTS,
         title=f"{spec.title}, the {MAX_POINTS:,} most recent",
         truncated=True,
+        lang=lang,
     )
 
 

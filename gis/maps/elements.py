@@ -64,6 +64,18 @@ class MapFrame:
     download_href: str | None = None
     alert: str | None = None  # an analysis' own notice (e.g. the route check's), always shown
     alert_strong: bool = False  # the analysis found nothing: the notice matters most then
+    shade: ShadeLegend | None = None  # the district choropleth's legend, when shaded
+
+
+@dataclass(frozen=True)
+class ShadeLegend:
+    """The choropleth's legend: the figure, its definition, its classes and its date window."""
+
+    title: str
+    definition: str
+    window: str
+    classes: tuple[tuple[str, str], ...]  # (label, #rrggbb), light to dark
+    no_data: str
 
 
 def frame_for(
@@ -77,6 +89,7 @@ def frame_for(
     download_href: str | None = None,
     alert: str | None = None,
     alert_strong: bool = False,
+    shade: ShadeLegend | None = None,
 ) -> MapFrame:
     """A frame whose dates, synthetic label and attributions come from the layers shown."""
     updates = [layer.latest_update for layer in layers if layer.latest_update is not None]
@@ -95,6 +108,7 @@ def frame_for(
         download_href=download_href,
         alert=alert,
         alert_strong=alert_strong,
+        shade=shade,
     )
 
 
@@ -125,6 +139,14 @@ def panels_html(frame: MapFrame, layers: Sequence[LayerData]) -> str:
         "panels.html",
         frame=frame,
         legend=[_legend_entry(layer) for layer in layers],
+        shade=frame.shade
+        and {
+            "title": frame.shade.title,
+            "definition": frame.shade.definition,
+            "window": frame.shade.window,
+            "no_data": frame.shade.no_data,
+            "classes": [{"label": t, "colour": colour(c)} for t, c in frame.shade.classes],
+        },
         not_safe=NOT_SAFE,
         synthetic=SYNTHETIC,
         other_hidden=[t for t in frame.hidden if t != frame.hazards_hidden],

@@ -93,6 +93,10 @@ def layers_map(
         configs[layer.key] = layer_config(layer) | (
             {"pane": "sgHazards"} if layer.key == hazards else {}
         )
+        if layer.label_key and layer.key == hazards and layer.spec.style.color_by:
+            configs[layer.key]["labelBy"] = "_k"  # its label says its status, then its distance
+        if layer.label_key == "_n":  # a place's name: kept clear of every hazard area
+            configs[layer.key]["placeLabel"] = True
         if _add_layer(
             m,
             layer,
@@ -171,16 +175,23 @@ def overview_map(
     hazards: str | None = None,
     aoi: tuple[float, float, float, float] | None = None,
     national: bool = False,
+    shade: Mapping[str, object] | None = None,
 ) -> folium.Map:
     """Everything the caller may see, over the boundaries, framed on `aoi` (default: all).
     `national`: reference points (villages) appear only from a regional zoom on, so the danger,
-    not the settlement pattern, is what a country-wide view shows."""
+    not the settlement pattern, is what a country-wide view shows. `shade`: the choropleth's
+    map.js configuration for the `base` layer (choropleth.Choropleth.config); the hazard areas
+    keep their own pane above it."""
     gates = {
         layer.key: VILLAGES_FROM_ZOOM
         for layer in layers
         if national and layer.spec.reference and layer.spec.geometry_type == "Point"
     }
     m = layers_map(layers, frame, base=base, bounds=aoi, min_zooms=gates)
+    shaded = next((layer for layer in layers if layer.key == base), None)
+    if shade is not None and shaded is not None:  # the districts, filled by the figure
+        config = layer_config(shaded) | {"shade": dict(shade)}
+        m.add_child(LayerConfigs({shaded.key: config}), name="sg_shade_configs")
     return finish(m, frame, layers, aoi=aoi or union_bounds(layers), hazards=hazards)
 
 

@@ -28,9 +28,37 @@ var SG = (function () {
     return el;
   }
 
+  // A shaded district (the overview's choropleth): its figure's class colour, or the hatch that
+  // says "no data — NOT safe"; never left blank, which would read as safe.
+  function shaded(cfg, feature) {
+    var v = cfg.shade.values[String(feature.id)];
+    var known = v && v[1] !== null && v[1] !== undefined;
+    return {
+      color: cfg.color, weight: cfg.weight, opacity: 0.9, fill: true,
+      fillColor: known ? cfg.shade.colours[v[1]] : "url(#sg-hatch)",
+      fillOpacity: known ? cfg.shade.fillOpacity : 1,
+      className: "sg-p sg-p-" + cfg.key + (known ? " sg-shaded" : " sg-no-data"),
+    };
+  }
+
+  function shadeRows(box, shade, id) {
+    var v = shade.values[String(id)];
+    var t = box.querySelector("table");
+    [[shade.title, v ? v[0] : shade.noData], ["Definition", shade.definition], ["Window", shade.window]]
+      .forEach(function (pair) {
+        var row = t.insertRow();
+        var th = document.createElement("th");
+        th.textContent = pair[0];
+        row.appendChild(th);
+        row.insertCell().textContent = text(pair[1]);
+        row.className = "sg-shade-row";
+      });
+  }
+
   function style(key) {
     var cfg = configs[key];
     return function (feature) {
+      if (cfg.shade) return shaded(cfg, feature);
       var c = colour(cfg, feature.properties);
       return {
         color: cfg.fillOpacity > 0 ? c : cfg.color, weight: cfg.weight, opacity: 0.9,
@@ -136,13 +164,22 @@ var SG = (function () {
       var props = feature.properties;
       list.push(feature);
       if (cfg.fields.length) {
-        layer.bindPopup(function () { return table(cfg, props); }, { maxWidth: 320 });
+        layer.bindPopup(function () {
+          var box = table(cfg, props);
+          if (cfg.shade) shadeRows(box, cfg.shade, feature.id);
+          return box;
+        }, { maxWidth: 320 });
       }
-      if (cfg.label) { // a permanent label in the layer's colour: a distance, a date
-        var label = span(props[cfg.label]);
+      if (cfg.label) { // a permanent label in the layer's colour: a distance, a date, a name
+        // a hazard area's says its status too ("confirmed · 1.2 km")
+        var words = [cfg.labelBy && props[cfg.labelBy], props[cfg.label]].filter(function (w) {
+          return w !== null && w !== undefined && w !== "";
+        });
+        var label = span(words.join(" \u00b7 "));
         label.style.borderColor = colour(cfg, props);
         layer.bindTooltip(new Label({
-          permanent: true, direction: "top", offset: SIDES.top, className: "sg-label",
+          permanent: true, direction: "top", offset: SIDES.top,
+          className: "sg-label sg-label-" + cfg.key + (cfg.placeLabel ? " sg-label-place" : ""),
         }).setContent(label));
       } else if (cfg.tip) {
         layer.bindTooltip(function () { return span(props[cfg.tip] || cfg.title); }, { sticky: true });
@@ -346,6 +383,10 @@ var SG = (function () {
       if (t && t.options.permanent && t._container) labels.push(t);
     });
     if (!labels.length) return; // an overview: nothing to place, no need to read 20,000 boxes
+    // A place's name never covers any part of a hazard area's box, however large the area
+    // (the hazards' own labels, placed first, only keep clear of the small ones they would hide).
+    function isPlace(t) { return / sg-label-place/.test(t.options.className); }
+    labels.sort(function (a, b) { return isPlace(a) - isPlace(b); });
     labels.forEach(function (t) { t._container.style.display = ""; });
     var biggest = 0;
     labels.forEach(function (t) {
@@ -353,21 +394,26 @@ var SG = (function () {
       biggest = Math.max(biggest, t._sgSize[0] * t._sgSize[1]);
     });
     var box = map.getContainer().getBoundingClientRect();
-    var areas = grid(), placed = grid();
+    var areas = grid(), placed = grid(), every = [];
     map.eachLayer(function (l) {
       if (l._path && l.feature && (l.options.className || "").split(" ").indexOf("sg-p-" + key) >= 0) {
         var r = l._path.getBoundingClientRect();
+        every.push(r); // for places' names
         if (r.width * r.height < 6 * biggest) areas.add(r); // bigger ones never hide a label's spot
       }
     });
     var origin = map.layerPointToContainerPoint(L.point(0, 0)).add(L.point(box.left, box.top));
     var chosen = labels.map(function (t) {
       var p = map.latLngToLayerPoint(t._latlng).add(t._getAnchor());
-      var size = t._sgSize, area = size[0] * size[1];
+      var size = t._sgSize, area = size[0] * size[1], name = isPlace(t);
+      function clear(r) {
+        if (name) return !every.some(function (a) { return overlaps(a, r); });
+        return !areas.hits(r, function (a) { return a.width * a.height < 6 * area; });
+      }
       for (var side in SIDES) {
         var at = corner(p, size, side), left = origin.x + at.x, top = origin.y + at.y;
         var r = { left: left, top: top, right: left + size[0], bottom: top + size[1] };
-        if (!placed.hits(r, null) && !areas.hits(r, function (a) { return a.width * a.height < 6 * area; })) {
+        if (!placed.hits(r, null) && clear(r)) {
           placed.add(r);
           return { side: side, at: at };
         }

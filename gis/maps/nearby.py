@@ -18,6 +18,7 @@ from gis import search
 from gis.analysis import proximity
 from gis.analysis.common import active_clause
 from gis.errors import InvalidParameter, NotFound
+from gis.maps import names
 from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect, ordered
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role
@@ -139,6 +140,7 @@ def visit(
     place: Place,
     radius_m: float,
     roles: LayerRoles | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> Visit:
     """Every layer that matters for a visit, within `radius_m` of the place, each feature with its
     distance; plus the last risk-education session within reach, drawn on its own. Besides the
@@ -186,7 +188,9 @@ def visit(
             selection.hidden.append(spec.title)
             continue
         if spec is roles.areas:
-            selection.layers.append(collect(conn, spec, role, DISTRICT, where=[within(spec)]))
+            selection.layers.append(
+                collect(conn, spec, role, DISTRICT, where=[within(spec)], lang=lang)
+            )
             continue
         by_distance = (metres(spec), False)
         layer = collect(
@@ -197,7 +201,14 @@ def visit(
             where=[within(spec)],
             extra=[distance(spec), *([bearing(spec)] if spec is roles.hazards else [])],
             order=by_distance,
-            label_key="distance" if spec is roles.hazards else None,
+            # hazard areas labelled with their distance (map.js adds the status); places with
+            # their names, in the map's language
+            label_key="distance"
+            if spec is roles.hazards
+            else (
+                "_n" if spec is roles.places and names.local_name(spec, lang) is not None else None
+            ),
+            lang=lang,
         )
         selection.layers.append(layer)
         if spec is roles.hazards:
@@ -208,7 +219,7 @@ def visit(
         elif spec is roles.facilities:
             result.facilities_within = layer.count
         elif spec is roles.activities and spec.temporal_field:
-            last = _last(conn, spec, role, within(spec), metres(spec), distance(spec))
+            last = _last(conn, spec, role, within(spec), metres(spec), distance(spec), lang)
             if last is not None:
                 result.last_session, layer_last = last
                 selection.layers.append(layer_last)
@@ -228,6 +239,7 @@ def visit(
             where=[within(spec)],
             extra=[distance(spec)],
             order=(metres(spec), False),
+            lang=lang,
         )
         selection.layers.append(layer)
         nearest = conn.scalar(
@@ -257,6 +269,7 @@ def _last(
     within: sa.ColumnElement,
     metres: sa.ColumnElement,
     distance: Extra,
+    lang: str = names.DEFAULT_LANG,
 ) -> tuple[LastSession, LayerData] | None:
     t = spec.table
     when = t.c[spec.temporal_field or "id"]
@@ -280,5 +293,6 @@ def _last(
         emphasis=True,
         key=f"{spec.name}_last",
         label_key=spec.temporal_field,
+        lang=lang,
     )
     return LastSession(row[1], row[2], float(row[3])), layer

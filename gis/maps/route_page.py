@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gis.analysis import answers, common
-from gis.maps import folium_map
+from gis.maps import folium_map, names
 from gis.maps.answer_layers import answered
 from gis.maps.builders import BuiltMap, coordinates, day, metres
 from gis.maps.data import DISTRICT, LOCAL, LayerData, collect
@@ -40,8 +40,11 @@ def route_visit(
     geojson: Any,
     buffer_m: float = 500,
     download_href: str | None = None,
+    lang: str = names.DEFAULT_LANG,
 ) -> BuiltMap:
-    """The route check of `geojson` (a LineString, or a Feature holding one) on a map."""
+    """The route check of `geojson` (a LineString, or a Feature holding one) on a map; place
+    names in `lang` (names.py)."""
+    names.checked(lang)
     roles = LayerRoles.from_settings(registry, analysis)
     checked = answers.route_answer(
         conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m
@@ -68,6 +71,7 @@ def route_visit(
                 role,
                 DISTRICT,
                 where=[sa.func.ST_Intersects(boundaries.table.c.geom, corridor)],
+                lang=lang,
             )
         )
     hazard = params["hazard_layer"]
@@ -85,6 +89,7 @@ def route_visit(
                 by_layer.get(name, {}),
                 labels,
                 label_key="route_label" if name == hazard else None,
+                lang=lang,
             )
         )
     for unread in roles.route_context:
