@@ -390,8 +390,10 @@ var SG = (function () {
     labels.forEach(function (t) { t._container.style.display = ""; });
     var biggest = 0;
     labels.forEach(function (t) {
-      t._sgSize = [t._container.offsetWidth, t._container.offsetHeight];
-      biggest = Math.max(biggest, t._sgSize[0] * t._sgSize[1]);
+      var c = t._container, r = c.getBoundingClientRect();
+      t._sgSize = [c.offsetWidth, c.offsetHeight]; // whole pixels, as Leaflet places a tooltip
+      t._sgBox = [r.width, r.height]; // the box as drawn, fractions included, for the overlaps
+      biggest = Math.max(biggest, r.width * r.height);
     });
     var box = map.getContainer().getBoundingClientRect();
     var areas = grid(), placed = grid(), every = [];
@@ -405,14 +407,14 @@ var SG = (function () {
     var origin = map.layerPointToContainerPoint(L.point(0, 0)).add(L.point(box.left, box.top));
     var chosen = labels.map(function (t) {
       var p = map.latLngToLayerPoint(t._latlng).add(t._getAnchor());
-      var size = t._sgSize, area = size[0] * size[1], name = isPlace(t);
+      var size = t._sgSize, drawn = t._sgBox, area = drawn[0] * drawn[1], name = isPlace(t);
       function clear(r) {
         if (name) return !every.some(function (a) { return overlaps(a, r); });
         return !areas.hits(r, function (a) { return a.width * a.height < 6 * area; });
       }
       for (var side in SIDES) {
         var at = corner(p, size, side), left = origin.x + at.x, top = origin.y + at.y;
-        var r = { left: left, top: top, right: left + size[0], bottom: top + size[1] };
+        var r = { left: left, top: top, right: left + drawn[0], bottom: top + drawn[1] };
         if (!placed.hits(r, null) && clear(r)) {
           placed.add(r);
           return { side: side, at: at };
