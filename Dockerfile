@@ -15,25 +15,29 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, exactly as locked (versions and hashes, the same file scripts/bootstrap.sh
-# installs from), so that a code change does not reinstall them and nothing unpinned gets in.
-# (All of them ship manylinux wheels with GDAL/PROJ/GEOS inside: no apt packages needed.)
-COPY requirements.lock ./
-RUN pip install --require-hashes --no-deps -r requirements.lock
+# Dependencies first, exactly as locked (versions and hashes), so that a code change does not
+# reinstall them and nothing unpinned gets in. requirements-runtime.lock is requirements.lock (what
+# scripts/bootstrap.sh installs) less the test extras; both come from `make lock`, which also locks
+# the pinned build backend (setuptools). All ship manylinux wheels with GDAL/PROJ/GEOS inside.
+COPY requirements-runtime.lock ./
+RUN pip install --require-hashes --no-deps -r requirements-runtime.lock
 
-# Then the package itself, without resolving anything; data/ stays in /app, where
+# Then the package itself, without resolving anything and built by the locked setuptools (no build
+# isolation, which would fetch whatever setuptools is newest); data/ stays in /app, where
 # `safeground demo load` looks for it.
 COPY . .
 COPY --from=map-assets /assets/node_modules /app/node_modules
-RUN pip install --no-deps . \
+RUN pip install --no-deps --no-build-isolation . \
  && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin safeground \
- && mkdir -p /var/lib/safeground/rasters \
+ && mkdir -p /var/lib/safeground/rasters /var/lib/safeground/downloads \
  && chown -R 10001 /var/lib/safeground
 
 # /app is root's and read-only to the service; what the service writes (the demo's modelled
-# population raster) goes to /var/lib/safeground, a volume that outlives any container.
+# population raster, and the download cache of built whole-layer files, which may be lost at any
+# time) goes to /var/lib/safeground, a volume that outlives any container.
 ENV SAFEGROUND_MAPS_NODE_MODULES=/app/node_modules \
-    SAFEGROUND_ANALYSIS_RASTER_DIR=/var/lib/safeground/rasters
+    SAFEGROUND_ANALYSIS_RASTER_DIR=/var/lib/safeground/rasters \
+    SAFEGROUND_DOWNLOADS_CACHE_DIR=/var/lib/safeground/downloads
 VOLUME ["/var/lib/safeground"]
 
 USER 10001

@@ -56,10 +56,18 @@ lint: install-test ## ruff (lint + format check), mypy, and the api -> layers ->
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-lock: ## remake requirements.lock (versions + hashes) from pyproject.toml, after changing a pin
+lock: ## remake requirements.lock and requirements-runtime.lock (versions + hashes) from pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --generate-hashes \
+	@# The build backend (pyproject's [build-system], pinned) is locked too: the image installs it
+	@# from the lock and builds the package without isolation, so no unpinned setuptools gets in.
+	$(VENV)/bin/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" \
+	  > $(VENV)/build-requires.txt
+	$(VENV)/bin/uv pip compile pyproject.toml $(VENV)/build-requires.txt --extra test --generate-hashes \
 	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 --quiet -o requirements.lock
+	@# The image's lock: no test extras, every shared version taken from requirements.lock.
+	$(VENV)/bin/uv pip compile pyproject.toml $(VENV)/build-requires.txt --generate-hashes \
+	  --constraint requirements.lock \
+	  --python-version 3.11 --python-platform x86_64-manylinux_2_36 --quiet -o requirements-runtime.lock
 
 # The tests make and drop their own throw-away database on SAFEGROUND_TEST_SERVER_URL's server.
 # A private cluster that was stopped before the tests is stopped again after them, so that CI runs

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api import access_log, openapi30
 from api.auth import KeyCache
 from api.errors import add_exception_handlers
 from api.guard import Bulkhead, CatchAll, RefuseNul, SecurityHeaders
+from api.numeric_params import check_numeric_parameters
 from api.routes import analysis as analysis_routes
 from api.routes import docs as doc_routes
 from api.routes import health, ogc
 from api.routes import maps as map_routes
 from api.routes import search as search_routes
 from gis.db import make_engine
+from gis.download_cache import DownloadCache
+from gis.export import MEDIA as FILE_MEDIA
 from gis.notices import NOT_SAFE
 from gis.roles import LayerRoles
 from gis.settings import Settings
@@ -28,7 +31,7 @@ from layers import REGISTRY
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Checked before anything else: a setting naming a missing layer stops startup, with a message.
-    roles = LayerRoles.from_settings(REGISTRY, settings.analysis)
+    roles = LayerRoles.of(REGISTRY, settings.analysis)
     app = FastAPI(
         title=settings.api.title,
         version=version("safeground"),
@@ -37,12 +40,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api",
         docs_url=None,  # /api.html is api/routes/docs.py: Swagger UI from npm, not a CDN
         redoc_url=None,
+        # Before any route's own parameters: a 400 naming a number out of range (not a 5xx).
+        dependencies=[Depends(check_numeric_parameters)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database)
     app.state.registry = REGISTRY
     app.state.roles = roles
     app.state.key_cache = KeyCache(settings.api.key_cache_seconds)
+    d = settings.downloads
+    app.state.downloads = DownloadCache(d.cache_dir, d.cache_mb, d.cache_max_age_s)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -53,7 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag"],
         )
     # Level 5: most of level 9's saving on JSON at a fraction of its CPU (pages run to megabytes).
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    # Whole-layer files keep their own bytes: a Content-Length, byte ranges and a strong ETag
+    # must all describe the same representation (GDAL's /vsicurl/ reads them by ranges).
+    files = (*DEFAULT_EXCLUDED_CONTENT_TYPES, FILE_MEDIA["fgb"], FILE_MEDIA["gpkg"])
+    app.add_middleware(
+        GZipMiddleware, minimum_size=1000, compresslevel=5, exclude_content_types=files
+    )
     api = settings.api
     app.add_middleware(
         Bulkhead, total=api.heavy_concurrency, per_caller=api.heavy_per_key, wait_s=api.heavy_wait_s

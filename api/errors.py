@@ -26,6 +26,7 @@ from gis.errors import (
     Unauthorized,
     Unavailable,
 )
+from gis.params import shown
 
 log = logging.getLogger("api")
 
@@ -110,7 +111,10 @@ def add_exception_handlers(app: FastAPI) -> None:
         problems = []
         for e in exc.errors():
             where = ".".join(str(p) for p in e.get("loc", ()))
-            problems.append(f"{where}: {e.get('msg')}")
+            seen = e.get("input")
+            # The value it saw, for a query or path parameter (a body's input can be large).
+            got = f"; got '{shown(str(seen))}'" if isinstance(seen, str | int | float) else ""
+            problems.append(f"{where}: {e.get('msg')}{got}")
         return JSONResponse(error_body("InvalidParameter", "; ".join(problems)), 400)
 
     @app.exception_handler(StarletteHTTPException)

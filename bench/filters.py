@@ -3,8 +3,10 @@
 - CQL2 (an attribute filter and an S_INTERSECTS polygon): the app's page against PostgreSQL
   running the very statement the app compiles (same WHERE, same parameters); goal p50 ≤ 2×.
 - Place search: absolute p50, goal under 20 ms.
-- FlatGeobuf of every session (`limit=all`) against `ST_AsFlatGeobuf` of the same rows alone.
-  (On PostGIS before 3.4 the app has GDAL write the file, see gis.export; the ratio says so.)
+- FlatGeobuf of every session (`limit=all`) against `ST_AsFlatGeobuf` of the same rows alone,
+  built (a write to the layer before each download, so the download cache must rebuild) and
+  cached. The app has GDAL write the file from an Arrow stream: `ST_AsFlatGeobuf` writes wrong
+  properties after a NULL (gis.outputs.arrow_files), so it is only the yardstick here.
 """
 
 from __future__ import annotations
@@ -77,6 +79,21 @@ def run(
 
     download = Request("/collections/outreach_sessions/items?f=fgb&limit=all", flatgeobuf_alone)
     n = max(1, 4 // scale)
+    app_s, alone_s = alternate(rounds, lambda: built(client, pg, download, n),
+                               lambda: measure.run_alone(pg, [download] * n))  # fmt: skip
+    record("all sessions as FlatGeobuf, built, vs ST_AsFlatGeobuf", "latency", 1.5, app_s, alone_s)
     app_s, alone_s = alternate(rounds, lambda: measure.run_app(client, [download] * n),
                                lambda: measure.run_alone(pg, [download] * n))  # fmt: skip
-    record("all sessions as FlatGeobuf vs ST_AsFlatGeobuf", "latency", 2.0, app_s, alone_s)
+    record("all sessions as FlatGeobuf, cached, vs ST_AsFlatGeobuf", "latency", 1.0, app_s, alone_s)
+
+
+def built(
+    client: httpx.Client, pg: psycopg.Connection, request: Request, n: int
+) -> measure.Samples:
+    """Each download after a write to its layer (untimed): the cached file is stale, so rebuilt."""
+    samples = measure.Samples()
+    for _ in range(n):
+        # An empty UPDATE is still a write statement: the layer's change counter moves.
+        pg.execute("UPDATE outreach_sessions SET updated_at = updated_at WHERE false")
+        samples.add(measure.run_app(client, [request]))
+    return samples

@@ -6,8 +6,9 @@ once (the CSV and GeoPackage writers are in gis.outputs.tables). Every format ca
 fields of the query, which are the caller's visible fields: a hidden field cannot reach a file.
 
 GeoJSON is built by PostgreSQL feature by feature and streamed in batches through a server-side
-cursor; FlatGeobuf is PostGIS's own `ST_AsFlatGeobuf` (with its spatial index); CSV is PostgreSQL's
-COPY; GeoPackage is written by GDAL (pyogrio) to a temporary file, then streamed.
+cursor; CSV is PostgreSQL's COPY; GeoPackage and FlatGeobuf (with its spatial index) are written by
+GDAL from one Arrow stream of the rows (gis.outputs.arrow_files, which says why PostGIS's
+`ST_AsFlatGeobuf` is not used) to a temporary file, then streamed.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import geopandas as gpd
 import orjson
-import pyogrio
 import sqlalchemy as sa
 
 from gis.crs import CRS84
@@ -36,7 +35,8 @@ from gis.items import (
     order_by,
     resolve,
 )
-from gis.outputs.tables import csv_chunks, file_geometry, write_geopackage
+from gis.outputs.arrow_files import write_file
+from gis.outputs.tables import csv_chunks
 from gis.query import ItemsQuery, Paging
 from gis.spec import LayerSpec
 
@@ -120,14 +120,6 @@ def export_layer(
 # --- formats -----------------------------------------------------------------------------------
 
 
-def _rows_statement(
-    q: ItemsQuery, columns: list[sa.ColumnElement]
-) -> tuple[str, dict[str, object]]:
-    whole = not q.page.explicit
-    statement = compile_statement(export_select(q, columns, whole=whole))
-    return statement.sql, statement.params(export_values(q, whole=whole))
-
-
 def _geojson(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
     q = resolve(conn, q)
     t = q.spec.table
@@ -168,44 +160,8 @@ def _geojson(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[b
     yield b'],"numberReturned":' + str(count).encode() + b"}"
 
 
-# PostGIS before 3.4 writes wrong FlatGeobuf properties after a NULL (3.3.2 was seen repeating the
-# previous row's value and corrupting strings), so older servers get the file from GDAL instead.
-FLATGEOBUF_POSTGIS = (3, 4)
-_POSTGIS_VERSIONS: dict[str, tuple[int, ...]] = {}
-
-
-def postgis_writes_flatgeobuf(conn: sa.Connection) -> bool:
-    key = str(conn.engine.url)
-    if key not in _POSTGIS_VERSIONS:
-        text = conn.execute(sa.text("SELECT postgis_lib_version()")).scalar_one()
-        _POSTGIS_VERSIONS[key] = tuple(int(p) for p in str(text).split(".")[:2] if p.isdigit())
-    return _POSTGIS_VERSIONS[key] >= FLATGEOBUF_POSTGIS
-
-
 def _flatgeobuf(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
-    q = resolve(conn, q)
-    if not postgis_writes_flatgeobuf(conn):
-        yield from _gdal_file(conn, q, tally, "FlatGeobuf", ".fgb")
-        return
-    t = q.spec.table
-    columns: list[sa.ColumnElement] = [t.c.external_id, *(t.c[f] for f in q.fields), t.c.source]
-    if q.sync:
-        columns += [t.c.updated_at, t.c.deleted_at]
-    # The raw geometry: GeoAlchemy would otherwise select a geometry as ST_AsEWKB (bytes).
-    columns.append(sa.type_coerce(file_geometry(q), sa.types.NullType()).label("geom"))
-    sql, params = _rows_statement(q, columns)
-    with driver_connection(conn).cursor() as cur:
-        cur.execute(f"SELECT ST_AsFlatGeobuf(f, true, 'geom'), count(*) FROM ({sql}) AS f", params)
-        row = cur.fetchone()
-    data, count = (row[0], int(row[1])) if row else (None, 0)
-    if data is None:  # no rows: PostGIS returns NULL, so GDAL writes the empty file
-        yield from _empty_file(q, "FlatGeobuf", ".fgb")
-        tally.append(0)
-        return
-    view = memoryview(bytes(data))
-    tally.append(count)
-    for start in range(0, len(view), CHUNK_BYTES):
-        yield bytes(view[start : start + CHUNK_BYTES])
+    yield from _gdal_file(conn, q, tally, "FlatGeobuf", ".fgb")
 
 
 def _geopackage(conn: sa.Connection, q: ItemsQuery, tally: list[int]) -> Iterator[bytes]:
@@ -217,21 +173,10 @@ def _gdal_file(
 ) -> Iterator[bytes]:
     with tempfile.TemporaryDirectory(prefix="safeground-export-") as tmp:
         path = Path(tmp) / f"{q.spec.name}{suffix}"
-        tally.append(write_geopackage(conn, q, path, driver))
+        tally.append(write_file(conn, q, path, driver))
         with path.open("rb") as file:
             while chunk := file.read(CHUNK_BYTES):
                 yield chunk
-
-
-def _empty_file(q: ItemsQuery, driver: str, suffix: str) -> Iterator[bytes]:
-    columns = ["external_id", *q.fields, "source"]
-    frame = gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=f"EPSG:{q.crs.srid}")
-    with tempfile.TemporaryDirectory(prefix="safeground-empty-") as tmp:
-        path = Path(tmp) / f"{q.spec.name}{suffix}"
-        pyogrio.write_dataframe(
-            frame, path, driver=driver, layer=q.spec.name, geometry_type=q.spec.geometry_type
-        )
-        yield path.read_bytes()
 
 
 def _now() -> str:

@@ -4,10 +4,17 @@ The settings name the layers (SAFEGROUND_ANALYSIS_*_LAYER); `LayerRoles.from_set
 those names against the registry and refuses a name that is not a layer, or a layer of the wrong
 geometry, so a misconfigured deployment stops at startup with a message instead of answering 500
 on the first map.
+
+They are built once per settings object: `create_app` keeps its own on the app state and the
+routes pass it in; everything else asks `LayerRoles.of`, which builds a settings object's roles on
+first use and hands back the same object after (settings are not changed once built).
 """
 
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
 from dataclasses import dataclass
 
 from gis.errors import ConfigurationError
@@ -62,9 +69,42 @@ class LayerRoles:
         return cls(registry=registry, route_context=context, **found)
 
     @classmethod
+    def of(cls, registry: Registry, settings: AnalysisSettings) -> LayerRoles:
+        """The roles of these settings over this registry, built on the first call only."""
+        with _LOCK:
+            entry = _BUILT.get(id(settings))
+            if entry is not None and entry[0]() is settings:
+                for roles in entry[1]:
+                    if roles.registry is registry:
+                        return roles
+        roles = cls.from_settings(registry, settings)  # may raise: nothing is kept then
+        with _LOCK:
+            entry = _BUILT.get(id(settings))
+            if entry is None or entry[0]() is not settings:
+                key = id(settings)
+                entry = (weakref.ref(settings, functools.partial(_forget, key)), [])
+                _BUILT[key] = entry
+            entry[1].append(roles)
+        return roles
+
+    @classmethod
     def defaults(cls, registry: Registry) -> LayerRoles:
         """The roles of the settings' defaults (no environment read), for tests and tools."""
-        return cls.from_settings(registry, AnalysisSettings.model_construct())
+        return cls.of(registry, _DEFAULTS)
+
+
+# id(settings) -> (a weak reference to the settings, the roles built from them): pydantic settings
+# are not hashable, so they are keyed by identity, and forgotten when they are collected.
+_BUILT: dict[int, tuple[weakref.ref[AnalysisSettings], list[LayerRoles]]] = {}
+_LOCK = threading.RLock()  # re-entrant: a collection inside the lock runs _forget
+_DEFAULTS = AnalysisSettings.model_construct()
+
+
+def _forget(key: int, _gone: object = None) -> None:
+    with _LOCK:
+        entry = _BUILT.get(key)
+        if entry is not None and entry[0]() is None:
+            del _BUILT[key]
 
 
 def _layer(registry: Registry, name: str, setting: str, purpose: str) -> LayerSpec:

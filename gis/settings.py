@@ -190,6 +190,27 @@ class AnalysisSettings(BaseSettings):
         return key or None
 
 
+class DownloadSettings(BaseSettings):
+    """The short-lived cache of built whole-layer files (gis.download_cache)."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFEGROUND_DOWNLOADS_", extra="ignore")
+
+    cache_dir: Path = Field(
+        Path("var/downloads"),
+        description="Where built GeoPackage, FlatGeobuf and CSV downloads are kept for a while "
+        "(a cache, never state: each process or replica may have its own; var/ is git-ignored).",
+    )
+    cache_mb: float = Field(
+        2048,
+        ge=0,
+        description="Largest size of that folder; 0 keeps nothing (every download is "
+        "built for its request).",
+    )
+    cache_max_age_s: float = Field(
+        900, gt=0, le=86_400, description="How long a built file is served, even unchanged."
+    )
+
+
 class Settings(BaseSettings):
     """Everything, grouped; `Settings()` reads the environment when called, not when imported."""
 
@@ -199,3 +220,4 @@ class Settings(BaseSettings):
     imports: ImportSettings = Field(default_factory=ImportSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    downloads: DownloadSettings = Field(default_factory=DownloadSettings)

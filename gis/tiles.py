@@ -39,8 +39,8 @@ class TileId:
         size = 2**self.z
         if not (0 <= self.row < size and 0 <= self.col < size):
             raise InvalidParameter(
-                f"tile {self.z}/{self.row}/{self.col} is outside the matrix: row and col must be "
-                f"in 0…{size - 1} at tileMatrix {self.z}"
+                f"tile {self.z}/{self.row}/{self.col} is outside the matrix: tileRow and tileCol "
+                f"must be in 0…{size - 1} at tileMatrix {self.z}"
             )
 
     def bounds_lonlat(self) -> tuple[float, float, float, float]:

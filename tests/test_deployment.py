@@ -1,9 +1,10 @@
 """The deployment files keep their promises: migrations run once, state has its own volume, and
-the image installs exactly what requirements.lock pins. (No container runtime runs in CI; these
+the image installs exactly what its lock pins (requirements.lock less the test extras). (No container runtime runs in CI; these
 read the files as Docker would, `docker compose config` aside.)"""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -40,7 +41,42 @@ def test_writable_state_lives_on_a_volume_the_raster_setting_points_into() -> No
 
 
 def test_the_image_installs_the_lock_file_with_hashes_and_the_package_without_resolving() -> None:
-    assert "COPY requirements.lock ./" in DOCKERFILE
-    assert "pip install --require-hashes --no-deps -r requirements.lock" in DOCKERFILE
-    assert "pip install --no-deps ." in DOCKERFILE
+    assert "COPY requirements-runtime.lock ./" in DOCKERFILE
+    assert "pip install --require-hashes --no-deps -r requirements-runtime.lock" in DOCKERFILE
+    assert "pip install --no-deps --no-build-isolation ." in DOCKERFILE
+    commands = [line for line in DOCKERFILE.splitlines() if not line.startswith("#")]
+    assert not any("requirements.lock" in line for line in commands)  # not the test extras
     assert "pyproject.toml', 'rb'))['project']['dependencies']" not in DOCKERFILE
+
+
+def _pins(lock: str) -> dict[str, str]:
+    """name -> version of a uv lock file, each pin checked to carry at least one hash."""
+    text = (ROOT / lock).read_text().replace("\\\n", " ")
+    pins: dict[str, str] = {}
+    for line in text.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            name, _, rest = line.partition("==")
+            version = rest.split()[0]
+            assert "--hash=sha256:" in rest, f"{lock}: {name} has no hash"
+            pins[name.lower()] = version
+    return pins
+
+
+def test_the_runtime_lock_is_the_full_lock_without_the_test_extras() -> None:
+    full, runtime = _pins("requirements.lock"), _pins("requirements-runtime.lock")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert {n: v for n, v in runtime.items() if full.get(n) != v} == {}  # the same versions
+    for pin in project["project"]["optional-dependencies"]["test"]:
+        name = pin.split("==")[0].split("[")[0].lower()
+        assert name in full and name not in runtime, name
+    for pin in project["project"]["dependencies"]:
+        name, version = pin.split("[")[0].split("==")[0].lower(), pin.split("==")[1]
+        assert runtime[name] == version, name
+
+
+def test_the_build_backend_is_pinned_and_locked_for_the_image() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (backend,) = project["build-system"]["requires"]
+    name, _, version = backend.partition("==")
+    assert name == "setuptools" and version
+    assert _pins("requirements-runtime.lock")["setuptools"] == version

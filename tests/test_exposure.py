@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
+from gis.analysis import pairs
 from gis.analysis.answers import exposure_answer
 from gis.analysis.exposure import DESCRIPTION_TAG, MODELLED_TAG
 from gis.errors import Forbidden, InvalidParameter
@@ -222,3 +223,66 @@ def test_a_place_on_a_shared_border_counts_once_and_districts_sum_to_the_total(c
     # Asked for one district, the border village counts there (the coverage rule).
     east = ask(conn, AnalysisSettings(rasters={}), within_m=1000, district="East")
     assert east["features"][0]["properties"]["people_exposed"] == 300
+
+
+def test_raster_exposure_is_the_geodesic_definition_for_concave_long_and_near_threshold_shapes(
+    conn, tmp_path
+) -> None:
+    """Every cell against an independent oracle (pyproj on densified lon/lat edges), with shapes
+    that a buffer drawn as a polygon or a plain projection gets wrong: an L, a 15 km band, and
+    spikes whose tips lie 0.3 m either side of the distance from a cell centre."""
+    from .test_exposure_cells import CLOSE_M, band, l_shape, oracle_m
+
+    within_m = 1000.0
+    # The border 47.055 runs through the centres of column 10: those cells count once, in West.
+    district(conn, "West", 46.95, 39.95, 47.055, 40.15)
+    district(conn, "East", 47.055, 39.95, 47.15, 40.15)
+    xs, ys = centres()
+    lonlat = np.column_stack([xs.ravel(), ys.ravel()])
+    shapes = [l_shape(47.0, 40.1, 2500, 150, 200), band(46.96, 39.99, 15000, 60, 80)]
+    for i, (col, row, azimuth, off) in enumerate(
+        [(3, 15, 30, 0.3), (4, 15, 30, -0.3), (15, 3, 250, 0.3), (16, 3, 250, -0.3)]
+    ):
+        tip = moved(*lonlat[row * 20 + col], azimuth + 7 * i, within_m + off)
+        body = [moved(*tip, azimuth + 7 * i + side, 400) for side in (-4, 4)]
+        shapes.append(shapely.Polygon([tip, *body]))
+    for shape in shapes:
+        add(conn, "hazard_areas", shape)
+    truth = np.min([oracle_m(lonlat, s) for s in shapes], axis=0).reshape(20, 20)
+    data = np.random.default_rng(5).integers(1, 100, (20, 20)).astype(float)
+    data[np.abs(truth - within_m) <= CLOSE_M] = 0.0  # too close for the oracle to call: nobody
+    near, west = truth <= within_m, xs <= 47.055 + 1e-9
+    assert near.sum() > 20 and (~near).sum() > 20  # both outcomes are exercised
+    path = write_raster(tmp_path / "pop.tif", data)
+    answer = ask(conn, AnalysisSettings(rasters={"population": str(path)}), within_m=within_m)
+    by_name = {f["properties"]["district"]: f["properties"] for f in answer["features"]}
+    for name, mask in (("West", west), ("East", ~west)):
+        assert by_name[name]["population"] == round(data[mask].sum())
+        assert by_name[name]["people_exposed"] == round(data[mask & near].sum())
+    assert answer["summary"]["population"] == round(data.sum())
+    assert answer["summary"]["people_exposed"] == round(data[near].sum())
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["never measured", "pairs stored"])
+def test_places_exposure_reads_without_writing_even_after_a_plain_sql_write(conn, declared) -> None:
+    """The places path counts pairs the way coverage does (gis/analysis/pairs_now.py): stored
+    pairs of fresh rows plus those measured now, so it answers in a READ ONLY transaction — also
+    after a write that bypassed the app left stamps stale, and beyond the stored reach."""
+    district(conn, "Only", 46.95, 39.95, 47.15, 40.15)
+    add(conn, "hazard_areas", blob(*HAZARD_AT, 50.0))
+    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 900.0)), name="a", population=120)
+    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 1500.0)), name="b", population=80)
+    add(conn, "villages", shapely.Point(moved(*HAZARD_AT, 10.0, 6000.0)), name="c", population=7)
+    if declared:
+        pairs.declare(conn, REGISTRY["hazard_areas"], REGISTRY["villages"])
+    # A plain SQL write the app never saw: village b moves to 950 m from the hazard.
+    lon, lat = moved(*HAZARD_AT, 10.0, 950.0)
+    conn.execute(
+        sa.text("UPDATE villages SET geom = ST_SetSRID(ST_Point(:x, :y), 4326) WHERE name = 'b'"),
+        {"x": lon, "y": lat},
+    )
+    conn.exec_driver_sql("SET TRANSACTION READ ONLY")  # from here on, any write would fail
+    settings = AnalysisSettings(rasters={})
+    assert ask(conn, settings, within_m=1000)["summary"]["people_exposed"] == 200
+    assert ask(conn, settings, within_m=800)["summary"]["people_exposed"] == 0
+    assert ask(conn, settings, within_m=6100)["summary"]["people_exposed"] == 207

@@ -95,6 +95,8 @@ def test_exports_are_audited_with_their_filters(demo: Demo, demo_client) -> None
     with demo.engine.connect() as conn:
         entry = conn.execute(sa.text("SELECT * FROM audit_log ORDER BY id DESC LIMIT 1")).one()
     assert (entry.actor, entry.action, entry.layer) == ("test staff", "export_csv", "facilities")
+    # A whole-layer file also names the file served (its ETag) and whether it was built for it.
+    assert entry.detail.pop("etag").startswith('"') and entry.detail.pop("cached") in (True, False)
     assert entry.detail == {"facility_type": ["school"]}
     assert entry.feature_count == sql_count(
         demo,

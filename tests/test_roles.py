@@ -101,3 +101,34 @@ def test_the_real_shusha_is_ambiguous_on_both_routes(demo: Demo, demo_client, ro
     assert response.json()["description"] == (
         "district 'Shusha' is ambiguous: Shusha (AZ.SS), Shusha (AZ.SU); give the code"
     )
+
+
+def test_roles_are_built_once_per_settings_and_the_app_answers_without_building_them(
+    settings: Settings, committed, monkeypatch
+) -> None:
+    builds: list[AnalysisSettings] = []
+    build = LayerRoles.from_settings.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[LayerRoles], registry, analysis: AnalysisSettings) -> LayerRoles:
+        builds.append(analysis)
+        return build(cls, registry, analysis)
+
+    monkeypatch.setattr(LayerRoles, "from_settings", classmethod(counting))
+    mine = settings.model_copy(update={"analysis": AnalysisSettings(rasters={})})
+    app = create_app(mine)
+    assert builds == [mine.analysis] and app.state.roles is LayerRoles.of(REGISTRY, mine.analysis)
+    with committed.begin() as conn:
+        key = create_key(conn, "roles once", Role.partner)
+    with TestClient(app) as client:
+        for route, params in [
+            ("/analysis/exposure", {}),
+            ("/analysis/exposure", {"within_m": 500}),
+            ("/analysis/coverage", {}),
+            ("/analysis/nearest", {"layer": "villages", "lon": 47.0, "lat": 40.0}),
+        ]:
+            response = client.get(route, params=params, headers={"X-API-Key": key})
+            assert response.status_code == 200, response.text
+    assert builds == [mine.analysis]  # not one more, whatever the routes asked
+    other = AnalysisSettings(rasters={})  # equal values, another settings object: its own roles
+    assert LayerRoles.of(REGISTRY, other) is LayerRoles.of(REGISTRY, other)
+    assert len(builds) == 2 and builds[1] is other

@@ -8,6 +8,7 @@ not exist; hazard-derived figures need a role that may read the hazard layer.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +86,14 @@ def risk_distance(value: str | float | None) -> float | None:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
         return None
     try:
-        return float(value)
+        metres = float(value)
     except ValueError:
+        metres = math.nan
+    if not math.isfinite(metres):  # 'nan', 'inf' and '1e309' read as floats, but are no distance
         raise InvalidParameter(
             f"risk_within_m must be a distance in metres or 'none', not '{str(value)[:40]}'"
-        ) from None
+        )
+    return metres
 
 
 def coverage_answer(
@@ -100,7 +104,7 @@ def coverage_answer(
     ask: CoverageAsk,
 ) -> CoverageAnswer:
     """Coverage of `target` by `by`: the checked question and PostgreSQL's GeoJSON answer."""
-    roles = LayerRoles.from_settings(registry, settings)
+    roles = LayerRoles.of(registry, settings)
     target_spec = layer(registry, role, ask.target or roles.places.name, "target")
     by_spec = layer(registry, role, ask.by or roles.activities.name, "by")
     within = common.distance_m("within_m", ask.within_m, settings.max_distance_m, allow_zero=True)
@@ -144,9 +148,7 @@ def point_of(
     if village is not None:
         if lon is not None or lat is not None:
             raise InvalidParameter("give either lon and lat or village, not both")
-        places = layer(
-            registry, role, LayerRoles.from_settings(registry, settings).places.name, "village"
-        )
+        places = layer(registry, role, LayerRoles.of(registry, settings).places.name, "village")
         t = places.table
         row = conn.execute(
             sa.select(sa.func.ST_X(t.c.geom), sa.func.ST_Y(t.c.geom)).where(
@@ -222,7 +224,7 @@ def route_answer(
 ) -> RouteCheck:
     route = common.geometry_from_geojson(geojson, ("LineString",), "route")
     buffer = common.distance_m("buffer_m", buffer_m, settings.max_distance_m)
-    roles = LayerRoles.from_settings(registry, settings)
+    roles = LayerRoles.of(registry, settings)
     return check_route(
         conn, route, buffer, roles.hazards, list(roles.route_context), role, settings.max_route_km
     )
@@ -239,7 +241,7 @@ def exposure_answer(
     raster: str | None = None,
 ) -> bytes:
     distance = common.distance_m("within_m", within_m, settings.max_distance_m)
-    roles = LayerRoles.from_settings(registry, settings)
+    roles = LayerRoles.of(registry, settings)
     area = layer(registry, role, roles.areas.name, "district")
     found = find_area(conn, area, district) if district is not None else None
     key = raster if raster is not None else settings.population_raster

@@ -45,7 +45,7 @@ from gis.analysis.common import (
     with_figures,
 )
 from gis.analysis.geodesic import A_M, E2, M_MIN
-from gis.analysis.pairs_now import PairsNow, pairs_now
+from gis.analysis.pairs_now import PAIRS_NOW_SQL, PairsNow, pairs_now
 from gis.analysis.sql import quote
 from gis.errors import Forbidden, InvalidParameter
 from gis.spec import LayerSpec, Role
@@ -268,7 +268,7 @@ def coverage_sql(q: Coverage, now: PairsNow | None = None) -> tuple[str, dict[st
             "hazard_active": active_sql("h", q.hazard, params, q.as_of),
             "pairs_needed": blocks["pairs_needed"] if stored_figures else "",
         }
-        parts["pairs_now"] = sql.fill(blocks["pairs_now"], parts)
+        parts["pairs_now"] = sql.fill(PAIRS_NOW_SQL, parts)
         parts["from_pairs"] = sql.fill(blocks["hazard_figures_from_pairs"], parts)
         figures = "hazard_figures_stored" if stored_figures else "hazard_figures_from_pairs"
         parts["hazard_figures"] = sql.fill(blocks[figures], parts)

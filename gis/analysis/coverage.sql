@@ -139,18 +139,6 @@ WHERE f.hazards_within > 0 AND coalesce(f.settled_on <= CAST(:as_of AS date), tr
 UNION ALL
 {from_pairs}
 
--- name: pairs_now
--- The stored pairs of the fresh rows, and the pairs measured for this question (pairs_now.py).
-SELECT p.target_id, p.hazard_id, p.distance_m
-FROM {pairs} p
-WHERE :stored AND p.pairing = :pairing {pairs_needed}
-  AND p.hazard_id <> ALL(CAST(:stale_hazards AS bigint[]))
-  AND p.target_id <> ALL(CAST(:stale_targets AS bigint[]))
-UNION ALL
-SELECT m.target_id, m.hazard_id, m.distance_m
-FROM unnest(CAST(:fresh_targets AS bigint[]), CAST(:fresh_hazards AS bigint[]),
-            CAST(:fresh_m AS float8[])) AS m(target_id, hazard_id, distance_m)
-
 -- name: pairs_needed
 -- With the stored figures, only the targets they do not answer are counted from the pairs.
 AND p.target_id IN (SELECT unnest(CAST(:redo_targets AS bigint[]))

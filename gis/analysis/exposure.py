@@ -1,14 +1,15 @@
 """People exposed: how many people live within a distance of active hazard areas, per district.
 
 From a population raster when one is configured (read with rasterio one district window at a
-time; a cell counts when its centre lies within a hazard's buffer, drawn by PostGIS on geography),
-else from the villages' own populations. The answer says which source
+time; a cell counts when its centre lies within the distance, geodesic on WGS 84, of the nearest
+point of an active hazard: gis/analysis/exposure_cells.py), else from the villages' own
+populations. The answer says which source
 it used, and when the raster is modelled (the demo's is) it says so in every summary.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ import numpy as np
 import orjson
 import rasterio
 import rasterio.errors
-import rasterio.features
 import rasterio.io
 import rasterio.transform
 import rasterio.windows
@@ -25,10 +25,12 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS, Transformer
 
-from gis.analysis import pairs, sql
+from gis.analysis import exposure_cells, geodesic, pairs, sql
 from gis.analysis.common import NO_DATA_NOTICE, active_sql, custom_plans
+from gis.analysis.pairs_now import PAIRS_NOW_SQL, pairs_now
 from gis.analysis.sql import quote
 from gis.errors import Forbidden
+from gis.items import compile_statement, driver_connection
 from gis.spec import LayerSpec, Role
 
 # Tags a raster carries to say it is modelled, not observed (the demo raster sets them).
@@ -116,25 +118,33 @@ def _area_sql(q: Exposure) -> tuple[str, str]:
 
 # --- from the raster ---------------------------------------------------------------------------
 
-# OFFSET 0 makes PostgreSQL draw each buffer once rather than once per use.
-BUFFERS_SQL = """
-SELECT ST_AsBinary(b.geom)
-FROM (
-    SELECT CAST(ST_Buffer(geography(h.geom), :within_m, 'quad_segs=4') AS geometry) AS geom
-    FROM {hazard} h
-    WHERE {active}
-      AND h.geom && ST_Expand(ST_SetSRID(CAST(:extent AS box2d), 4326), :pad_deg, :pad_deg)
-    OFFSET 0
-) b
+# The active hazards that may be within reach of the cells: their bounding boxes meet the cells'
+# extent grown by a lon/lat radius that provably leaves none out (geodesic.search_degrees).
+HAZARDS_SQL = """
+SELECT ST_AsBinary(h.geom)
+FROM {hazard} h
+WHERE {active}
+  AND h.geom && ST_Expand(ST_MakeEnvelope(:west, :south, :east, :north, 4326), :pad_deg)
 """
 
 
+@dataclass
+class _Cells:
+    """The populated cells counted, each once: its district (index into the areas), its people,
+    and its centre in lon/lat."""
+
+    area: np.ndarray
+    people: np.ndarray
+    lonlat: np.ndarray
+
+
 def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[str, Any]]:
-    """Sum the raster's cells whose centres lie in each district, and those also in a buffer.
+    """Sum the raster's cells whose centres lie in each district, and those also within reach.
 
     Each district is read as its own window, so memory follows the largest district, not the
-    raster. Buffers are drawn by PostGIS around each active hazard (geography, in a local
-    projection: far finer than a raster cell).
+    raster. A cell is exposed when its centre is within `within_m` geodesic metres of an active
+    hazard (gis/analysis/exposure_cells.py: decided in bulk in a local projection with proven
+    bounds, the few cells near the threshold measured on the ellipsoid).
     """
     name, code = _area_sql(q)
     areas = conn.execute(
@@ -146,37 +156,92 @@ def _from_raster(conn: sa.Connection, q: Exposure, raster: Raster) -> list[dict[
     ).all()
     if not areas:
         return []
-    shapes = shapely.from_wkb([a.wkb for a in areas])
-    extent = shapely.total_bounds(shapes)
-    params: dict[str, object] = {
-        "within_m": q.within_m,
-        "extent": "BOX({} {},{} {})".format(*extent),
-        # A degree of latitude is at least 110.5 km, of longitude at least that times cos(lat).
-        "pad_deg": q.within_m
-        / 110_574.0
-        / max(0.01, math.cos(math.radians(max(abs(extent[1]), abs(extent[3]))))),
-    }
-    sql = BUFFERS_SQL.format(
-        hazard=quote(q.hazard.table.name), active=active_sql("h", q.hazard, params)
-    )
-    buffers = shapely.from_wkb(conn.execute(sa.text(sql), params).scalars().all())
-    rows = []
     with rasterio.open(raster.path) as src:
-        shapes, buffers = _to_raster_crs(src, shapes), _to_raster_crs(src, buffers)
-        tree = shapely.STRtree(buffers)
-        for area, shape in zip(areas, shapes, strict=True):
-            people, exposed = _window_sums(src, shape, tree)
-            rows.append(
-                {
-                    "id": area.id,
-                    "district": area.name,
-                    "district_code": area.code,
-                    "population": round(people),
-                    "people_exposed": round(exposed),
-                    "exposed_pct": _pct(exposed, people),
-                }
-            )
-    return rows
+        cells = _cells(src, _to_raster_crs(src, shapely.from_wkb([a.wkb for a in areas])))
+    exposed = np.zeros(len(cells.people), dtype=bool)
+    if len(cells.people):
+        lon, lat = cells.lonlat[:, 0], cells.lonlat[:, 1]
+        params: dict[str, object] = {
+            "west": float(lon.min()),
+            "south": float(lat.min()),
+            "east": float(lon.max()),
+            "north": float(lat.max()),
+            "pad_deg": geodesic.search_degrees(q.within_m, float(np.abs(lat).max())),
+        }
+        statement = HAZARDS_SQL.format(
+            hazard=quote(q.hazard.table.name), active=active_sql("h", q.hazard, params)
+        )
+        hazards = shapely.from_wkb(_binary_column(conn, statement, params))
+        exposed = exposure_cells.within_any(cells.lonlat, list(hazards), q.within_m)
+    n = len(areas)
+    people = np.bincount(cells.area, weights=cells.people, minlength=n)
+    near = np.bincount(cells.area, weights=np.where(exposed, cells.people, 0.0), minlength=n)
+    return [
+        {
+            "id": area.id,
+            "district": area.name,
+            "district_code": area.code,
+            "population": round(float(people[i])),
+            "people_exposed": round(float(near[i])),
+            "exposed_pct": _pct(float(near[i]), float(people[i])),
+        }
+        for i, area in enumerate(areas)
+    ]
+
+
+def _binary_column(conn: sa.Connection, statement: str, params: dict[str, object]) -> list[bytes]:
+    """The first column of a statement's rows, fetched in PostgreSQL's binary format: tens of
+    thousands of WKB values arrive as they are, not as hex text to decode (half the time)."""
+    compiled = compile_statement(sa.text(statement).bindparams(**params))
+    with driver_connection(conn).cursor(binary=True) as cur:
+        cur.execute(compiled.sql, compiled.constants)
+        return [row[0] for row in cur.fetchall()]
+
+
+def _cells(src: rasterio.io.DatasetReader, shapes: np.ndarray) -> _Cells:
+    """The populated cells whose centre lies in a district (on or inside its boundary), each
+    counted once — in the first district by id, as places are (the coverage rule) — so the
+    districts add up to the total. Read in strips of rows over the districts' extent, keeping only
+    populated cells, so memory follows a strip, not the raster."""
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for rows, cols, values in _populated(src, shapely.total_bounds(shapes)):
+        xs, ys = rasterio.transform.xy(src.transform, rows, cols, offset="center")
+        centres = shapely.points(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+        cell, area = shapely.STRtree(centres).query(shapes, predicate="intersects")[::-1]
+        # The lowest district index per cell (the areas come sorted by id).
+        order = np.lexsort((area, cell))
+        first = order[np.r_[True, cell[order][1:] != cell[order][:-1]]] if len(order) else order
+        found.append((area[first], values[cell[first]], np.column_stack([xs, ys])[cell[first]]))
+    if not found:
+        return _Cells(np.zeros(0, dtype=int), np.zeros(0), np.zeros((0, 2)))
+    area, people, xy = (np.concatenate(f) for f in zip(*found, strict=True))
+    return _Cells(area, people, _to_lonlat(src, xy[:, 0], xy[:, 1]))
+
+
+STRIP_CELLS = 4_000_000  # cells read at a time
+
+
+def _populated(
+    src: rasterio.io.DatasetReader, bounds: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(row, column, people) of the cells with people (finite, > 0; nodata is nobody) in the
+    window of `bounds` (raster CRS), strip by strip; rows and columns are the raster's."""
+    full = rasterio.windows.Window(0, 0, src.width, src.height)
+    try:
+        window = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+        window = window.round_offsets(op="floor").round_lengths(op="ceil").intersection(full)
+    except rasterio.errors.WindowError:  # the districts lie outside the raster
+        return
+    col0, row0 = int(window.col_off), int(window.row_off)
+    width, height = int(window.width), int(window.height)
+    step = max(1, STRIP_CELLS // max(width, 1))
+    for top in range(row0, row0 + height, step):
+        strip = rasterio.windows.Window(col0, top, width, min(step, row0 + height - top))
+        data = src.read(1, window=strip, masked=True).astype("float64").filled(0.0)
+        data[~np.isfinite(data)] = 0.0
+        rows, cols = np.nonzero(data > 0)
+        if len(rows):
+            yield rows + top, cols + col0, data[rows, cols]
 
 
 def _to_raster_crs(src: rasterio.io.DatasetReader, geoms: np.ndarray) -> np.ndarray:
@@ -189,36 +254,11 @@ def _to_raster_crs(src: rasterio.io.DatasetReader, geoms: np.ndarray) -> np.ndar
     )
 
 
-def _window_sums(
-    src: rasterio.io.DatasetReader, shape: shapely.Geometry, buffers: shapely.STRtree
-) -> tuple[float, float]:
-    """(people in the district, people there within a buffer) from one windowed read.
-
-    A cell belongs to the district, or to a buffer, when its centre does: the district mask is
-    rasterio's; the buffer mask is the same centre-in-polygon test done by shapely's tree for the
-    populated cells only, in C — rasterio would walk each of thousands of buffers in Python.
-    """
-    full = rasterio.windows.Window(0, 0, src.width, src.height)
-    try:
-        window = rasterio.windows.from_bounds(*shape.bounds, transform=src.transform)
-        window = window.round_offsets(op="floor").round_lengths(op="ceil").intersection(full)
-    except rasterio.errors.WindowError:  # the district lies outside the raster
-        return 0.0, 0.0
-    if window.width < 1 or window.height < 1:
-        return 0.0, 0.0
-    data = src.read(1, window=window, masked=True).astype("float64").filled(0.0)
-    data[~np.isfinite(data) | (data < 0)] = 0.0
-    transform = src.window_transform(window)
-    inside = rasterio.features.geometry_mask([shape], data.shape, transform, invert=True)
-    rows, cols = np.nonzero(inside & (data > 0))
-    if not len(rows):
-        return 0.0, 0.0
-    values = data[rows, cols]
-    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
-    hits = buffers.query(shapely.points(np.asarray(xs), np.asarray(ys)), predicate="within")[0]
-    exposed = np.zeros(len(values), dtype=bool)
-    exposed[hits] = True
-    return float(values.sum()), float(values[exposed].sum())
+def _to_lonlat(src: rasterio.io.DatasetReader, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    crs = CRS.from_user_input(src.crs) if src.crs else CRS.from_epsg(4326)
+    if not crs.equals(CRS.from_epsg(4326)):
+        xs, ys = Transformer.from_crs(crs, 4326, always_xy=True).transform(xs, ys)
+    return np.column_stack([xs, ys])
 
 
 def _raster_source(raster: Raster) -> dict[str, object]:
@@ -233,8 +273,9 @@ def _raster_source(raster: Raster) -> dict[str, object]:
         "modelled": modelled,
         "raster_description": description,
         "cell_size": list(cell),
-        "method": "people in raster cells whose centre lies within the distance of an "
-        "active hazard area (buffers drawn by PostGIS on geography)",
+        "method": "people in raster cells whose centre lies within the distance (geodesic on "
+        "WGS 84, to the nearest point) of an active hazard area, each cell counted once, in one "
+        "district",
     }
     if modelled:
         source["warning"] = ("MODELLED population, not observed: " + description).strip()
@@ -255,8 +296,8 @@ WITH sited AS (
 ),
 near AS (
     SELECT DISTINCT m.target_id AS id
-    FROM {pairs} m JOIN {hazard} h ON h.id = m.hazard_id
-    WHERE m.pairing = :pairing AND m.distance_m <= :within_m AND {active}
+    FROM ({pairs_now}) m JOIN {hazard} h ON h.id = m.hazard_id
+    WHERE m.distance_m <= :within_m AND {active}
 )
 SELECT a.id, {name} AS district, {code} AS district_code,
        coalesce(sum(v.population), 0) AS population,
@@ -278,17 +319,15 @@ ORDER BY a.id
 def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
     if q.places is None or q.places.population_field is None or not q.places.readable_by(q.role):
         return []
-    if q.within_m <= pairs.REACH_M:
-        pairs.refresh(conn, q.hazard, q.places)
-        source = "analysis_pairs"
-    else:
-        source = pairs.temporary_pairs(conn, q.hazard, q.places, q.within_m)
+    # read-only, like coverage: stored pairs of fresh rows plus those measured now (pairs_now.py)
+    now = pairs_now(conn, q.hazard, q.places, q.within_m)
     name, code = _area_sql(q)
     params: dict[str, object] = {
         "within_m": q.within_m,
         "area_id": q.area_id,
         "pairing": pairs.pairing(q.hazard, q.places),
-    }
+    } | now.params()
+    measured = sql.fill(PAIRS_NOW_SQL, {"pairs": quote(pairs.pairs_table.name), "pairs_needed": ""})
     statement = sql.fill(
         PLACES_SQL,
         {
@@ -297,7 +336,7 @@ def _from_places(conn: sa.Connection, q: Exposure) -> list[dict[str, Any]]:
             "area": quote(q.area.table.name),
             "places": quote(q.places.table.name),
             "population": quote(q.places.population_field),
-            "pairs": quote(source),
+            "pairs_now": measured,
             "hazard": quote(q.hazard.table.name),
             "active": active_sql("h", q.hazard, params),
         },

@@ -328,24 +328,3 @@ def _copy(conn: sa.Connection, key: str, rows: list[tuple[int, int, float, float
     with cursor.copy(f"COPY analysis_pairs ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row((key, *row))
-
-
-def temporary_pairs(
-    conn: sa.Connection, hazard: LayerSpec, target: LayerSpec, reach_m: float
-) -> str:
-    """For a risk distance beyond REACH_M: the pairs within `reach_m`, measured now into a
-    temporary table (its name is returned); slower, equally right."""
-    conn.exec_driver_sql("DROP TABLE IF EXISTS _safeground_pairs")
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE _safeground_pairs (pairing text, target_id bigint, hazard_id bigint, "
-        "distance_m float8, lower_m float8) ON COMMIT DROP"
-    )
-    rows = measured_pairs(conn, hazard, target, reach_m, all_rows=True)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(
-        "COPY _safeground_pairs (pairing, target_id, hazard_id, distance_m, lower_m) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row((pairing(hazard, target), *row))
-    conn.exec_driver_sql("ANALYZE _safeground_pairs")
-    return "_safeground_pairs"

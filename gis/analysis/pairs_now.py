@@ -16,6 +16,21 @@ import sqlalchemy as sa
 from gis.analysis import pairs
 from gis.spec import LayerSpec
 
+# The stored pairs of the fresh rows, and the pairs measured for this question, as one relation
+# (target_id, hazard_id, distance_m). {pairs} is the stored table; {pairs_needed} an optional
+# further condition on the stored rows (coverage's stored figures). Values come from `params`.
+PAIRS_NOW_SQL = """
+SELECT p.target_id, p.hazard_id, p.distance_m
+FROM {pairs} p
+WHERE :stored AND p.pairing = :pairing {pairs_needed}
+  AND p.hazard_id <> ALL(CAST(:stale_hazards AS bigint[]))
+  AND p.target_id <> ALL(CAST(:stale_targets AS bigint[]))
+UNION ALL
+SELECT m.target_id, m.hazard_id, m.distance_m
+FROM unnest(CAST(:fresh_targets AS bigint[]), CAST(:fresh_hazards AS bigint[]),
+            CAST(:fresh_m AS float8[])) AS m(target_id, hazard_id, distance_m)
+"""
+
 
 @dataclass(frozen=True)
 class PairsNow:

@@ -90,7 +90,7 @@ def district_shade(
     if shade not in SHADES:
         raise InvalidParameter(f"shade must be one of {', '.join(SHADES)}, not '{str(shade)[:40]}'")
     analysis = analysis or AnalysisSettings.model_construct()
-    roles = roles or LayerRoles.from_settings(registry, analysis)
+    roles = roles or LayerRoles.of(registry, analysis)
     if not roles.hazards.readable_by(role):
         raise Forbidden(
             f"shade={shade} reads the {roles.hazards.title.lower()}, which need an API key of a "

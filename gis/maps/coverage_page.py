@@ -39,7 +39,7 @@ def coverage(
 ) -> BuiltMap:
     """The coverage answer on a map. Targets not at risk are not drawn; `ask.status` chooses
     among the at-risk ones (uncovered above covered)."""
-    roles = LayerRoles.from_settings(registry, analysis)
+    roles = LayerRoles.of(registry, analysis)
     names.checked(lang)
     if size_by not in SIZE_BY:
         raise InvalidParameter(f"size_by must be one of {', '.join(SIZE_BY)}, not '{size_by[:40]}'")

@@ -24,7 +24,13 @@ from gis.spec import Registry, Role
 # geography's buffer (metres on the ground), to draw; the distances come from the route check.
 CORRIDOR_SQL = sa.text("""
 WITH r AS (SELECT ST_GeomFromText(:wkt, 4326) AS geom),
-c AS (SELECT CAST(ST_Buffer(geography(r.geom), :buffer_m) AS geometry) AS geom FROM r)
+-- A zero-width corridor is the route itself (the buffer of a line by 0 m is empty: no extent).
+c AS (
+    SELECT CASE WHEN CAST(:buffer_m AS float8) > 0
+                THEN CAST(ST_Buffer(geography(r.geom), :buffer_m) AS geometry)
+                ELSE r.geom END AS geom
+    FROM r
+)
 SELECT ST_AsGeoJSON(r.geom, 6), ST_AsGeoJSON(c.geom, 6), ST_AsEWKT(c.geom),
        ST_XMin(c.geom), ST_YMin(c.geom), ST_XMax(c.geom), ST_YMax(c.geom)
 FROM r, c
@@ -45,7 +51,7 @@ def route_visit(
     """The route check of `geojson` (a LineString, or a Feature holding one) on a map; place
     names in `lang` (names.py)."""
     names.checked(lang)
-    roles = LayerRoles.from_settings(registry, analysis)
+    roles = LayerRoles.of(registry, analysis)
     checked = answers.route_answer(
         conn, registry, analysis, role, geojson=geojson, buffer_m=buffer_m
     )

@@ -1,19 +1,15 @@
-"""CSV built by PostgreSQL (COPY … TO STDOUT) and GeoPackage files, for the filtered items.
+"""CSV built by PostgreSQL (COPY … TO STDOUT), for the filtered items, and the files' geometry.
 
-Both carry the same columns as the CLI export (external_id, longitude/latitude or wkt, the
-visible properties, source), so what a partner downloads re-imports unchanged. Hidden fields are
-never selected, so they cannot leak into a file.
+Its columns (external_id, longitude/latitude or wkt, the visible properties, source) are those of
+the GDAL files (gis.outputs.arrow_files) with the geometry as columns, so what a partner downloads
+re-imports unchanged. Hidden fields are never selected, so they cannot leak into a file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
-import pyogrio
-import shapely
 import sqlalchemy as sa
 
 from gis.items import compile_statement, driver_connection, export_select, export_values, resolve
@@ -113,30 +109,3 @@ def write_csv(
     tally: list[int] = []
     body = b"".join(csv_chunks(conn, q, hxl=hxl, tally=tally, raw=raw))
     return body, tally[0]
-
-
-def write_geopackage(conn: sa.Connection, q: ItemsQuery, path: Path, driver: str = "GPKG") -> int:
-    """A GeoPackage (or another GDAL format) with one layer named after the collection; returns
-    the feature count."""
-    t = q.spec.table
-    q = resolve(conn, q)
-    columns: list[sa.ColumnElement] = [t.c.external_id, *(t.c[f] for f in q.fields), t.c.source]
-    if q.sync:
-        columns += [t.c.updated_at, t.c.deleted_at]
-    columns.append(sa.func.ST_AsBinary(file_geometry(q)).label("wkb"))
-    stmt = export_select(q, columns, whole=_whole(q)).params(export_values(q, whole=_whole(q)))
-    result = conn.execute(stmt)
-    table = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    for name in q.fields:
-        if isinstance(t.c[name].type, sa.Integer):
-            table[name] = table[name].astype("Int64")
-    geometry = shapely.from_wkb(table.pop("wkb").map(bytes, na_action="ignore").to_numpy())
-    path.unlink(missing_ok=True)
-    if q.skip_geometry:  # an attribute table, as skipGeometry asks
-        pyogrio.write_dataframe(table, path, driver=driver, layer=q.spec.name)
-        return len(table)
-    frame = gpd.GeoDataFrame(table, geometry=geometry, crs=f"EPSG:{q.crs.srid}")
-    pyogrio.write_dataframe(
-        frame, path, driver=driver, layer=q.spec.name, geometry_type=q.spec.geometry_type
-    )
-    return len(frame)

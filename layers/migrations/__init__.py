@@ -9,7 +9,8 @@ from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
 
 import gis.access
-import gis.analysis.pairs  # noqa: F401  (registers the measured pairs tables)
+import gis.analysis.pairs
+import gis.download_cache  # noqa: F401  (registers the layers' change counters)
 import layers  # noqa: F401  (registers every layer's table in the metadata)
 from gis import db
 from gis.spec import metadata

@@ -4,13 +4,12 @@ GeoPackage or FlatGeobuf.
 The GeoJSON path is the hot one: one statement, whose JSON bytes are spliced into the envelope.
 Exports go through the one export engine (gis.export): a page of CSV or GeoPackage is audited in
 the same transaction that reads it; a whole layer (`limit=all`, or any export without a page) is
-streamed and audited when the stream ends, with the rows it carried.
+streamed and audited when the stream ends, with the rows it carried, or (files) served from the
+download cache (gis.download_cache), audited once per read.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -38,7 +37,15 @@ from api.routes.ogc.collections import notices
 from gis.access import Principal, audit
 from gis.catalog import holds_synthetic
 from gis.crs import content_crs_header, parse_crs
+from gis.download_cache import (
+    READ_WINDOW_S,
+    DownloadCache,
+    audited_since,
+    cache_key,
+    data_versions,
+)
 from gis.errors import NotFound
+from gis.export import MEDIA as FILE_MEDIA
 from gis.export import SUFFIX, ExportFormat, export
 from gis.items import count_matched, read_connection, read_item, read_page
 from gis.outputs.html_pages import document_page, features_page, read_feature_rows
@@ -120,7 +127,7 @@ def items(
     ] = False,
 ) -> Response:
     if q.page.whole and fmt != Format.html:
-        return _download(q, principal, engine, fmt, hxl, raw)
+        return _download(request, q, principal, engine, fmt, hxl, raw)
     if fmt in (Format.csv, Format.gpkg, Format.fgb):
         return _export(request, q, principal, engine, fmt, hxl, raw)
     if fmt == Format.html:
@@ -153,6 +160,11 @@ def items(
     )
 
 
+# GDAL's /vsicurl/ (geopandas, QGIS) asks HEAD for a file's size before its byte ranges; a 405
+# would cost it a whole GET. HEAD answers as GET does, without the body (and without an audit row).
+router.add_api_route("/collections/{layer}/items", items, methods=["HEAD"], include_in_schema=False)
+
+
 def _html(request: Request, q: ItemsQuery, principal: Principal, engine: sa.Engine) -> Response:
     with read_connection(engine) as conn:
         data = read_feature_rows(conn, q)
@@ -180,7 +192,7 @@ def _export(
 ) -> Response:
     """A page of CSV, GeoPackage or FlatGeobuf (a whole layer streams instead), audited."""
     if not q.page.explicit:
-        return _download(q, principal, engine, fmt, hxl, raw)
+        return _download(request, q, principal, engine, fmt, hxl, raw)
     with engine.begin() as conn:
         result = export(conn, q, EXPORTS[fmt], hxl=hxl, raw=raw)
         body = b"".join(result)
@@ -202,14 +214,20 @@ def _crs_header(q: ItemsQuery, fmt: Format) -> dict[str, str]:
 
 
 def _download(
-    q: ItemsQuery, principal: Principal, engine: sa.Engine, fmt: Format, hxl: bool, raw: bool
+    request: Request,
+    q: ItemsQuery,
+    principal: Principal,
+    engine: sa.Engine,
+    fmt: Format,
+    hxl: bool,
+    raw: bool,
 ) -> Response:
     """Every feature the caller may see (after the filters), in the format asked.
 
     GeoJSON streams as PostgreSQL builds it: the first chunk is read before the answer starts, so
     a bad district is still a 4xx, and the audit row is written when the stream ends (completed
-    or cut off) with the rows sent. Files (CSV, GeoPackage, FlatGeobuf) are spooled to a
-    temporary file and served with a length and byte ranges, which GDAL's /vsicurl/ needs.
+    or cut off) with the rows sent. Files (CSV, GeoPackage, FlatGeobuf) come from the download
+    cache with a length, a strong ETag and byte ranges, which GDAL's /vsicurl/ needs.
     """
     kind = EXPORTS[fmt]
     headers = {
@@ -218,7 +236,9 @@ def _download(
         **cache_headers(principal),
     }
     if fmt != Format.json:
-        return _spooled(q, principal, engine, fmt, hxl, raw, headers)
+        return _cached_file(request, q, principal, engine, fmt, hxl, raw, headers)
+    if request.method == "HEAD":  # a stream has no length to announce: read nothing, log nothing
+        return Response(media_type=GEOJSON, headers=headers)
     conn = engine.connect()
     transaction = conn.begin()
     try:
@@ -246,7 +266,8 @@ def _download(
     return StreamingResponse(body(), media_type=result.media, headers=headers)
 
 
-def _spooled(
+def _cached_file(
+    request: Request,
     q: ItemsQuery,
     principal: Principal,
     engine: sa.Engine,
@@ -255,24 +276,54 @@ def _spooled(
     raw: bool,
     headers: dict[str, str],
 ) -> Response:
-    handle, name = tempfile.mkstemp(prefix="safeground-download-", suffix=f".{fmt.value}")
-    path = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as file, engine.begin() as conn:
-            result = export(conn, q, EXPORTS[fmt], hxl=hxl, raw=raw)
+    """A whole-layer file from the download cache (built if need be), with byte ranges.
+
+    Audit: one row per read, not per range. A whole answer (200) is always audited. A byte range
+    is audited unless the same caller's request for this very file (its ETag) was logged within
+    the last READ_WINDOW_S seconds: one geopandas.read_file is a probe of bytes 0-1 and then
+    GDAL's many ranges, and logs one row; and no choice of ranges dodges the log.
+    """
+    kind = EXPORTS[fmt]
+    action = f"export_{fmt.value}"
+    with read_connection(engine) as conn:
+        versions = data_versions(conn, q)  # before the build: the file is at least this new
+    key = cache_key(q, kind, principal.role.name, versions, hxl=hxl, raw=raw)
+
+    def build(path: Path) -> int:
+        with path.open("wb") as file, engine.begin() as conn:
+            result = export(conn, q, kind, hxl=hxl, raw=raw)
             for chunk in result:
                 file.write(chunk)
-            # As a page's export is audited, with no page: every filtered feature, all sent.
-            audit(conn, principal, f"export_{fmt.value}", q.spec.name, q.describe(), result.rows)
+        return result.rows or 0
+
+    cache: DownloadCache = request.app.state.downloads
+    found = cache.fetch(key, build)
+    try:
+        ranged = _ranged(request, found.etag)
+        if request.method != "HEAD":  # a HEAD sends no byte of the file
+            with engine.begin() as conn:
+                if not ranged or not audited_since(
+                    conn, principal.actor, action, found.etag, READ_WINDOW_S
+                ):
+                    detail = {**q.describe(), "etag": found.etag, "cached": not found.built}
+                    if ranged:
+                        detail["range"] = request.headers["range"][:200]
+                    audit(conn, principal, action, q.spec.name, detail, found.rows)
     except BaseException:
-        path.unlink(missing_ok=True)
+        found.release()
         raise
     return FileResponse(
-        path,
-        media_type=result.media,
-        headers=headers,
-        background=BackgroundTask(path.unlink, missing_ok=True),
+        found.path,
+        media_type=FILE_MEDIA[kind],
+        headers={**headers, "ETag": found.etag},
+        background=BackgroundTask(found.release),
     )
+
+
+def _ranged(request: Request, etag: str) -> bool:
+    """Whether the answer is part of the file: a Range, and no If-Range naming another file."""
+    if_range = request.headers.get("if-range")
+    return "range" in request.headers and (if_range is None or if_range == etag)
 
 
 def parse_feature_id(text: str, spec: LayerSpec) -> int:
