@@ -226,7 +226,7 @@ def print_rows(title: str, rows: list[dict[str, object]]) -> None:
     if not rows:
         return
     table = Table(title=title)
-    columns = [c for c in rows[0] if not isinstance(rows[0][c], dict)]
+    columns = list(dict.fromkeys(c for r in rows for c in r if not isinstance(r[c], dict)))
     for column in columns:
         table.add_column(column, justify="left" if column == "name" else "right")
     for row in rows:

@@ -23,6 +23,16 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
+# Zoom without animation (Leaflet redraws and fires zoomend before setZoom returns), then wait
+# until that frame is painted; the zoom reached and the milliseconds it took. It returns numbers,
+# never the map: Playwright would serialise the whole Leaflet object graph (every layer and
+# feature) as the result, minutes on a national file.
+ZOOM = """(level) => new Promise((done) => {
+  const map = window.safeground.map, started = performance.now();
+  map.setZoom(level, {animate: false});
+  requestAnimationFrame(() => setTimeout(() => done([map.getZoom(), performance.now() - started]), 0));
+})"""
+
 
 def chromium_path() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")

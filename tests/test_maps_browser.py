@@ -25,7 +25,7 @@ from gis.notices import NOT_SAFE
 from gis.settings import AnalysisSettings, ApiSettings
 from gis.spec import Role, geography
 from layers import REGISTRY
-from tests.browser.chromium import another, chromium, drawn, open_map, screenshot
+from tests.browser.chromium import another, chromium, drawn, open_map, screenshot, zoom
 from tests.browser.records import XSS, insert, point, square
 from tests.conftest import DemoTemplate, settings_for
 from tests.serving import serving
@@ -157,9 +157,9 @@ def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser)
         assert "sg_map_session" not in page.evaluate("document.cookie")
         assert demo.key not in page.content()
         screenshot(page, "overview")
-        page.evaluate("window.safeground.map.setZoom(10, {animate: false})")
-        page.wait_for_load_state("networkidle")
-        assert page.evaluate(TILED).get("villages", 0) > 0
+        assert zoom(page, 10) == 10
+        # the page went network-idle long ago: wait for the villages' tiles themselves
+        page.wait_for_function(f"({TILED})().villages > 0", timeout=30_000)
         assert any("/collections/villages/tiles/" in u for u in report.requests)
         assert (
             page.locator("#sg-notice").is_visible()
@@ -297,8 +297,9 @@ def test_offline_file_renders_everything_with_the_network_refused(
         villages = expected.pop("villages")  # off at national zoom, on from a regional one
         assert drawn(page, [*expected, "villages"]) == expected | {"villages": 0}
         screenshot(page, "overview-offline")
-        page.evaluate("window.safeground.map.setZoom(0, {animate: false})")
-        page.evaluate("window.safeground.map.setZoom(9, {animate: false})")
+        assert zoom(page, 0) < 9  # zoomed out as far as the map goes: villages off
+        assert drawn(page, ["villages"]) == {"villages": 0}
+        assert zoom(page, 9) == 9
         assert 0 < drawn(page, ["villages"])["villages"] <= villages
         assert [u for u in report.requests if not u.startswith(("file:", "data:"))] == []
 

@@ -170,7 +170,9 @@ def visit(
         return looked_up(spec, [r[1] for r in measured(spec)], sa.Float())
 
     def within(spec: LayerSpec) -> sa.ColumnElement:
-        return spec.table.c.id.in_([r[0] for r in measured(spec)])
+        # one array parameter, not one bound value per feature (thousands of sessions)
+        ids = sa.literal([r[0] for r in measured(spec)], ARRAY(sa.BigInteger))
+        return spec.table.c.id == sa.func.any(ids)
 
     def distance(spec: LayerSpec) -> Extra:
         return Extra("distance", "Distance from the centre", distance_text(metres(spec)))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Route
 
-from bench.browser import CHROMIUM_ARGS, chromium, chromium_path
+from bench.browser import CHROMIUM_ARGS, ZOOM, chromium, chromium_path
 
-__all__ = ["another", "chromium", "drawn", "open_map", "screenshot"]
+__all__ = ["another", "chromium", "drawn", "open_map", "screenshot", "zoom"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -143,6 +143,11 @@ def open_map(
 
 def drawn(page: Page, keys: list[str]) -> dict[str, int]:
     return page.evaluate(DRAWN, keys)
+
+
+def zoom(page: Page, level: float) -> float:
+    """Zoom the map to `level` (clamped to the map's range), once painted; the zoom reached."""
+    return float(page.evaluate(ZOOM, level)[0])
 
 
 def screenshot(page: Page, name: str) -> Path:
