@@ -35,8 +35,15 @@ REPEAT = 3
 ZOOM_IN_TO = 13
 TARGET_ZOOM_STEP_MS = 500.0
 HAZARDS = "hazard_areas"
-# Hazard-area paths in the page (every inline hazard area is one; tiled ones are in .sg-tiled).
-HAZARDS_DRAWN = f"document.querySelectorAll('path.sg-p-{HAZARDS}').length"
+# Hazard areas drawn inline: SVG paths, or the shapes of a canvas renderer (a big inline layer is
+# drawn on a canvas); tiled ones are in .sg-tiled.
+HAZARDS_DRAWN = (
+    f"document.querySelectorAll('path.sg-p-{HAZARDS}').length + (() => {{ let n = 0; "
+    "const m = window.safeground && window.safeground.map; if (m) m.eachLayer((l) => { "
+    "if (l instanceof L.Canvas) for (const id in l._layers) "
+    f"if ((l._layers[id].options.className || '').split(' ').includes('sg-p-{HAZARDS}')) n++; }}); "
+    "return n; })()"
+)
 
 
 @dataclass(frozen=True)

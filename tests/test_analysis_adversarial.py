@@ -16,6 +16,7 @@ from gis.settings import AnalysisSettings
 from gis.spec import Role
 from layers import REGISTRY
 
+from . import map_packed
 from .geodesic_oracle import GEOD, SHAPES, angle_between, reference, square
 from .test_analysis_geo import add
 
@@ -105,5 +106,5 @@ def test_visit_map_distances_are_the_analyses_distances_for_a_two_part_hazard(co
     assert found.active_within == 1
     assert found.nearest_active_m is not None and abs(found.nearest_active_m - expected) <= 0.01
     [hazards] = [layer for layer in found.selection.layers if layer.spec.name == "hazard_areas"]
-    [feature] = json.loads(hazards.geojson)["features"]
+    [feature] = map_packed.features(hazards)
     assert feature["properties"]["distance"] == f"{expected / 1000:,.1f} km"

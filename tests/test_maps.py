@@ -26,6 +26,7 @@ from gis.maps.elements import NOT_SAFE, colour
 from gis.notices import SYNTHETIC_MARK
 from gis.spec import Role
 from layers import REGISTRY
+from tests import map_packed
 from tests.browser.records import BRACES, XSS, insert, point, square
 
 GEOD = Geod(ellps="WGS84")
@@ -114,7 +115,7 @@ def world(conn: sa.Connection) -> dict[str, int]:
 
 
 def features(layer: data.LayerData) -> list[dict]:
-    return json.loads(layer.geojson)["features"]
+    return map_packed.features(layer)
 
 
 def by_key(selection: data.Selection) -> dict[str, data.LayerData]:

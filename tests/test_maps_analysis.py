@@ -31,12 +31,10 @@ FAR_ROUTE = {"type": "LineString", "coordinates": [[46.0, 40.45], [46.02, 40.45]
 
 
 def drawn_ids(m, key: str) -> list[int]:
-    """The ids in the FeatureCollection a map layer holds (as PostgreSQL built it)."""
+    """The ids of the features a map layer holds (as PostgreSQL packed them: id first)."""
     for element in folium_map._walk(m):
         if element.get_name().startswith("geo_json") and f"sg_data_{key}" in element._children:
-            return [
-                f["id"] for f in json.loads(element._children[f"sg_data_{key}"].text)["features"]
-            ]
+            return [row[0] for row in json.loads(element._children[f"sg_data_{key}"].text)["rows"]]
     raise AssertionError(f"no layer {key}")
 
 

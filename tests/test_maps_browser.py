@@ -21,6 +21,7 @@ from api.app import create_app
 from gis.access import create_key
 from gis.analysis import answers
 from gis.maps.builders import TILE_ABOVE
+from gis.maps.folium_map import CANVAS_ABOVE
 from gis.notices import NOT_SAFE
 from gis.settings import AnalysisSettings, ApiSettings
 from gis.spec import Role, geography
@@ -98,6 +99,22 @@ def sql_counts(
                 sa.select(sa.func.count()).select_from(t).where(t.c.deleted_at.is_(None), *extra)
             )
     return counts
+
+
+# The feature ids a canvas renderer draws for a layer (its _layers: what it paints each frame).
+CANVAS_IDS = """
+(key) => {
+  const ids = [];
+  window.safeground.map.eachLayer((l) => {
+    if (!(l instanceof L.Canvas)) return;
+    for (const id in l._layers) {
+      const shape = l._layers[id];
+      if ((shape.options.className || "").split(" ").includes(`sg-p-${key}`)) ids.push(shape.feature.id);
+    }
+  });
+  return ids;
+}
+"""
 
 
 def assert_clean(report) -> None:
@@ -296,6 +313,15 @@ def test_offline_file_renders_everything_with_the_network_refused(
         assert_clean(report)
         villages = expected.pop("villages")  # off at national zoom, on from a regional one
         assert drawn(page, [*expected, "villages"]) == expected | {"villages": 0}
+        # every hazard area on record is drawn, each once: the ids the canvas renderer draws (the
+        # layer is too big for SVG paths) are exactly the live ones, and shapes come with the file
+        assert expected["hazard_areas"] > CANVAS_ABOVE
+        assert sorted(page.evaluate(CANVAS_IDS, "hazard_areas")) == live_ids(
+            demo.engine, "hazard_areas"
+        )
+        assert page.locator("path.sg-p-hazard_areas").count() == 0
+        notice = page.locator("#sg-title").text_content() or ""
+        assert "simplified for display at this scale" in notice
         screenshot(page, "overview-offline")
         assert zoom(page, 0) < 9  # zoomed out as far as the map goes: villages off
         assert drawn(page, ["villages"]) == {"villages": 0}

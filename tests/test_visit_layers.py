@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from pyproj import Geod
 
 from gis.maps import builders, nearby
 from gis.spec import Role
 from layers import REGISTRY
+from tests import map_packed
 from tests.browser.records import insert, point, square
 
 
@@ -33,7 +33,7 @@ def test_a_layer_without_a_role_is_drawn_and_listed_with_its_nearest_distance(co
     assert others["distributions"].count == 1
     assert abs((others["distributions"].nearest_m or 0) - expected_m) < 0.5
     drawn = {layer.key: layer for layer in found.selection.layers}
-    assert [f["id"] for f in json.loads(drawn["distributions"].geojson)["features"]] == [near]
+    assert [f["id"] for f in map_packed.features(drawn["distributions"])] == [near]
     facts = builders.visit_facts(found, "5.0 km")
     assert (
         f"Distributions: 1 on record within 5.0 km, the nearest {builders.metres(expected_m)} away."

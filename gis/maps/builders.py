@@ -79,6 +79,14 @@ def overview(
         lines.append(
             f"Activities since {day(since)}; hazard areas: all on record, whatever their date"
         )
+    simplified = max(
+        (layer.tolerance_m for layer in selection.layers if not layer.tiled), default=0
+    )
+    if simplified:  # the popups and downloads keep the stored shapes and figures
+        lines.append(
+            f"Shapes simplified for display at this scale (within {simplified:,.0f} m); "
+            "popups give the recorded figures"
+        )
     lines += [
         f"{layer.spec.title}: only the {layer.count:,} most recent are drawn; choose a district "
         "or a later date to see the others"

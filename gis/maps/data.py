@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from gis.areas import Area
 from gis.maps import names
@@ -34,11 +34,15 @@ class Detail:
     digits: int
 
 
-NATIONAL = Detail("national", 0.001, 5)
-DISTRICT = Detail("district", 0.0002, 6)
+# Coordinates rounded to about a tenth of the tolerance (4 digits: 11 m at most at the national one).
+NATIONAL = Detail("national", 0.001, 4)
+DISTRICT = Detail("district", 0.0002, 5)
 # Visit and route maps carry exact geometry: the locate button measures to it (within 1 % of the
 # server), and the facts table and popups describe the stored shapes.
 LOCAL = Detail("local", 0.0, 7)
+# Encoded polylines hold whole numbers of 10^-digits degrees in 32-bit arithmetic (map.js): up to
+# 5 digits is safe; beyond, shapes go as GeoJSON coordinates.
+MAX_PACKED_DIGITS = 5
 # Most points of one activity layer drawn on one page: beyond, the most recent (a page of tens of
 # megabytes opens slowly on a phone, and a district or a date shows the rest).
 MAX_POINTS = 15_000
@@ -58,7 +62,7 @@ class LayerData:
     """One layer of a map: the FeatureCollection PostgreSQL built, and what to say about it."""
 
     spec: LayerSpec
-    geojson: str
+    packed: str  # the features, as map.js's SG.add reads them (see collect)
     count: int
     popup_fields: tuple[str, ...]
     labels: dict[str, str]
@@ -171,9 +175,10 @@ def collect(
     if local is not None and lang != names.DEFAULT_LANG:
         extra = [Extra("name_local", f"Name ({names.LANGUAGE[lang]})", local), *extra]
     geom: sa.ColumnElement = t.c.geom
+    polygon = spec.geometry_type in ("Polygon", "MultiPolygon")
     # a tiled layer's geometry is only measured here (count, extent), never drawn: not simplified
     if spec.geometry_type != "Point" and scale.tolerance_deg > 0 and not tiled:
-        geom = sa.func.ST_SimplifyPreserveTopology(geom, scale.tolerance_deg)
+        geom = shown_shape(t.c.geom, scale.tolerance_deg)
     if order is None:  # big polygons first, so small ones are drawn (and clickable) on top
         order = (
             (sa.func.ST_Area(t.c.geom), True) if spec.geometry_type != "Point" else (t.c.id, False)
@@ -189,49 +194,67 @@ def collect(
     tip = spec.tooltip_field if spec.tooltip_field in fields else None
     if tip == "name" and local is not None:
         tip = "_n"
+    drawn = () if tiled else props  # a tiled layer's features are not in the page
     inner = sa.select(
         t.c.id.label("_id"),
         geom.label("_g"),
         t.c.source.label("_src"),
         t.c.updated_at.label("_upd"),
         order[0].label("_ord"),
-        # a tiled layer's features are not in the page: only their count, extent and dates are
-        *(expr.label(f"p_{i}") for i, (_, expr) in enumerate(() if tiled else props)),
+        *(expr.label(f"p_{i}") for i, (_, expr) in enumerate(drawn)),
     ).where(t.c.deleted_at.is_(None), *where)
     if limit is not None:
         inner = inner.order_by(order[0].desc() if order[1] else order[0]).limit(limit)
-    # Materialized when simplified: the simplified geometry is used four times below (filter,
-    # GeoJSON, extent), and a flattened subquery would compute it once for each.
-    f: sa.Subquery | sa.CTE = (
-        inner.subquery("f") if geom is t.c.geom else inner.cte("f").prefix_with("MATERIALIZED")
+    # Materialized when simplified: the simplified geometry is used several times below (filter,
+    # coordinates, extent), and a flattened subquery would compute it once for each.
+    f0: sa.Subquery | sa.CTE = (
+        inner.subquery("f0") if geom is t.c.geom else inner.cte("f0").prefix_with("MATERIALIZED")
     )
-    pairs: list[sa.ColumnElement] = []
-    for i, (name, _) in enumerate(() if tiled else props):
-        pairs += [_key(name), f.c[f"p_{i}"]]
-    feature = sa.func.json_build_object(
-        _key("type"),
-        _key("Feature"),
-        _key("id"),
-        f.c._id,
-        _key("geometry"),
-        sa.cast(sa.func.ST_AsGeoJSON(f.c._g, scale.digits), sa.JSON),
-        _key("properties"),
-        sa.func.json_build_object(*pairs),
+    # Values repeated across features (codes, yes/no, the source) are sent once per layer: each
+    # feature holds its value's index in the layer's list (`dicts`, by key), sorted as the rank.
+    coded = [i for i, (name, _) in enumerate(drawn) if _repeated(spec, name)]
+    f = (
+        sa.select(
+            f0,
+            *(
+                (sa.func.dense_rank().over(order_by=f0.c[f"p_{i}"]) - 1).label(f"c_{i}")
+                for i in coded
+            ),
+        )
+        .where(f0.c._g.is_not(None), sa.not_(sa.func.ST_IsEmpty(f0.c._g)))
+        .subquery("f")
     )
+    packed_shape = polygon and 0 < scale.digits <= MAX_PACKED_DIGITS
+    row_values: list[sa.ColumnElement] = [f.c._id, _shape_json(f.c._g, spec, scale, packed_shape)]
+    row_values += [f.c[f"c_{i}"] if i in coded else f.c[f"p_{i}"] for i in range(len(drawn))]
     ordering = f.c._ord.desc() if order[1] else f.c._ord
-    features = (
+    rows = (
         sa.text("'[]'::json")
         if tiled
         else sa.func.coalesce(
-            sa.func.json_agg(aggregate_order_by(feature, ordering)), sa.text("'[]'::json")
+            sa.func.json_agg(aggregate_order_by(sa.func.json_build_array(*row_values), ordering)),
+            sa.text("'[]'::json"),
         )
     )
+    dicts: list[sa.ColumnElement] = []
+    for i in coded:
+        dicts += [
+            _key(drawn[i][0]),
+            sa.func.json_agg(aggregate_order_by(f.c[f"p_{i}"].distinct(), f.c[f"p_{i}"])),
+        ]
     extent = sa.func.ST_Extent(f.c._g)
     row = conn.execute(
         sa.select(
             sa.cast(
                 sa.func.json_build_object(
-                    _key("type"), _key("FeatureCollection"), _key("features"), features
+                    _key("keys"),
+                    sa.func.json_build_array(*(_key(name) for name, _ in drawn)),
+                    _key("dicts"),
+                    sa.func.json_build_object(*dicts),
+                    _key("packed"),
+                    sa.literal(scale.digits, sa.Integer) if packed_shape else sa.null(),
+                    _key("rows"),
+                    rows,
                 ),
                 sa.Text,
             ),
@@ -242,7 +265,7 @@ def collect(
             sa.func.ST_YMin(extent),
             sa.func.ST_XMax(extent),
             sa.func.ST_YMax(extent),
-        ).where(f.c._g.is_not(None), sa.not_(sa.func.ST_IsEmpty(f.c._g)))
+        )
     ).one()
     bounds = (
         None if row[4] is None else (float(row[4]), float(row[5]), float(row[6]), float(row[7]))
@@ -254,7 +277,7 @@ def collect(
         fields = ("name_local", *fields)
     return LayerData(
         spec=spec,
-        geojson=row[0],
+        packed=row[0],
         count=int(row[1]),
         popup_fields=(*fields, *shown),
         labels=labels,
@@ -268,9 +291,82 @@ def collect(
         key=key or spec.name,
         truncated=truncated,
         # a degree of latitude is at most 111.7 km: the tolerance never understates
-        tolerance_m=scale.tolerance_deg * 111_700 if spec.geometry_type != "Point" else 0.0,
+        tolerance_m=_tolerance_m(scale) if spec.geometry_type != "Point" else 0.0,
         tiled=tiled,
     )
+
+
+def shown_shape(exact: sa.ColumnElement, tolerance_deg: float) -> sa.ColumnElement:
+    """The outline drawn at a scale: simplified within `tolerance_deg`, topology kept. A shape
+    narrower than that either way is drawn as its bounding box widened to that size, so no hazard
+    area ever vanishes or thins to a line the scale cannot show (popups keep stored figures)."""
+    simplified = sa.func.ST_SimplifyPreserveTopology(exact, tolerance_deg)
+    width = sa.func.ST_XMax(exact) - sa.func.ST_XMin(exact)
+    height = sa.func.ST_YMax(exact) - sa.func.ST_YMin(exact)
+    box = sa.func.ST_Expand(
+        sa.func.ST_Envelope(exact),
+        sa.func.greatest(0, (tolerance_deg - width) / 2),
+        sa.func.greatest(0, (tolerance_deg - height) / 2),
+    )
+    narrow = sa.or_(width < tolerance_deg, height < tolerance_deg, sa.func.ST_IsEmpty(simplified))
+    return sa.case((narrow, box), else_=simplified)
+
+
+def _shape_json(
+    g: sa.ColumnElement, spec: LayerSpec, scale: Detail, packed: bool
+) -> sa.ColumnElement:
+    """A feature's shape as the page reads it (map.js `SG.add`): a point's [lon, lat]; a polygon
+    simplified for display as, per part, its rings as encoded polylines (Google's format: deltas,
+    about 4 characters a vertex instead of 18), or else the GeoJSON geometry."""
+    if spec.geometry_type == "Point":  # a place to the metre, whatever the scale's outlines
+        return sa.cast(sa.func.ST_AsGeoJSON(g, max(scale.digits, 5)), sa.JSON)["coordinates"]
+    if not packed:
+        return sa.cast(sa.func.ST_AsGeoJSON(g, scale.digits), sa.JSON)
+    path = sa.column("path", ARRAY(sa.Integer))
+    part = sa.func.ST_Dump(g).table_valued(path, "geom").lateral("part")
+    ring = sa.func.ST_DumpRings(part.c.geom).table_valued(path, "geom").lateral("ring")
+    first = sa.literal_column("1", sa.Integer)  # inline: GROUP BY matches it (a bound one not)
+    rings = (
+        sa.select(
+            part.c.path[first].label("n"),
+            sa.func.json_agg(
+                aggregate_order_by(
+                    sa.func.ST_AsEncodedPolyline(
+                        sa.func.ST_ExteriorRing(ring.c.geom), scale.digits
+                    ),
+                    ring.c.path[first],
+                )
+            ).label("r"),
+        )
+        .select_from(part.join(ring, sa.true()))
+        .group_by(part.c.path[first])
+        .subquery("rings")
+    )
+    return (
+        sa.select(sa.func.json_agg(aggregate_order_by(rings.c.r, rings.c.n)))
+        .select_from(rings)
+        .scalar_subquery()
+    )
+
+
+def _repeated(spec: LayerSpec, name: str) -> bool:
+    """A value most features share: an enum code (or its words), yes/no, the source."""
+    if name in ("_k", "_a", "source"):
+        return True
+    if name not in spec.table.c:
+        return False
+    column = spec.table.c[name]
+    return isinstance(column.type, sa.Boolean) or f"{name}_allowed" in {
+        c.name for c in spec.table.constraints
+    }
+
+
+def _tolerance_m(scale: Detail) -> float:
+    """How far a drawn outline may stray from the stored one: the simplification plus the rounding
+    of its coordinates (half a last digit each way); a degree is at most 111.7 km."""
+    if scale.tolerance_deg <= 0:
+        return 0.0
+    return (scale.tolerance_deg + 0.5 * 10**-scale.digits * 2**0.5) * 111_700
 
 
 def _key(name: str) -> sa.ColumnElement:

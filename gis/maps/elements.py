@@ -261,12 +261,12 @@ SG.ready({{ this._parent.get_name() }});
 
 
 class GeoJsonText(MacroElement):
-    """The FeatureCollection text PostgreSQL built, added to its parent L.geoJson, never parsed
-    by Python."""
+    """The features PostgreSQL packed (data.collect), added to its parent L.geoJson by map.js,
+    never parsed by Python."""
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
-        "{{ this._parent.get_name() }}.addData({{ this.text }});"
+        "SG.add({{ this._parent.get_name() }}, {{ this.text }});"
         "{% endmacro %}"
     )
 

@@ -52,6 +52,9 @@ OWN_ASSETS = ("geodesic",)
 VILLAGES_FROM_ZOOM = 9.0
 # Point layers with more features than this are clustered (MarkerCluster).
 CLUSTER_ABOVE = 200
+# Polygon layers with more features than this are drawn on a canvas (a zoom step repaints one
+# canvas instead of moving every SVG path: about 1 s for 20,000 paths).
+CANVAS_ABOVE = 1000
 OSM_NAME = "OpenStreetMap (needs internet)"
 VISIT_COLOUR = "#1f4e9c"
 # Each coverage layer holds one kind of target, so one colour each (and one legend entry): the
@@ -433,6 +436,9 @@ def _add_layer(
         and layer.count > CLUSTER_ABOVE
     )
     options: dict[str, Any] = {"pane": "sgHazards"} if hazard else {}
+    if not point and layer.count > CANVAS_ABOVE:
+        pane = json.dumps(options.get("pane"))
+        options["renderer"] = JsCode(f"SG.canvas({pane})")
     geojson = folium.GeoJson(
         {"type": "FeatureCollection", "features": []},
         name=name,
@@ -444,7 +450,7 @@ def _add_layer(
         point_to_layer=JsCode(f"SG.point({key})") if point else None,
         **options,
     )
-    geojson.add_child(GeoJsonText(layer.geojson), name=f"sg_data_{layer.key}")
+    geojson.add_child(GeoJsonText(layer.packed), name=f"sg_data_{layer.key}")
     if cluster:
         group = MarkerCluster(
             name=name,

@@ -28,12 +28,23 @@ for (const name of ["alert", "confirm", "prompt"]) {
   window[name] = (...args) => { window.__alerts.push([name, ...args.map(String)]); };
 }
 """
-# What is drawn, per layer key: SVG paths, single markers, and the points inside cluster bubbles.
+# What is drawn, per layer key: SVG paths, the shapes a canvas renderer draws (its _layers: a big
+# polygon layer is drawn on one canvas), single markers, and the points inside cluster bubbles.
 DRAWN = """
 (keys) => {
   const out = {};
+  const canvases = [];
+  const map = window.safeground && window.safeground.map;
+  if (map) map.eachLayer((l) => { if (l instanceof L.Canvas) canvases.push(l); });
   for (const key of keys) {
-    const paths = document.querySelectorAll(`path.sg-p-${key}`).length;
+    let painted = 0;
+    for (const c of canvases) {
+      for (const id in c._layers) {
+        const names = (c._layers[id].options.className || "").split(" ");
+        if (names.includes(`sg-p-${key}`)) painted += 1;
+      }
+    }
+    const paths = document.querySelectorAll(`path.sg-p-${key}`).length + painted;
     const markers = document.querySelectorAll(`.leaflet-marker-icon.sg-m-${key}`).length;
     let clustered = 0;
     for (const el of document.querySelectorAll(`.sg-c-${key}`)) {
