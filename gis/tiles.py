@@ -6,6 +6,11 @@ caller's role may read (the same `visible_fields` as the items) and the feature 
 runs in the column's own CRS (the tile's envelope is transformed, never the indexed column), so the
 GiST index is used. A polygon too small to survive the tile's 4096-unit grid at a low zoom is kept
 as a point inside its part of the tile: a tile never drops a hazard area.
+
+Below `LIGHT_BELOW` a tile is light: the id and only the fields the layer's style reads (a
+hazard area's status), since at national zoom a tile holds thousands of features and their
+popup fields made it megabytes; a map fetches a clicked feature's fields from its item. A client
+asks for other fields with `properties` (any zoom); the tileset metadata says so.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ TILE_MATRIX_SET = "WebMercatorQuad"
 TILE_MATRIX_SET_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 MIN_ZOOM, MAX_ZOOM = 0, 22
 EXTENT = 4096  # MVT units across a tile
+# Tiles of a lower zoom are light (see above). Measured on the large demo: at z 7 the fields make
+# more than half of a hazard tile (1.87 MB full, 0.82 MB light) and two thirds of a sessions tile
+# (4.1 / 1.4 MB); from z 11 a full tile is a few kilobytes (sessions: 12 kB), so a client there
+# gets every field in the tile and needs no item requests.
+LIGHT_BELOW = 11
 BUFFER = 64  # units drawn beyond the tile's edge, so strokes join across tiles
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -59,13 +69,38 @@ class TileId:
 
 
 def tile_fields(spec: LayerSpec, role: Role) -> tuple[str, ...]:
-    """The properties a tile carries for this role: those the items show it, nothing hidden."""
+    """Every property a tile may carry for this role: those the items show it, nothing hidden."""
     return spec.visible_fields(role)
 
 
-def _sql(spec: LayerSpec, role: Role, bind: Callable[[str], str]) -> str:
+def light_fields(spec: LayerSpec, role: Role) -> tuple[str, ...]:
+    """What a light tile carries besides the id: the fields the map's style reads (map.js colours
+    a tiled feature by `style.color_by`, nothing else), if the role may read them."""
+    wanted = {spec.style.color_by} - {None}
+    return tuple(f for f in tile_fields(spec, role) if f in wanted)
+
+
+def default_fields(spec: LayerSpec, role: Role, z: int) -> tuple[str, ...]:
+    """The fields of a tile asked for without `properties`: light below `LIGHT_BELOW`."""
+    return light_fields(spec, role) if z < LIGHT_BELOW else tile_fields(spec, role)
+
+
+def chosen_fields(spec: LayerSpec, role: Role, names: str) -> tuple[str, ...]:
+    """The fields named by a `properties` parameter (comma-separated), in the spec's order; a
+    name the role may not read is refused as unknown (a hidden field's name is not confirmed)."""
+    visible = tile_fields(spec, role)
+    asked = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in asked if n not in visible]
+    if unknown:
+        raise InvalidParameter(
+            f"properties: no field {unknown[0][:40]!r} in {spec.name}'s tiles; "
+            f"fields: {', '.join(visible)}"
+        )
+    return tuple(f for f in visible if f in asked)
+
+
+def _sql(fields: tuple[str, ...], spec: LayerSpec, bind: Callable[[str], str]) -> str:
     t = spec.table
-    fields = tile_fields(spec, role)
     # Identifiers come from the spec only (quoted); values are bound.
     quote = postgresql.dialect().identifier_preparer.quote
     columns = "".join(f", t.{quote(f)}" for f in fields)
@@ -95,23 +130,37 @@ def _values(spec: LayerSpec, tile: TileId) -> dict[str, object]:
 
 
 def tile_statement(
-    spec: LayerSpec, role: Role, tile: TileId
+    spec: LayerSpec, role: Role, tile: TileId, fields: tuple[str, ...] | None = None
 ) -> tuple[sa.TextClause, dict[str, object]]:
-    """One statement returning the tile's bytes (empty bytes for an empty tile)."""
-    return sa.text(_sql(spec, role, lambda name: f":{name}")), _values(spec, tile)
+    """One statement returning the tile's bytes (empty bytes for an empty tile); `fields`
+    default to the zoom's (`default_fields`)."""
+    shape = default_fields(spec, role, tile.z) if fields is None else fields
+    return sa.text(_sql(shape, spec, lambda name: f":{name}")), _values(spec, tile)
 
 
-# The statement's text per layer and role, in psycopg's placeholders: a tile is a hot path, and
-# SQLAlchemy's handling of a text statement costs about a millisecond a request.
-_PSYCOPG_SQL: dict[tuple[str, Role], str] = {}
+# The statement's text per layer and field list, in psycopg's placeholders: a tile is a hot path,
+# and SQLAlchemy's handling of a text statement costs about a millisecond a request. Bounded: a
+# client's `properties` lists can make many shapes.
+_PSYCOPG_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
+_REMEMBERED = 512
 
 
-def build_tile(conn: sa.Connection, spec: LayerSpec, role: Role, tile: TileId) -> bytes:
-    """The tile as MVT bytes; the caller has checked that `role` may read `spec`."""
+def build_tile(
+    conn: sa.Connection,
+    spec: LayerSpec,
+    role: Role,
+    tile: TileId,
+    fields: tuple[str, ...] | None = None,
+) -> bytes:
+    """The tile as MVT bytes; the caller has checked that `role` may read `spec`, and that
+    `fields` (default: the zoom's, `default_fields`) are visible to it."""
     tile.check()
-    sql = _PSYCOPG_SQL.get((spec.name, role))
+    shape = default_fields(spec, role, tile.z) if fields is None else fields
+    sql = _PSYCOPG_SQL.get((spec.name, shape))
     if sql is None:
-        sql = _PSYCOPG_SQL[(spec.name, role)] = _sql(spec, role, lambda name: f"%({name})s")
+        if len(_PSYCOPG_SQL) >= _REMEMBERED:
+            _PSYCOPG_SQL.clear()
+        sql = _PSYCOPG_SQL[(spec.name, shape)] = _sql(shape, spec, lambda name: f"%({name})s")
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     with driver.cursor() as cur:
         row = cur.execute(sql, _values(spec, tile)).fetchone()
@@ -122,8 +171,18 @@ def tileset(spec: LayerSpec, role: Role) -> dict[str, object]:
     """What a client needs to read the layer's tiles, without links (the API adds them): the
     tile matrix set, the zoom range, the data type and the one vector layer with its fields."""
     types = {"Point": "points", "MultiPolygon": "polygons", "LineString": "lines"}
+    light = light_fields(spec, role)
     return {
         "title": f"{spec.title} (vector tiles)",
+        "description": (
+            f"Below tileMatrix {LIGHT_BELOW} a tile carries only the feature id"
+            + (f" and {', '.join(light)}" if light else "")
+            + f"; from {LIGHT_BELOW} on, every field listed in propertiesSchema. At any "
+            "tileMatrix, ?properties=a,b (comma-separated names from propertiesSchema) gives "
+            "the id and exactly those fields; every tile holds every feature in its bounds."
+        ),
+        "lightBelowTileMatrix": LIGHT_BELOW,
+        "lightProperties": list(light),
         "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
         "tileMatrixSetURI": TILE_MATRIX_SET_URI,

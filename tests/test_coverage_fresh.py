@@ -72,6 +72,11 @@ def answer(engine: sa.Engine, ask: CoverageAsk, *, scratch: bool = False) -> dic
     return json.loads(body)
 
 
+def unchanged(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        return pairs.unchanged(conn, H, T)
+
+
 def stale(engine: sa.Engine) -> tuple[list[int], list[int]]:
     with engine.connect() as conn:
         return pairs.stale(conn, H, T)
@@ -87,8 +92,8 @@ ASKS = (
 def figures(engine: sa.Engine, *, app_wrote: bool = True) -> dict[str, tuple[Any, Any]]:
     """Per village name: (hazards_within, nearest_hazard_m) within 3 km, after checking that an
     app write left nothing stale and that every answer equals the one from scratch."""
-    if app_wrote:
-        assert stale(engine) == ([], [])
+    if app_wrote:  # nothing stale, and the counters recorded: questions skip the stale check
+        assert stale(engine) == ([], []) and unchanged(engine)
     for ask in ASKS:
         fresh, scratch = answer(engine, ask), answer(engine, ask, scratch=True)
         assert fresh["features"] == scratch["features"] and fresh["summary"] == scratch["summary"]
@@ -195,6 +200,13 @@ def test_a_plain_sql_write_is_answered_right_by_a_read_only_question(api: Api) -
     north = hazard("h1", square_m(*moved(*V, 0.0, 1000.0)))
     ok(client.post(HAZARDS, json=north, headers=editor))
     assert figures(api.engine)["near"][0] == 1
+    assert unchanged(api.engine), "after an app write a question may skip the stale check"
+
+    # A plain write rolled back changes nothing, and the counters say so.
+    with api.engine.connect() as conn:
+        conn.exec_driver_sql("UPDATE hazard_areas SET hazard_type = hazard_type")
+        conn.rollback()
+    assert unchanged(api.engine)
 
     # Behind the app's back: h1 moved to 400 m north, committed, no refresh.
     with api.engine.begin() as conn:
@@ -206,6 +218,7 @@ def test_a_plain_sql_write_is_answered_right_by_a_read_only_question(api: Api) -
             {"wkt": polygon_wkt(square_m(*moved(*V, 0.0, 400.0)))},
         )
     assert stale(api.engine)[0], "the plain UPDATE must leave h1's stamp stale"
+    assert not unchanged(api.engine), "its statement moved the layer's counter"
     near = figures(api.engine, app_wrote=False)["near"]
     assert near[0] == 1 and 395 < near[1] < 405
 
@@ -231,6 +244,7 @@ def test_a_plain_sql_write_is_answered_right_by_a_read_only_question(api: Api) -
     # The next write through the app catches up on everything, in its own transaction.
     ok(client.post(VILLAGES, json=point_feature("v3", *far, name="far again"), headers=editor))
     assert figures(api.engine) == {"near": after["near"], "far again": (0, None)}
+    assert stale(api.engine) == ([], []) and unchanged(api.engine)
 
 
 def test_the_stored_figures_follow_the_time_rule(api: Api) -> None:

@@ -1,6 +1,6 @@
 """Vector tiles (OGC API – Tiles) over the national demo, decoded with a real MVT decoder
 (mapbox-vector-tile): each tile holds exactly the live items in its bounds that the caller may
-read, with no hidden field; tileset metadata for QGIS/GDAL; ETags; bad tile ids are 4xx."""
+read, with no hidden field (tests/test_tiles_shapes.py: which fields at which zoom); tileset metadata for QGIS/GDAL; ETags; bad tile ids are 4xx."""
 
 from __future__ import annotations
 
@@ -113,24 +113,6 @@ def test_a_tile_holds_exactly_the_items_in_its_bounds(client, keys, engine, laye
     assert len(ids) == len(set(ids)) and set(ids) == expected  # none dropped, none extra
     for feature in features:
         assert feature["geometry"]["coordinates"], feature["id"]
-
-
-def test_tiles_carry_only_the_fields_the_role_may_read(client, keys, engine) -> None:
-    lon, lat = anchor(engine, "distributions")
-    z, row, col = tile_of(lon, lat, 10)
-    seen = {}
-    for role in (Role.partner, Role.staff):
-        body = client.get(
-            url("distributions", z, row, col), headers={"X-API-Key": keys[role]}
-        ).content
-        features = decoded(body, "distributions")
-        assert features
-        seen[role] = set().union(*(f["properties"] for f in features))
-    hidden = set(REGISTRY["distributions"].restricted_fields)
-    assert not seen[Role.partner] & hidden
-    assert {"households", "beneficiaries"} <= seen[Role.staff]
-    visible = set(REGISTRY["distributions"].visible_fields(Role.partner))
-    assert seen[Role.partner] <= visible
 
 
 def test_a_layer_one_may_not_read_has_no_tiles(client, engine) -> None:

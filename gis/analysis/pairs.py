@@ -81,6 +81,10 @@ pairings_table = sa.Table(
     sa.Column("pairing", sa.Text, primary_key=True),
     sa.Column("hazard_layer", sa.Text, nullable=False),
     sa.Column("target_layer", sa.Text, nullable=False),
+    # The layers' change counters (layer_versions, bumped by a trigger on every write statement)
+    # as the last refresh saw them before its stale check; -1: never recorded. See `unchanged`.
+    sa.Column("hazard_version", sa.BigInteger, nullable=False, server_default="-1"),
+    sa.Column("target_version", sa.BigInteger, nullable=False, server_default="-1"),
 )
 
 # Per target with a live hazard within REACH_M: the active ones now and the nearest, and the last
@@ -152,18 +156,68 @@ def stale(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> tuple[li
     return sorted(set(found["hazard"])), sorted(set(found["target"]))
 
 
+# Why `unchanged` is exact: layer_versions moves in the writing transaction of every statement
+# that writes a layer table (INSERT, UPDATE, DELETE, COPY, TRUNCATE; migration 0009), so a
+# snapshot sees a counter move exactly when it sees the write, and a rolled-back write moves
+# nothing. `refresh` reads the counters BEFORE its stale check, so what it records never covers
+# a write its check could not see (a write committed between the two reads leaves the counter
+# above the record). Equal counters therefore mean: no row version has changed since a complete
+# refresh, and every stored stamp holds. Writes with triggers disabled (session_replication_role
+# = replica, pg_restore --disable-triggers) are not seen; restore a dump, then run
+# `safeground demo load` or any app write, or empty analysis_pairings to measure anew.
+VERSIONS_SQL = """
+SELECT coalesce((SELECT version FROM layer_versions WHERE layer = :hazard_table), 0),
+       coalesce((SELECT version FROM layer_versions WHERE layer = :target_table), 0)
+"""
+
+
+def _counters(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> tuple[int, int]:
+    names = {"hazard_table": hazard.table.name, "target_table": target.table.name}
+    h, t = conn.execute(sa.text(VERSIONS_SQL), names).one()
+    return int(h), int(t)
+
+
+def unchanged(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> bool:
+    """True when neither layer has been written since the pairing's last complete refresh, so
+    nothing is stale and the stale check (an anti-join over both layers) can be skipped."""
+    statement = f"""
+        SELECT (p.hazard_version, p.target_version) = (c.h, c.t)
+        FROM analysis_pairings p, ({VERSIONS_SQL}) AS c(h, t)
+        WHERE p.pairing = :pairing
+    """  # one statement, so the record and the counters come from one snapshot
+    names = {"hazard_table": hazard.table.name, "target_table": target.table.name}
+    same = conn.execute(sa.text(statement), names | {"pairing": pairing(hazard, target)}).scalar()
+    return bool(same)
+
+
+def _remember(conn: sa.Connection, key: str, counters: tuple[int, int]) -> None:
+    p = pairings_table
+    conn.execute(
+        sa.update(p)
+        .where(
+            p.c.pairing == key,
+            sa.tuple_(p.c.hazard_version, p.c.target_version) != sa.tuple_(*counters),
+        )
+        .values(hazard_version=counters[0], target_version=counters[1])
+    )
+
+
 def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
     """Bring the stored pairs and figures of (hazard, target) up to date in this transaction, and
     declare the pairing so that every later write keeps it; how many rows of the two layers had
     changed. A write path calls it (through `after_write`); a read never needs to."""
     key = pairing(hazard, target)
+    counters = _counters(conn, hazard, target)  # before the check: see VERSIONS_SQL
     hazards, targets = stale(conn, hazard, target)
     if not hazards and not targets:
+        _remember(conn, key, counters)
         return 0
     # One refresher at a time per pairing; the others wait, then find little or nothing stale.
     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    counters = _counters(conn, hazard, target)
     hazards, targets = stale(conn, hazard, target)
     if not hazards and not targets:
+        _remember(conn, key, counters)
         return 0
     declare = postgresql.insert(pairings_table).values(
         pairing=key, hazard_layer=hazard.name, target_layer=target.name
@@ -200,6 +254,7 @@ def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
             {"pairing": key, "side": side, "ids": ids},
         )
     _figures(conn, hazard, key, None if first else sorted(touched))
+    _remember(conn, key, counters)
     if first or len(rows) > 10_000:  # the planner must know the tables' new size at once
         conn.exec_driver_sql(
             "ANALYZE analysis_pairs, analysis_pair_versions, analysis_target_figures"

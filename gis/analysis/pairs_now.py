@@ -68,6 +68,8 @@ def pairs_now(
         return PairsNow(
             False, measured=pairs.measured_pairs(conn, hazard, target, reach_m, all_rows=True)
         )
+    if pairs.unchanged(conn, hazard, target):  # no write since a complete refresh
+        return PairsNow(True)
     hazards, targets = pairs.stale(conn, hazard, target)
     if not hazards and not targets:
         return PairsNow(True)

@@ -316,18 +316,47 @@ var SG = (function () {
     };
     var layer = L.vectorGrid.protobuf(url, {
       vectorTileLayerStyles: styles, interactive: true, pane: cfg.pane || "overlayPane",
-      getFeatureId: function (f) { return f.id; }, maxNativeZoom: 16,
+      // the drawn path shares the feature's properties object (not its id): the click reads it there
+      getFeatureId: function (f) { f.properties[TILE_ID] = f.id; return f.id; }, maxNativeZoom: 16,
       className: "sg-tiled sg-tiled-" + key, fetchOptions: { credentials: "same-origin" },
     });
     watchTiles(map, layer, cfg, hazard);
     tiledLayers[key] = layer;
+    var items = url.split("/tiles/")[0] + "/items/";
     layer.on("click", function (e) {
-      L.popup({ maxWidth: 320 }).setLatLng(e.latlng).setContent(table(cfg, e.layer.properties || {})).openOn(map);
+      var id = (e.layer.properties || {})[TILE_ID];
+      if (!cfg.fields.length || id === undefined) return;
+      tiledPopup(map, cfg, items + id, e.latlng);
     });
     // added once the map is framed (SG.start), a gated one only when zoomed in far enough
     if (minZoom) gate(map, layer, minZoom);
     else gates.push(function () { waitTiles(key, layer); layer.addTo(map); });
     return layer;
+  }
+
+  // A tile at low zoom carries only what its style reads (gis/tiles.py), so a tiled feature's
+  // popup reads the feature's fields from its item, with the page's session cookie as the tiles
+  // (same access rules, same hidden fields): "loading…" first, an error text if that fails.
+  var TILE_ID = "sg:id"; // no field is named so (fields are SQL identifiers)
+  function tiledPopup(map, cfg, itemUrl, latlng) {
+    var box = document.createElement("div");
+    box.className = "sg-popup";
+    box.appendChild(span(cfg.title, "sg-popup-title"));
+    box.appendChild(span("loading\u2026", "sg-popup-loading"));
+    var popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(box).openOn(map);
+    function failed(why) {
+      var el = document.createElement("div");
+      el.className = "sg-popup";
+      el.appendChild(span(cfg.title, "sg-popup-title"));
+      var msg = span("\u26a0 This feature's details could not be loaded (" + why + ") \u2014 try again or reload the page.", "sg-popup-error");
+      msg.setAttribute("role", "alert");
+      el.appendChild(msg);
+      popup.setContent(el);
+    }
+    fetch(itemUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } }).then(function (r) {
+      if (!r.ok) return failed("HTTP " + r.status);
+      return r.json().then(function (f) { popup.setContent(table(cfg, f.properties || {})); });
+    }).catch(function (err) { failed(err && err.name === "SyntaxError" ? "unreadable answer" : "network error"); });
   }
 
   // When the tiles of each layer shown at the opening view are drawn, and of all of them

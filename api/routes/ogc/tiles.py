@@ -8,7 +8,7 @@ from __future__ import annotations
 import gzip
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import EngineDep, LayerDep, PrincipalDep
 from api.responses import JSON, Links, cache_headers, json_response, respond
@@ -21,6 +21,8 @@ from gis.tiles import (
     TILE_MATRIX_SET_URI,
     TileId,
     build_tile,
+    chosen_fields,
+    default_fields,
     tileset,
 )
 
@@ -159,9 +161,11 @@ def tileset_metadata(
 @router.get(
     "/collections/{layer}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="One vector tile (MVT) of the layer",
-    description="The live features intersecting the tile, with the fields your role may read and "
-    "the feature id; polygons too small for the tile's grid kept as a point. Empty tiles are "
-    "empty bodies. ETag / If-None-Match as for the items.",
+    description="The live features intersecting the tile, with the feature id and the fields "
+    "your role may read: below tileMatrix 11 only the fields the map's style reads (the tileset's "
+    "lightProperties), unless `properties` names others. Polygons too small for the tile's grid "
+    "are kept as a point. Empty tiles are empty bodies. ETag / If-None-Match as for the items "
+    "(each field list its own tag).",
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
 )
@@ -174,15 +178,31 @@ def tile(
     tile_matrix: Annotated[int, Path(alias="tileMatrix", description="zoom, 0…22")],
     tile_row: Annotated[int, Path(alias="tileRow", description="y, from the north")],
     tile_col: Annotated[int, Path(alias="tileCol", description="x, from the west")],
+    properties: Annotated[
+        str | None,
+        Query(
+            description="comma-separated fields the tile's features carry besides the id "
+            "(default: by zoom, see the tileset's description)",
+            max_length=2000,
+        ),
+    ] = None,
 ) -> Response:
     if tile_matrix_set_id != TILE_MATRIX_SET:
         raise NotFound(f"no tileset '{tile_matrix_set_id}': only {TILE_MATRIX_SET}")
     tile_id = TileId(tile_matrix, tile_row, tile_col)
     tile_id.check()
+    role = principal.role
+    fields = (
+        default_fields(spec, role, tile_matrix)
+        if properties is None
+        else chosen_fields(spec, role, properties)
+    )
     with read_connection(engine) as conn:
-        body = build_tile(conn, spec, principal.role, tile_id)
+        body = build_tile(conn, spec, role, tile_id, fields)
+    # The field list is part of the tag: a light and a full tile never share one, even empty.
+    shape = (",".join(fields) + "\n").encode()
     if len(body) < GZIP_ABOVE or not _takes_gzip(request.headers.get("accept-encoding", "")):
-        return respond(request, body, MVT, principal)
+        return respond(request, body, MVT, principal, tagged=(shape, body))
     # Compressed here, in the threadpool at a fast level, not by the app's GZip middleware on the
     # event loop at level 5: a tile of hundreds of kilobytes shrinks about as much, in half the
     # time, and the loop stays free. The ETag is the content's, whatever its encoding.
@@ -191,7 +211,12 @@ def tile(
         "Vary": cache_headers(principal)["Vary"] + ", Accept-Encoding",
     }
     return respond(
-        request, gzip.compress(body, GZIP_LEVEL), MVT, principal, headers=headers, tagged=(body,)
+        request,
+        gzip.compress(body, GZIP_LEVEL),
+        MVT,
+        principal,
+        headers=headers,
+        tagged=(shape, body),
     )
 
 
