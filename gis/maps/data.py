@@ -1,8 +1,9 @@
-"""Map data from PostgreSQL: each layer one FeatureCollection built by the database, display-ready.
+"""Map data from PostgreSQL: each layer's features packed by the database (packing.py), display-ready.
 
 Values arrive formatted (readable dates, grouped digits, units, enum codes as words) so the page
-only shows them; it shows them as text (`textContent`), never as HTML. Polygons are simplified by
-scale and empty results dropped in SQL, so Python never touches a feature.
+only shows them; it shows them as text (`textContent`), never as HTML. Polygons are simplified for
+display by scale (never dropped: a narrow one is drawn as a box of the scale's size), so Python
+never touches a feature.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from gis.areas import Area
-from gis.maps import names
+from gis.maps import names, packing
 from gis.notices import is_synthetic
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, Style
@@ -40,10 +41,6 @@ DISTRICT = Detail("district", 0.0002, 5)
 # Visit and route maps carry exact geometry: the locate button measures to it (within 1 % of the
 # server), and the facts table and popups describe the stored shapes.
 LOCAL = Detail("local", 0.0, 7)
-# Encoded polylines hold whole numbers of 10^-digits degrees in 32-bit arithmetic (map.js): up to
-# 5 digits is safe; beyond, shapes go as GeoJSON coordinates.
-MAX_PACKED_DIGITS = 5
-# Most points of one activity layer drawn on one page: beyond, the most recent (a page of tens of
 # megabytes opens slowly on a phone, and a district or a date shows the rest).
 MAX_POINTS = 15_000
 
@@ -178,7 +175,7 @@ def collect(
     polygon = spec.geometry_type in ("Polygon", "MultiPolygon")
     # a tiled layer's geometry is only measured here (count, extent), never drawn: not simplified
     if spec.geometry_type != "Point" and scale.tolerance_deg > 0 and not tiled:
-        geom = shown_shape(t.c.geom, scale.tolerance_deg)
+        geom = packing.shown_shape(t.c.geom, scale.tolerance_deg)
     if order is None:  # big polygons first, so small ones are drawn (and clickable) on top
         order = (
             (sa.func.ST_Area(t.c.geom), True) if spec.geometry_type != "Point" else (t.c.id, False)
@@ -212,7 +209,7 @@ def collect(
     )
     # Values repeated across features (codes, yes/no, the source) are sent once per layer: each
     # feature holds its value's index in the layer's list (`dicts`, by key), sorted as the rank.
-    coded = [i for i, (name, _) in enumerate(drawn) if _repeated(spec, name)]
+    coded = [i for i, (name, _) in enumerate(drawn) if packing.repeated(spec, name)]
     f = (
         sa.select(
             f0,
@@ -224,8 +221,11 @@ def collect(
         .where(f0.c._g.is_not(None), sa.not_(sa.func.ST_IsEmpty(f0.c._g)))
         .subquery("f")
     )
-    packed_shape = polygon and 0 < scale.digits <= MAX_PACKED_DIGITS
-    row_values: list[sa.ColumnElement] = [f.c._id, _shape_json(f.c._g, spec, scale, packed_shape)]
+    packed_shape = polygon and 0 < scale.digits <= packing.MAX_PACKED_DIGITS
+    row_values: list[sa.ColumnElement] = [
+        f.c._id,
+        packing.shape_json(f.c._g, spec.geometry_type, scale.digits, packed_shape),
+    ]
     row_values += [f.c[f"c_{i}"] if i in coded else f.c[f"p_{i}"] for i in range(len(drawn))]
     ordering = f.c._ord.desc() if order[1] else f.c._ord
     rows = (
@@ -294,71 +294,6 @@ def collect(
         tolerance_m=_tolerance_m(scale) if spec.geometry_type != "Point" else 0.0,
         tiled=tiled,
     )
-
-
-def shown_shape(exact: sa.ColumnElement, tolerance_deg: float) -> sa.ColumnElement:
-    """The outline drawn at a scale: simplified within `tolerance_deg`, topology kept. A shape
-    narrower than that either way is drawn as its bounding box widened to that size, so no hazard
-    area ever vanishes or thins to a line the scale cannot show (popups keep stored figures)."""
-    simplified = sa.func.ST_SimplifyPreserveTopology(exact, tolerance_deg)
-    width = sa.func.ST_XMax(exact) - sa.func.ST_XMin(exact)
-    height = sa.func.ST_YMax(exact) - sa.func.ST_YMin(exact)
-    box = sa.func.ST_Expand(
-        sa.func.ST_Envelope(exact),
-        sa.func.greatest(0, (tolerance_deg - width) / 2),
-        sa.func.greatest(0, (tolerance_deg - height) / 2),
-    )
-    narrow = sa.or_(width < tolerance_deg, height < tolerance_deg, sa.func.ST_IsEmpty(simplified))
-    return sa.case((narrow, box), else_=simplified)
-
-
-def _shape_json(
-    g: sa.ColumnElement, spec: LayerSpec, scale: Detail, packed: bool
-) -> sa.ColumnElement:
-    """A feature's shape as the page reads it (map.js `SG.add`): a point's [lon, lat]; a polygon
-    simplified for display as, per part, its rings as encoded polylines (Google's format: deltas,
-    about 4 characters a vertex instead of 18), or else the GeoJSON geometry."""
-    if spec.geometry_type == "Point":  # a place to the metre, whatever the scale's outlines
-        return sa.cast(sa.func.ST_AsGeoJSON(g, max(scale.digits, 5)), sa.JSON)["coordinates"]
-    if not packed:
-        return sa.cast(sa.func.ST_AsGeoJSON(g, scale.digits), sa.JSON)
-    path = sa.column("path", ARRAY(sa.Integer))
-    part = sa.func.ST_Dump(g).table_valued(path, "geom").lateral("part")
-    ring = sa.func.ST_DumpRings(part.c.geom).table_valued(path, "geom").lateral("ring")
-    first = sa.literal_column("1", sa.Integer)  # inline: GROUP BY matches it (a bound one not)
-    rings = (
-        sa.select(
-            part.c.path[first].label("n"),
-            sa.func.json_agg(
-                aggregate_order_by(
-                    sa.func.ST_AsEncodedPolyline(
-                        sa.func.ST_ExteriorRing(ring.c.geom), scale.digits
-                    ),
-                    ring.c.path[first],
-                )
-            ).label("r"),
-        )
-        .select_from(part.join(ring, sa.true()))
-        .group_by(part.c.path[first])
-        .subquery("rings")
-    )
-    return (
-        sa.select(sa.func.json_agg(aggregate_order_by(rings.c.r, rings.c.n)))
-        .select_from(rings)
-        .scalar_subquery()
-    )
-
-
-def _repeated(spec: LayerSpec, name: str) -> bool:
-    """A value most features share: an enum code (or its words), yes/no, the source."""
-    if name in ("_k", "_a", "source"):
-        return True
-    if name not in spec.table.c:
-        return False
-    column = spec.table.c[name]
-    return isinstance(column.type, sa.Boolean) or f"{name}_allowed" in {
-        c.name for c in spec.table.constraints
-    }
 
 
 def _tolerance_m(scale: Detail) -> float:
