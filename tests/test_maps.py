@@ -417,3 +417,19 @@ def test_activity_colours_stay_out_of_the_hazard_palette() -> None:
             assert not (r > 180 and g < 150 and b < 90), (
                 f"{name} uses a red/orange ({c}) like a hazard"
             )
+
+
+def test_a_map_with_place_names_draws_its_polygons_as_svg_never_on_a_canvas(
+    client, monkeypatch
+) -> None:
+    """Place names are kept clear of hazard areas by reading the drawn SVG paths; on a canvas
+    they could not be, so a labelled map never uses one, however many polygons it draws."""
+    from gis.maps import folium_map
+
+    monkeypatch.setattr(folium_map, "CANVAS_ABOVE", 0)  # every polygon layer counts as big
+    overview = client.get("/maps/overview", params={"offline": "true"})
+    assert overview.status_code == 200 and "SG.canvas(" in overview.text
+    visit = client.get("/maps/visit", params={"village": "alphaville", "offline": "true"})
+    assert visit.status_code == 200, visit.text
+    assert '"placeLabel": true' in visit.text or '"placeLabel":true' in visit.text
+    assert "SG.canvas(" not in visit.text

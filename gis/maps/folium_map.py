@@ -92,6 +92,9 @@ def layers_map(
     for element in under:
         m.add_child(element)
     hazards = hazard_key(layers)
+    # Place names are kept clear of hazard areas by reading the drawn SVG paths, so a map with
+    # place labels draws every polygon as SVG: a label must never hide a hazard on a canvas.
+    svg_only = any(layer.label_key == "_n" for layer in layers)
     for layer in layers:
         configs[layer.key] = layer_config(layer) | (
             {"pane": "sgHazards"} if layer.key == hazards else {}
@@ -106,6 +109,7 @@ def layers_map(
             base=layer.key == base,
             hazard=layer.key == hazards,
             min_zoom=(min_zooms or {}).get(layer.key, 0),
+            canvas=not svg_only,
         ):
             clustered.append((layer.key, (layer.style or layer.spec.style).color))
     for element in over:
@@ -418,10 +422,17 @@ def _new_map(frame: MapFrame, bounds: tuple[float, float, float, float] | None) 
 
 
 def _add_layer(
-    m: folium.Map, layer: LayerData, *, base: bool, hazard: bool = False, min_zoom: float = 0
+    m: folium.Map,
+    layer: LayerData,
+    *,
+    base: bool,
+    hazard: bool = False,
+    min_zoom: float = 0,
+    canvas: bool = True,
 ) -> bool:
     """Add one layer; True if it was clustered. The hazard layer goes in its own pane above every
-    symbol and is never clustered; `min_zoom` hides a layer below that zoom."""
+    symbol and is never clustered; `min_zoom` hides a layer below that zoom; a big polygon layer
+    is drawn on a canvas unless `canvas` is False."""
     key = json.dumps(layer.key)
     point = layer.spec.geometry_type == "Point"
     name = escape(f"{layer.title} ({layer.count:,})")
@@ -436,7 +447,7 @@ def _add_layer(
         and layer.count > CLUSTER_ABOVE
     )
     options: dict[str, Any] = {"pane": "sgHazards"} if hazard else {}
-    if not point and layer.count > CANVAS_ABOVE:
+    if canvas and not point and layer.count > CANVAS_ABOVE:
         pane = json.dumps(options.get("pane"))
         options["renderer"] = JsCode(f"SG.canvas({pane})")
     geojson = folium.GeoJson(
