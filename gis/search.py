@@ -50,6 +50,26 @@ SEARCH_DDL = (
 )
 
 
+def search_key_column(*fields: str) -> sa.Column[str]:
+    """A place layer's search key: every spelling of its name, folded by sg_fold (|| and
+    coalesce, not concat_ws, which PostgreSQL does not hold immutable)."""
+    spellings = " || ' ' || ".join(f"coalesce({field}, '')" for field in fields)
+    return sa.Column("search_key", sa.Text, sa.Computed(f"sg_fold({spellings})", persisted=True))
+
+
+def index_search_key(table: sa.Table) -> None:
+    """sg_fold and its extensions created before the table that uses them, and the key's
+    trigram index (migration 0007 makes the same for migrated databases)."""
+    for statement in SEARCH_DDL:
+        sa.event.listen(table, "before_create", sa.DDL(statement))
+    sa.Index(
+        f"{table.name}_search_key_trgm",
+        table.c.search_key,
+        postgresql_using="gin",
+        postgresql_ops={"search_key": "gin_trgm_ops"},
+    )
+
+
 @dataclass(frozen=True)
 class Hit:
     layer: str

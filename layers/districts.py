@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gis.search import SEARCH_DDL
+from gis.search import index_search_key, search_key_column
 from gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 from layers.villages import WOF_ATTRIBUTION
 
@@ -27,24 +27,9 @@ table = layer_table(
     sa.UniqueConstraint("code"),
     # The place search's key (sg_fold, migration 0007): every spelling of the name, folded
     # (|| and coalesce, not concat_ws, which PostgreSQL does not hold immutable).
-    sa.Column(
-        "search_key",
-        sa.Text,
-        sa.Computed(
-            "sg_fold(coalesce(name, '') || ' ' || coalesce(name_az, '') || ' ' "
-            "|| coalesce(name_az_ascii, '') || ' ' || coalesce(code, ''))",
-            persisted=True,
-        ),
-    ),
+    search_key_column("name", "name_az", "name_az_ascii", "code"),
 )
-for _statement in SEARCH_DDL:  # sg_fold and its extensions, before the table that uses them
-    sa.event.listen(table, "before_create", sa.DDL(_statement))
-sa.Index(
-    "districts_search_key_trgm",
-    table.c.search_key,
-    postgresql_using="gin",
-    postgresql_ops={"search_key": "gin_trgm_ops"},
-)
+index_search_key(table)
 
 SPEC = LayerSpec(
     name="districts",

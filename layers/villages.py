@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from gis.search import SEARCH_DDL
+from gis.search import index_search_key, search_key_column
 from gis.spec import Count, LayerSpec, Properties, ShortText, Style, layer_table
 
 WOF_ATTRIBUTION = (
@@ -33,24 +31,9 @@ table = layer_table(
     "villages",
     "Point",
     VillageProperties,
-    sa.Column(
-        "search_key",
-        sa.Text,
-        sa.Computed(
-            "sg_fold(coalesce(name, '') || ' ' || coalesce(name_az, '') || ' ' "
-            "|| coalesce(name_en, '') || ' ' || coalesce(name_ru, ''))",
-            persisted=True,
-        ),
-    ),
+    search_key_column("name", "name_az", "name_en", "name_ru"),
 )
-for _statement in SEARCH_DDL:  # sg_fold and its extensions, before the table that uses them
-    sa.event.listen(table, "before_create", sa.DDL(_statement))
-sa.Index(
-    "villages_search_key_trgm",
-    table.c.search_key,
-    postgresql_using="gin",
-    postgresql_ops={"search_key": "gin_trgm_ops"},
-)
+index_search_key(table)
 
 SPEC = LayerSpec(
     name="villages",
