@@ -26,16 +26,9 @@ from pathlib import Path
 import orjson
 import sqlalchemy as sa
 
+from gis import layer_versions
 from gis.access import audit_log
 from gis.query import ItemsQuery
-from gis.spec import metadata
-
-layer_versions = sa.Table(
-    "layer_versions",
-    metadata,
-    sa.Column("layer", sa.Text, primary_key=True),
-    sa.Column("version", sa.BigInteger, nullable=False, server_default=sa.text("0")),
-)
 
 FILES = "*.file"
 # Byte ranges of one file asked by one caller within this long of its last logged one are one
@@ -64,17 +57,14 @@ def data_versions(conn: sa.Connection, q: ItemsQuery) -> dict[str, object]:
     database = conn.execute(
         sa.text("SELECT oid FROM pg_database WHERE datname = current_database()")
     ).scalar_one()
-    names = [str(q.spec.table.name)]  # str: a quoted_name is no JSON key
+    names = [q.spec.table.name]
     if q.district is not None:
-        names.append(str(q.district.layer.table.name))
-    rows = conn.execute(
-        sa.select(layer_versions.c.layer, layer_versions.c.version).where(
-            layer_versions.c.layer.in_(names)
-        )
-    )
-    counters = {name: 0 for name in names} | {row.layer: row.version for row in rows}
+        names.append(q.district.layer.table.name)
     url = conn.engine.url
-    return {"database": [url.host, url.port, url.database, int(database)], **counters}
+    return {
+        "database": [url.host, url.port, url.database, int(database)],
+        **layer_versions.counters(conn, names),
+    }
 
 
 def cache_key(

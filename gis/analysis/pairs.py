@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import UserDefinedType
 
+from gis import layer_versions
 from gis.analysis.common import active_sql
 from gis.analysis.geodesic import measure
 from gis.analysis.sql import quote
@@ -165,29 +166,22 @@ def stale(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> tuple[li
 # refresh, and every stored stamp holds. Writes with triggers disabled (session_replication_role
 # = replica, pg_restore --disable-triggers) are not seen; restore a dump, then run
 # `safeground demo load` or any app write, or empty analysis_pairings to measure anew.
-VERSIONS_SQL = """
-SELECT coalesce((SELECT version FROM layer_versions WHERE layer = :hazard_table), 0),
-       coalesce((SELECT version FROM layer_versions WHERE layer = :target_table), 0)
-"""
-
-
 def _counters(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> tuple[int, int]:
-    names = {"hazard_table": hazard.table.name, "target_table": target.table.name}
-    h, t = conn.execute(sa.text(VERSIONS_SQL), names).one()
-    return int(h), int(t)
+    found = layer_versions.counters(conn, (hazard.table.name, target.table.name))
+    return found[str(hazard.table.name)], found[str(target.table.name)]
 
 
 def unchanged(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> bool:
     """True when neither layer has been written since the pairing's last complete refresh, so
-    nothing is stale and the stale check (an anti-join over both layers) can be skipped."""
-    statement = f"""
-        SELECT (p.hazard_version, p.target_version) = (c.h, c.t)
-        FROM analysis_pairings p, ({VERSIONS_SQL}) AS c(h, t)
-        WHERE p.pairing = :pairing
-    """  # one statement, so the record and the counters come from one snapshot
-    names = {"hazard_table": hazard.table.name, "target_table": target.table.name}
-    same = conn.execute(sa.text(statement), names | {"pairing": pairing(hazard, target)}).scalar()
-    return bool(same)
+    nothing is stale and the stale check (an anti-join over both layers) can be skipped. The
+    record is read first: counters only grow, so equal counters read after it mean no write
+    came between."""
+    record = conn.execute(
+        sa.select(pairings_table.c.hazard_version, pairings_table.c.target_version).where(
+            pairings_table.c.pairing == pairing(hazard, target)
+        )
+    ).first()
+    return record is not None and tuple(record) == _counters(conn, hazard, target)
 
 
 def _remember(conn: sa.Connection, key: str, counters: tuple[int, int]) -> None:
@@ -207,7 +201,7 @@ def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
     declare the pairing so that every later write keeps it; how many rows of the two layers had
     changed. A write path calls it (through `after_write`); a read never needs to."""
     key = pairing(hazard, target)
-    counters = _counters(conn, hazard, target)  # before the check: see VERSIONS_SQL
+    counters = _counters(conn, hazard, target)  # before the check: see above
     hazards, targets = stale(conn, hazard, target)
     if not hazards and not targets:
         _remember(conn, key, counters)
