@@ -213,10 +213,7 @@ def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
     if not hazards and not targets:
         _remember(conn, key, counters)
         return 0
-    declare = postgresql.insert(pairings_table).values(
-        pairing=key, hazard_layer=hazard.name, target_layer=target.name
-    )
-    conn.execute(declare.on_conflict_do_nothing())
+    _declare(conn, hazard, target)
     p = pairs_table
     touched = set(targets)
     touched.update(
@@ -256,12 +253,16 @@ def refresh(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
     return len(hazards) + len(targets)
 
 
-def declare(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
-    """Declare the pairing (every later write keeps it fresh) and measure it; see `refresh`."""
+def _declare(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> None:
     statement = postgresql.insert(pairings_table).values(
         pairing=pairing(hazard, target), hazard_layer=hazard.name, target_layer=target.name
     )
     conn.execute(statement.on_conflict_do_nothing())
+
+
+def declare(conn: sa.Connection, hazard: LayerSpec, target: LayerSpec) -> int:
+    """Declare the pairing (every later write keeps it fresh) and measure it; see `refresh`."""
+    _declare(conn, hazard, target)
     return refresh(conn, hazard, target)
 
 
