@@ -27,6 +27,8 @@ from gis.spec import Style
 from gis.templating import render
 
 HERE = Path(__file__).resolve().parent
+# SafeGround's own scripts, inlined in this order: map.js defines SG, the others extend it.
+SCRIPTS = ("map.js", "labels.js", "packed.js", "tiles.js", "locate.js")
 # Marker shapes for the specs' icon names: CSS shapes, so maps need no icon font from a CDN.
 SHAPES = {
     "school": "square", "gift": "diamond", "bullhorn": "triangle", "home": "dot", "ring": "ring",
@@ -205,7 +207,7 @@ def script_safe(json_text: str) -> str:
 def own_head(extra_css: str = "") -> str:
     """SafeGround's own stylesheet and helper script (small: inlined in every map)."""
     css = (HERE / "map.css").read_text(encoding="utf-8") + extra_css
-    js = "\n".join((HERE / name).read_text(encoding="utf-8") for name in ("map.js", "locate.js"))
+    js = "\n".join((HERE / name).read_text(encoding="utf-8") for name in SCRIPTS)
     # An empty icon, or the browser fetches /favicon.ico: a request an offline file must not make.
     return f'<link rel="icon" href="data:,">\n<style>{css}</style>\n<script>{js}</script>'
 

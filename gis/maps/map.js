@@ -1,6 +1,8 @@
 /* SafeGround's map helpers: styles, markers, popups and panels, configured per layer from the
    layer specs (see gis/maps/folium_map.py). Text from the data is only ever set with textContent,
-   never parsed as HTML, so a name that looks like markup stays a name. */
+   never parsed as HTML, so a name that looks like markup stays a name. The labels' placement
+   (labels.js), the packed features' decoder (packed.js), the vector-tile layers (tiles.js) and the
+   locate button (locate.js) extend SG, loaded after this file (gis/maps/elements.py). */
 var SG = (function () {
   "use strict";
 
@@ -103,43 +105,6 @@ var SG = (function () {
     };
   }
 
-  // Where a label sits beside its feature (px from the anchor): the whole gap, as Leaflet's own
-  // tooltip margins are zeroed for labels (map.css), so a label's box is plain arithmetic.
-  var SIDES = { top: [0, -14], bottom: [0, 14], right: [14, 0], left: [-14, 0] };
-  var pending = null; // a declutter waiting for the next frame
-
-  // The top-left corner (layer px) of a label of `size` on `side` of the anchor point `p`,
-  // rounded as Leaflet rounds a tooltip's.
-  function corner(p, size, side) {
-    var w = size[0], h = size[1], o = SIDES[side];
-    var sub = side === "top" ? [w / 2, h] : side === "bottom" ? [w / 2, 0] : side === "right" ? [0, h / 2] : [w, h / 2];
-    return p.subtract(L.point(sub[0], sub[1], true)).add(L.point(o[0], o[1]));
-  }
-
-  function place(container, side, at) {
-    if (container._sgSide !== side) { // a class change makes the browser restyle: only if needed
-      for (var s in SIDES) L.DomUtil.removeClass(container, "leaflet-tooltip-" + s);
-      L.DomUtil.addClass(container, "leaflet-tooltip-" + side);
-      container._sgSide = side;
-    }
-    L.DomUtil.setPosition(container, at);
-  }
-
-  // A permanent label that moves with the map from the size declutter measured, instead of
-  // reading its size from the page at every zoom step as Leaflet's tooltips do (each read after
-  // the previous label's move lays the page out again). Not yet measured, it waits for the
-  // declutter that the next frame runs, before anything is painted.
-  var Label = L.Tooltip.extend({
-    _setPosition: function (pos) {
-      if (!this._sgSize) schedule(this._map);
-      place(this._container, this.options.direction, corner(pos.add(this._getAnchor()), this._sgSize || [0, 0], this.options.direction));
-    },
-  });
-
-  function schedule(map) {
-    if (pending || !map) return;
-    pending = requestAnimationFrame(function () { pending = null; declutter(map); });
-  }
 
   function table(cfg, props) {
     var box = document.createElement("div");
@@ -177,8 +142,8 @@ var SG = (function () {
         });
         var label = span(words.join(" \u00b7 "));
         label.style.borderColor = colour(cfg, props);
-        layer.bindTooltip(new Label({
-          permanent: true, direction: "top", offset: SIDES.top,
+        layer.bindTooltip(new SG.labels.Label({
+          permanent: true, direction: "top", offset: SG.labels.SIDES.top,
           className: "sg-label sg-label-" + cfg.key + (cfg.placeLabel ? " sg-label-place" : ""),
         }).setContent(label));
       } else if (cfg.tip) {
@@ -187,41 +152,6 @@ var SG = (function () {
     };
   }
 
-  // A polyline in Google's encoding (PostGIS ST_AsEncodedPolyline): lat/lon deltas in whole
-  // 10^-digits degrees, five bits a character; back as GeoJSON [lon, lat] pairs.
-  function decode(text, digits) {
-    var out = [], i = 0, lat = 0, lon = 0, factor = Math.pow(10, digits);
-    function next() {
-      var b, shift = 0, result = 0;
-      do { b = text.charCodeAt(i++) - 63; result |= (b & 31) << shift; shift += 5; } while (b >= 32);
-      return result & 1 ? ~(result >> 1) : result >> 1;
-    }
-    while (i < text.length) {
-      lat += next();
-      lon += next();
-      out.push([lon / factor, lat / factor]);
-    }
-    return out;
-  }
-
-  // A layer's features as collect() packs them (gis/maps/data.py): shared field names, repeated
-  // values as indexes into per-field lists, shapes as [lon, lat], encoded rings or GeoJSON.
-  function add(layer, data) {
-    var features = data.rows.map(function (row) {
-      var props = {}, g = row[1];
-      data.keys.forEach(function (k, i) {
-        var v = row[i + 2], dict = data.dicts[k];
-        props[k] = dict ? dict[v] : v;
-      });
-      var geometry = data.packed !== null
-        ? { type: "MultiPolygon", coordinates: g.map(function (part) {
-            return part.map(function (ring) { return decode(ring, data.packed); });
-          }) }
-        : Array.isArray(g) ? { type: "Point", coordinates: g } : g;
-      return { type: "Feature", id: row[0], geometry: geometry, properties: props };
-    });
-    layer.addData({ type: "FeatureCollection", features: features });
-  }
 
   // Big polygon layers are drawn on one canvas: a zoom step repaints it, instead of moving
   // thousands of SVG paths. The canvas keeps every drawn shape in its _layers (tests count them).
@@ -296,127 +226,6 @@ var SG = (function () {
     gates.push(update); // run once the map is framed (SG.start), not at the provisional view
   }
 
-  // A big layer drawn from the API's vector tiles (leaflet.vectorgrid, from npm). The tiles hold
-  // the stored values (codes, numbers), which the popup shows as they are. A protected layer's
-  // tiles are read with the page's HttpOnly session cookie (api/map_session.py), sent by fetch.
-  var tiledLayers = {};
-  function tiled(map, key, url, minZoom) {
-    var cfg = configs[key];
-    var hazard = cfg.pane === "sgHazards";
-    var styles = {};
-    styles[cfg.tileLayer] = function (props, zoom) {
-      var c = (cfg.tileBy && cfg.colors[String(props[cfg.tileBy])]) || cfg.color;
-      if (cfg.shape && cfg.point) {
-        return { radius: zoom < 9 ? 3 : 5, weight: 1, color: "#ffffff", fill: true, fillColor: c, fillOpacity: 0.9 };
-      }
-      // never thinner than a few pixels, however small the area at this zoom; an area too small
-      // for the tile's grid comes as a point (gis/tiles.py), drawn as a dot of a few pixels
-      var weight = hazard ? (zoom < 10 ? 3 : 2) : cfg.weight;
-      return { color: c, weight: weight, opacity: 0.9, fill: cfg.fillOpacity > 0, fillColor: c, fillOpacity: cfg.fillOpacity, radius: 4 };
-    };
-    var layer = L.vectorGrid.protobuf(url, {
-      vectorTileLayerStyles: styles, interactive: true, pane: cfg.pane || "overlayPane",
-      // the drawn path shares the feature's properties object (not its id): the click reads it there
-      getFeatureId: function (f) { f.properties[TILE_ID] = f.id; return f.id; }, maxNativeZoom: 16,
-      className: "sg-tiled sg-tiled-" + key, fetchOptions: { credentials: "same-origin" },
-    });
-    watchTiles(map, layer, cfg, hazard);
-    tiledLayers[key] = layer;
-    var items = url.split("/tiles/")[0] + "/items/";
-    layer.on("click", function (e) {
-      var id = (e.layer.properties || {})[TILE_ID];
-      if (!cfg.fields.length || id === undefined) return;
-      tiledPopup(map, cfg, items + id, e.latlng);
-    });
-    // added once the map is framed (SG.start), a gated one only when zoomed in far enough
-    if (minZoom) gate(map, layer, minZoom);
-    else gates.push(function () { waitTiles(key, layer); layer.addTo(map); });
-    return layer;
-  }
-
-  // A tile at low zoom carries only what its style reads (gis/tiles.py), so a tiled feature's
-  // popup reads the feature's fields from its item, with the page's session cookie as the tiles
-  // (same access rules, same hidden fields): "loading…" first, an error text if that fails.
-  var TILE_ID = "sg:id"; // no field is named so (fields are SQL identifiers)
-  function tiledPopup(map, cfg, itemUrl, latlng) {
-    var box = document.createElement("div");
-    box.className = "sg-popup";
-    box.appendChild(span(cfg.title, "sg-popup-title"));
-    box.appendChild(span("loading\u2026", "sg-popup-loading"));
-    var popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(box).openOn(map);
-    function failed(why) {
-      var el = document.createElement("div");
-      el.className = "sg-popup";
-      el.appendChild(span(cfg.title, "sg-popup-title"));
-      var msg = span("\u26a0 This feature's details could not be loaded (" + why + ") \u2014 try again or reload the page.", "sg-popup-error");
-      msg.setAttribute("role", "alert");
-      el.appendChild(msg);
-      popup.setContent(el);
-    }
-    fetch(itemUrl, { credentials: "same-origin", headers: { Accept: "application/geo+json" } }).then(function (r) {
-      if (!r.ok) return failed("HTTP " + r.status);
-      return r.json().then(function (f) { popup.setContent(table(cfg, f.properties || {})); });
-    }).catch(function (err) { failed(err && err.name === "SyntaxError" ? "unreadable answer" : "network error"); });
-  }
-
-  // When the tiles of each layer shown at the opening view are drawn, and of all of them
-  // (bench/maps.py reads these).
-  var pendingTiles = 0;
-  function waitTiles(key, layer) {
-    pendingTiles++;
-    layer.once("load", function () {
-      var marks = window.safeground;
-      if (!marks) return;
-      marks.tilesMsBy = marks.tilesMsBy || {};
-      marks.tilesMsBy[key] = performance.now();
-      if (--pendingTiles === 0) marks.tilesMs = performance.now();
-    });
-  }
-
-  // vectorgrid draws a refused or failed tile as an empty one: blank, as if nothing were there.
-  // Each tile's fetch is checked instead, and any failure shows a warning that stays (a map must
-  // never let a missing hazard layer pass for safe ground).
-  function watchTiles(map, layer, cfg, hazard) {
-    var fetchTile = layer._getVectorTilePromise;
-    function failed() {
-      tileWarning(map, cfg, hazard);
-      return new Response(null, { status: 503 }); // drawn empty, the warning says why
-    }
-    layer._getVectorTilePromise = function (coords) {
-      var saved = window.fetch;
-      window.fetch = function (url, init) {
-        return saved.call(window, url, init).then(function (r) { return r.ok ? r : failed(); }, failed);
-      };
-      try { return fetchTile.call(this, coords); } finally { window.fetch = saved; }
-    };
-  }
-
-  function tileWarning(map, cfg, hazard) {
-    var box = map.getContainer();
-    var id = "sg-tile-failed-" + cfg.key;
-    if (document.getElementById(id)) return;
-    var el = document.createElement("div");
-    el.id = id;
-    el.className = "sg-tile-failed" + (hazard ? " sg-tile-failed-hazard" : "");
-    el.setAttribute("role", "alert");
-    el.textContent = "\u26a0 " + cfg.title + (hazard
-      ? ": hazard layer could not be loaded \u2014 reload the page. Blank on this map does not mean safe."
-      : " could not be loaded \u2014 reload the page.");
-    el.style.cssText = "position:absolute;z-index:1001;left:50%;top:56px;transform:translateX(-50%);" +
-      "max-width:90%;padding:8px 12px;background:#fff3cd;color:#5c0000;border:3px solid #b00000;" +
-      "font:bold 15px/1.3 sans-serif;box-shadow:0 2px 8px rgba(0,0,0,.4);pointer-events:none";
-    box.appendChild(el);
-  }
-
-  // The distinct feature ids a tiled layer draws now (for tests: compared with SQL's).
-  function tiledIds(key) {
-    var layer = tiledLayers[key], ids = {};
-    if (!layer) return [];
-    for (var tile in layer._vectorTiles) {
-      for (var id in layer._vectorTiles[tile]._features || {}) ids[id] = true;
-    }
-    return Object.keys(ids).map(Number);
-  }
 
   function configure(extra) {
     for (var k in extra) options[k] = extra[k];
@@ -466,7 +275,7 @@ var SG = (function () {
     var printing = window.matchMedia("print");
     function refit() {
       frame(map);
-      declutter(map);
+      SG.labels.declutter(map);
       document.documentElement.setAttribute("data-sg-print-fit", printing.matches ? "1" : "0");
     }
     if (printing.addEventListener) printing.addEventListener("change", refit);
@@ -499,102 +308,14 @@ var SG = (function () {
     table.hidden = false;
   }
 
-  function overlaps(a, b) {
-    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
-  }
-
-  // Permanent labels (distances, dates) never hide a hazard area: each label, nearest feature
-  // first, takes the first side of its feature where it covers no small hazard area and no label
-  // already placed, or is left out (its text stays in the popup and the printed table).
-  // The page is read once (every label's size, the areas' boxes), the sides are tried in
-  // arithmetic, and the labels written last: reading a label's box after moving the previous one
-  // makes the browser lay the whole page out again, per label (most of a phone map's opening).
-  function declutter(map) {
-    if (pending) cancelAnimationFrame(pending);
-    pending = null;
-    var key = options.locate && options.locate.layer;
-    var labels = [];
-    map.eachLayer(function (l) {
-      var t = l.getTooltip && l.getTooltip();
-      if (t && t.options.permanent && t._container) labels.push(t);
-    });
-    if (!labels.length) return; // an overview: nothing to place, no need to read 20,000 boxes
-    // A place's name never covers any part of a hazard area's box, however large the area
-    // (the hazards' own labels, placed first, only keep clear of the small ones they would hide).
-    function isPlace(t) { return / sg-label-place/.test(t.options.className); }
-    labels.sort(function (a, b) { return isPlace(a) - isPlace(b); });
-    labels.forEach(function (t) { t._container.style.display = ""; });
-    var biggest = 0;
-    labels.forEach(function (t) {
-      var c = t._container, r = c.getBoundingClientRect();
-      t._sgSize = [c.offsetWidth, c.offsetHeight]; // whole pixels, as Leaflet places a tooltip
-      t._sgBox = [r.width, r.height]; // the box as drawn, fractions included, for the overlaps
-      biggest = Math.max(biggest, r.width * r.height);
-    });
-    var box = map.getContainer().getBoundingClientRect();
-    var areas = grid(), placed = grid(), every = [];
-    map.eachLayer(function (l) {
-      if (l._path && l.feature && (l.options.className || "").split(" ").indexOf("sg-p-" + key) >= 0) {
-        var r = l._path.getBoundingClientRect();
-        every.push(r); // for places' names
-        if (r.width * r.height < 6 * biggest) areas.add(r); // bigger ones never hide a label's spot
-      }
-    });
-    var origin = map.layerPointToContainerPoint(L.point(0, 0)).add(L.point(box.left, box.top));
-    var chosen = labels.map(function (t) {
-      var p = map.latLngToLayerPoint(t._latlng).add(t._getAnchor());
-      var size = t._sgSize, drawn = t._sgBox, area = drawn[0] * drawn[1], name = isPlace(t);
-      function clear(r) {
-        if (name) return !every.some(function (a) { return overlaps(a, r); });
-        return !areas.hits(r, function (a) { return a.width * a.height < 6 * area; });
-      }
-      for (var side in SIDES) {
-        var at = corner(p, size, side), left = origin.x + at.x, top = origin.y + at.y;
-        var r = { left: left, top: top, right: left + drawn[0], bottom: top + drawn[1] };
-        if (!placed.hits(r, null) && clear(r)) {
-          placed.add(r);
-          return { side: side, at: at };
-        }
-      }
-      return null;
-    });
-    labels.forEach(function (t, i) {
-      if (!chosen[i]) { t._container.style.display = "none"; return; }
-      t.options.direction = chosen[i].side;
-      t.options.offset = SIDES[chosen[i].side];
-      place(t._container, chosen[i].side, chosen[i].at);
-    });
-  }
-
-  // Boxes (client px) bucketed in square cells, so a label is checked against its neighbours
-  // only, not against every label and area of the map.
-  function grid() {
-    var cells = {}, CELL = 64;
-    function each(r, fn) {
-      for (var x = Math.floor(r.left / CELL); x <= Math.floor(r.right / CELL); x++) {
-        for (var y = Math.floor(r.top / CELL); y <= Math.floor(r.bottom / CELL); y++) {
-          if (fn(x + ":" + y)) return true;
-        }
-      }
-      return false;
-    }
-    return {
-      add: function (r) { each(r, function (c) { (cells[c] = cells[c] || []).push(r); }); },
-      hits: function (r, test) {
-        return each(r, function (c) {
-          return (cells[c] || []).some(function (a) { return overlaps(a, r) && (!test || test(a)); });
-        });
-      },
-    };
-  }
 
   function start(map, pageOptions) {
     configure(pageOptions);
     if (options.locate) SG.locate.control(map, options, features, configs);
     frame(map);
     gates.forEach(function (update) { update(); });
-    declutter(map);
-    map.on("zoomend", function () { declutter(map); });
+    SG.labels.declutter(map);
+    map.on("zoomend", function () { SG.labels.declutter(map); });
     onPrint(map);
     factsTable();
   }
@@ -616,7 +337,9 @@ var SG = (function () {
 
   return {
     define: define, style: style, point: point, bind: bind, clusterIcon: clusterIcon, panel: panel,
-    add: add, canvas: canvas,
-    ready: ready, start: start, panels: panels, panes: panes, gate: gate, tiled: tiled, tiledIds: tiledIds, configure: configure, phone: phone, text: text,
+    canvas: canvas, ready: ready, start: start, panels: panels, panes: panes, gate: gate,
+    configure: configure, phone: phone, text: text,
+    // shared with the files that extend SG (the same objects, not copies)
+    internal: { configs: configs, options: options, gates: gates, span: span, table: table },
   };
 })();
