@@ -122,9 +122,30 @@ def assert_clean(report) -> None:
     assert report.dialogs == [] and report.refused == []
 
 
-TILED = """() => Object.fromEntries([...document.querySelectorAll('.sg-tiled')].map(
-  (el) => [[...el.classList].find((c) => c.startsWith('sg-tiled-')).slice(9),
-           el.querySelectorAll('path').length]))"""
+# The shapes each tiled layer draws at this zoom (its tiles are canvases: tiles.js keeps them).
+TILED = """() => Object.fromEntries([...document.querySelectorAll('.sg-tiled')].map((el) => {
+  const key = [...el.classList].find((c) => c.startsWith('sg-tiled-')).slice(9);
+  return [key, SG.tiledBoxes(key).length]; }))"""
+# Of a tiled layer's shapes a few pixels across, how many are painted, and how many not: a pixel
+# of the tile canvas under the shape's centre (or next to it) is not transparent.
+PAINTED = """(key) => {
+  const canvases = [...document.querySelectorAll('.sg-tiled-' + key + ' canvas')];
+  let painted = 0, blank = 0;
+  for (const b of SG.tiledBoxes(key)) {
+    if (b.right - b.left > 12 || b.bottom - b.top > 12) continue;
+    const x = (b.left + b.right) / 2, y = (b.top + b.bottom) / 2;
+    const c = canvases.find((el) => { const r = el.getBoundingClientRect();
+      return x >= r.left + 2 && x < r.right - 2 && y >= r.top + 2 && y < r.bottom - 2; });
+    if (!c) continue;
+    const r = c.getBoundingClientRect(), k = c.width / r.width;
+    const px = c.getContext('2d').getImageData(Math.round((x - r.left) * k) - 1,
+                                               Math.round((y - r.top) * k) - 1, 3, 3).data;
+    let on = false;
+    for (let i = 3; i < px.length; i += 4) on = on || px[i] > 0;
+    if (on) painted++; else blank++;
+  }
+  return [painted, blank];
+}"""
 WARNING = ".sg-tile-failed-hazard"
 
 
@@ -160,10 +181,20 @@ def test_overview_draws_every_feature_a_partner_may_see(demo, base_url, browser)
             u.split("/collections/")[1].split("/")[0] for u in report.requests if "/tiles/" in u
         }
         assert requested == tiled - {"villages"}  # villages: off at national zoom
+        # the hazard areas' tiles first: every other layer's are asked for once they are drawn
+        order = [
+            u.split("/collections/")[1].split("/")[0] for u in report.requests if "/tiles/" in u
+        ]
+        first_other = next(i for i, k in enumerate(order) if k != "hazard_areas")
+        assert first_other > 0 and "hazard_areas" not in order[first_other:], order
         # every hazard area on record, drawn from tiles at national zoom, none dropped
         assert tiled_ids(page, "hazard_areas") == live_ids(demo.engine, "hazard_areas")
-        paths = page.evaluate(TILED)
-        assert paths["hazard_areas"] > 0 and paths["outreach_sessions"] > 0
+        shapes = page.evaluate(TILED)
+        assert shapes["hazard_areas"] >= len(live_ids(demo.engine, "hazard_areas"))
+        assert shapes["outreach_sessions"] > 0
+        # the small hazard areas (a few pixels across at this zoom) are each painted
+        painted, blank = page.evaluate(PAINTED, "hazard_areas")
+        assert painted > 0 and blank == 0, (painted, blank)
         assert page.locator(WARNING).count() == 0
         # the hazard tiles sit in their own pane, above every marker and cluster
         assert page.locator(".leaflet-sgHazards-pane .sg-tiled-hazard_areas").count() > 0

@@ -106,7 +106,7 @@ def test_choropleth_fills_each_district_by_its_figure_under_the_hazards(
             """() => { const pane = (el) => el.closest(".leaflet-pane:not(.leaflet-map-pane)");
                  const hz = document.querySelector(".sg-tiled-hazard_areas");
                  const d = document.querySelector("path.sg-p-districts");
-                 return [hz ? hz.querySelectorAll("path").length : 0,
+                 return [hz ? SG.tiledBoxes("hazard_areas").length : 0,
                          +getComputedStyle(pane(hz)).zIndex, +getComputedStyle(pane(d)).zIndex]; }"""
         )
         assert drawn > 0 and hazard_z > district_z

@@ -24,30 +24,93 @@
       var weight = hazard ? (zoom < 10 ? 3 : 2) : cfg.weight;
       return { color: c, weight: weight, opacity: 0.9, fill: cfg.fillOpacity > 0, fillColor: c, fillOpacity: cfg.fillOpacity, radius: 4 };
     };
-    var layer = L.vectorGrid.protobuf(url, {
-      vectorTileLayerStyles: styles, interactive: true, pane: cfg.pane || "overlayPane",
-      // the drawn path shares the feature's properties object (not its id): the click reads it there
-      getFeatureId: function (f) { f.properties[TILE_ID] = f.id; return f.id; }, maxNativeZoom: 16,
+    var layer = SG.tileCanvas.layer(url, {
+      vectorTileLayerStyles: styles, pane: cfg.pane || "overlayPane", maxNativeZoom: 16,
       className: "sg-tiled sg-tiled-" + key, fetchOptions: { credentials: "same-origin" },
     });
     watchTiles(map, layer, cfg, hazard);
     tiledLayers[key] = layer;
-    var items = url.split("/tiles/")[0] + "/items/";
-    layer.on("click", function (e) {
-      var id = (e.layer.properties || {})[TILE_ID];
-      if (!cfg.fields.length || id === undefined) return;
-      tiledPopup(map, cfg, items + id, e.latlng);
-    });
-    // added once the map is framed (SG.start), a gated one only when zoomed in far enough
+    layer._sgItems = url.split("/tiles/")[0] + "/items/";
+    layer._sgHazard = hazard;
+    clicks(map);
+    // added once the map is framed (SG.start), a gated one only when zoomed in far enough; the
+    // hazard areas first, the other layers once the hazards' opening tiles are drawn
     if (minZoom) gate(map, layer, minZoom);
-    else gates.push(function () { waitTiles(key, layer); layer.addTo(map); });
+    else if (hazard) {
+      hazardTiles = layer;
+      gates.push(function () { waitTiles(key, layer); layer.addTo(map); });
+    } else gates.push(function () { waitTiles(key, layer); afterHazards(function () { layer.addTo(map); }); });
     return layer;
+  }
+
+  // The hazard areas are what a map must show first: their tiles are fetched, decoded and drawn
+  // before any other layer's, which would otherwise share the server, the browser's six
+  // connections and its main thread with them. Every tiled layer is declared before SG.start
+  // runs the gates, so by then the hazard layer is known (none: the others go at once). A hazard
+  // layer that never finishes (a tile that hangs) holds the others back only so long.
+  var hazardTiles = null, held = null, HOLD_MS = 8000;
+  function afterHazards(add) {
+    if (!hazardTiles || !hazardTiles._map) return add();
+    if (!held) {
+      held = [];
+      var release = function () {
+        var waiting = held || [];
+        held = [];
+        hazardTiles = null;
+        clearTimeout(timer);
+        waiting.forEach(function (fn) { fn(); });
+      };
+      var timer = setTimeout(release, HOLD_MS);
+      hazardTiles.once("load", release);
+    }
+    held.push(add);
+  }
+
+  // A click or a hover over a tiled feature: the tiles are drawn on canvases that let the pointer
+  // through, so the map's container asks each tiled layer, hazard areas first (their pane is
+  // above every other layer's), for the shape under the pointer. A hazard area answers a click
+  // before anything drawn under it; another tiled layer only when no marker or popup was hit.
+  var TOLERANCE = 4; // screen px around a shape that still count as on it
+  var listening = {};
+  function clicks(map) {
+    var box = map.getContainer(), id = L.stamp(map);
+    if (listening[id]) return;
+    listening[id] = true;
+    var down = null;
+    function hit(e) {
+      if (e.target.closest && e.target.closest(".leaflet-control-container, .leaflet-popup-pane")) return null;
+      var above = e.target.closest && e.target.closest(".leaflet-marker-pane, .leaflet-tooltip-pane");
+      var latlng = map.mouseEventToLatLng(e), found = null;
+      Object.keys(tiledLayers).map(function (k) { return [k, tiledLayers[k]]; })
+        .sort(function (a, b) { return b[1]._sgHazard - a[1]._sgHazard; })
+        .some(function (pair) {
+          var layer = pair[1], cfg = configs[pair[0]];
+          if (!map.hasLayer(layer) || !cfg.fields.length || (above && !layer._sgHazard)) return false;
+          var shape = layer.shapeAt(latlng, TOLERANCE);
+          if (shape) found = { cfg: cfg, layer: layer, shape: shape, latlng: latlng };
+          return !!shape;
+        });
+      return found;
+    }
+    box.addEventListener("mousedown", function (e) { down = [e.clientX, e.clientY]; }, true);
+    box.addEventListener("click", function (e) {
+      if (down && Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return; // a drag
+      var found = hit(e);
+      if (!found) return;
+      e.stopPropagation(); // the hazard area is drawn above whatever lies under it
+      tiledPopup(map, found.cfg, found.layer._sgItems + found.shape.id, found.latlng);
+    }, true);
+    var pointer = false;
+    box.addEventListener("mousemove", function (e) {
+      var on = !e.buttons && !!hit(e);
+      if (on !== pointer) L.DomUtil[on ? "addClass" : "removeClass"](box, "sg-on-tiled");
+      pointer = on;
+    });
   }
 
   // A tile at low zoom carries only what its style reads (gis/tiles.py), so a tiled feature's
   // popup reads the feature's fields from its item, with the page's session cookie as the tiles
   // (same access rules, same hidden fields): "loading…" first, an error text if that fails.
-  var TILE_ID = "sg:id"; // no field is named so (fields are SQL identifiers)
   function tiledPopup(map, cfg, itemUrl, latlng) {
     var box = document.createElement("div");
     box.className = "sg-popup";
@@ -128,6 +191,13 @@
     return Object.keys(ids).map(Number);
   }
 
+  // The boxes (client px) of the shapes a tiled layer draws at this zoom (for tests).
+  function tiledBoxes(key) {
+    var layer = tiledLayers[key];
+    return layer ? layer.shapeBoxes() : [];
+  }
+
   SG.tiled = tiled;
   SG.tiledIds = tiledIds;
+  SG.tiledBoxes = tiledBoxes;
 })();
