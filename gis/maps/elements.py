@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -223,7 +223,28 @@ class RawHtml(Element):
         self.html = markup
 
 
-class LayerConfigs(MacroElement):
+class OwnMacro(MacroElement):
+    """A MacroElement whose macros' output goes into the page as it is. Branca wraps each output
+    in a new Element, compiling it as a Jinja template to render it once more: for a visit map's
+    features (hundreds of kB of JSON) tens of milliseconds of every build, and a second pass over
+    text that is already final."""
+
+    def render(self, **kwargs: object) -> str:
+        """Into the page's parts, as branca's does; nothing returned (branca's returns None)."""
+        figure = self.get_root()
+        assert isinstance(figure, Figure)  # as branca's: only a map in its page renders
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:  # less one trailing newline, as Jinja's second pass drops it
+                text = str(macro(self, kwargs)).removesuffix("\n")
+                getattr(figure, part).add_child(RawHtml(text), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+        return ""
+
+
+class LayerConfigs(OwnMacro):
     """The per-layer configuration map.js reads (colours, fields, labels), once in <head>."""
 
     _template = Template(
@@ -238,7 +259,7 @@ class LayerConfigs(MacroElement):
         self.configs = script_json(configs)
 
 
-class Panels(MacroElement):
+class Panels(OwnMacro):
     """The panels as page HTML, made Leaflet controls by map.js (placed for the screen's size),
     then the map framed on its area of interest clear of them; added last, it also marks the map
     ready once every layer above it has been added. `options` go to `SG.start` as JSON."""
@@ -262,7 +283,7 @@ SG.ready({{ this._parent.get_name() }});
         self.options = script_json(options)
 
 
-class GeoJsonText(MacroElement):
+class GeoJsonText(OwnMacro):
     """The features PostgreSQL packed (data.collect), added to its parent L.geoJson by map.js,
     never parsed by Python."""
 
@@ -278,7 +299,7 @@ class GeoJsonText(MacroElement):
         self.text = script_safe(geojson)
 
 
-class FitBounds(MacroElement):
+class FitBounds(OwnMacro):
     """Frame the map on its data at once: no zoom animation, so clusters are computed once and the
     map is ready (and countable) when its scripts end."""
 
@@ -295,7 +316,7 @@ class FitBounds(MacroElement):
         self.bounds = json.dumps([[miny, minx], [maxy, maxx]])
 
 
-class Panes(MacroElement):
+class Panes(OwnMacro):
     """The map's own panes (hazard areas above every symbol), made before any layer is added."""
 
     _template = Template(
@@ -307,7 +328,7 @@ class Panes(MacroElement):
         self._name = "Panes"
 
 
-class ZoomGate(MacroElement):
+class ZoomGate(OwnMacro):
     """Show `layer` only from `min_zoom` on."""
 
     _template = Template(

@@ -8,11 +8,12 @@ lon/lat), so a visit map's labels agree with nearest, within and coverage.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from gis import search
 from gis.analysis import proximity
@@ -162,9 +163,13 @@ def visit(
     def looked_up(
         spec: LayerSpec, values: list[object], kind: sa.types.TypeEngine
     ) -> sa.ColumnElement:
-        ids = [r[0] for r in measured(spec)]
-        position = sa.func.array_position(sa.literal(ids, ARRAY(sa.BigInteger)), spec.table.c.id)
-        return sa.func.coalesce(sa.literal(values, ARRAY(kind)))[position]
+        """Each feature's value, by its id, from one jsonb object: a keyed lookup per row (an
+        array_position in parallel arrays scanned the whole array for each row, 0.1 s for the
+        2,500 sessions within reach of a village). The object is read once per statement (an
+        InitPlan), whatever plan the server chooses."""
+        by_id = {str(r[0]): v for r, v in zip(measured(spec), values, strict=True)}
+        table = sa.select(sa.cast(sa.literal(json.dumps(by_id), sa.Text), JSONB)).scalar_subquery()
+        return sa.cast(table.op("->>")(sa.cast(spec.table.c.id, sa.Text)), kind)
 
     def metres(spec: LayerSpec) -> sa.ColumnElement:
         return looked_up(spec, [r[1] for r in measured(spec)], sa.Float())
