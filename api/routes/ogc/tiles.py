@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import EngineDep, LayerDep, PrincipalDep
 from api.responses import JSON, Links, cache_headers, json_response, respond
-from gis.errors import NotFound
+from gis.errors import InvalidParameter, NotFound
 from gis.items import read_connection
 from gis.tiles import (
     MAX_ZOOM,
@@ -186,9 +186,20 @@ def tile(
             max_length=2000,
         ),
     ] = None,
+    f: Annotated[
+        str | None,
+        Query(
+            description="output format: only `mvt` (the default). GDAL's MVT driver needs a URL "
+            "that does not end in a number (it reads one as a tileset directory), so "
+            "`MVT:/vsicurl/…/{tileCol}?f=mvt` opens one tile",
+            max_length=20,
+        ),
+    ] = None,
 ) -> Response:
     if tile_matrix_set_id != TILE_MATRIX_SET:
         raise NotFound(f"no tileset '{tile_matrix_set_id}': only {TILE_MATRIX_SET}")
+    if f is not None and f.strip().lower() != "mvt":
+        raise InvalidParameter(f"f: '{f[:20]}' is not an output format of tiles; use mvt")
     tile_id = TileId(tile_matrix, tile_row, tile_col)
     tile_id.check()
     role = principal.role
@@ -226,3 +237,13 @@ def _takes_gzip(accept_encoding: str) -> bool:
         if coding.strip() == "gzip":
             return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
     return False
+
+
+# GDAL's /vsicurl/ (its MVT driver reading a tile straight from the URL) asks HEAD for the size
+# first; a 405 makes it give up. HEAD answers as GET does, without the body.
+router.add_api_route(
+    "/collections/{layer}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    tile,
+    methods=["HEAD"],
+    include_in_schema=False,
+)
