@@ -10,6 +10,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
+from gis.analysis import coverage
 from gis.analysis.answers import CoverageAsk, coverage_answer
 from gis.errors import Forbidden, InvalidParameter, NotFound
 from gis.settings import AnalysisSettings
@@ -19,6 +20,14 @@ from layers import REGISTRY
 from .test_analysis_geo import add, blob, box_north_of, moved
 
 V = (47.00, 40.00)  # a village in Tartar's latitudes
+
+
+@pytest.fixture(autouse=True, params=["targets drive", "sessions drive"])
+def drive(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every answer here is checked both ways the sessions of the window can be searched."""
+    monkeypatch.setattr(coverage, "DRIVE_RATIO", 0 if request.param == "targets drive" else 10**6)
+
+
 WINDOW = {"since": "2025-01-01", "until": "2025-12-31"}
 
 

@@ -12,11 +12,13 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+import pytest
 import shapely
 import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from gis.analysis import coverage
 from gis.analysis.answers import CoverageAsk, coverage_answer, nearest_answer
 from gis.settings import AnalysisSettings
 from gis.spec import Role
@@ -69,6 +71,7 @@ def clear_of(distance: float, threshold: float) -> bool:
     return abs(distance - threshold) > max(0.5, 1e-4 * threshold) + 0.05
 
 
+@pytest.mark.parametrize("drive_ratio", [0, 10**6], ids=["targets drive", "sessions drive"])
 @settings(
     max_examples=40,
     deadline=None,
@@ -76,8 +79,15 @@ def clear_of(distance: float, threshold: float) -> bool:
 )
 @given(world=worlds(), within_m=st.floats(100, 3000), risk_within_m=st.floats(500, 8000))
 def test_coverage_matches_an_independent_geodesic_computation(
-    conn: sa.Connection, world, within_m, risk_within_m
+    conn: sa.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    drive_ratio,
+    world,
+    within_m,
+    risk_within_m,
 ) -> None:
+    # Both ways of searching the window's sessions (coverage.sql, `drive`) must give this answer.
+    monkeypatch.setattr(coverage, "DRIVE_RATIO", drive_ratio)
     villages, hazards, sessions = world
     within_m, risk_within_m = round(within_m, 3), round(risk_within_m, 3)
     expected = {}

@@ -15,6 +15,11 @@
 -- fall on the same side of the threshold; only pairs between them are measured on geography,
 -- whose point-to-point distance is GeographicLib's (nanometres). The nearest distance is measured
 -- on geography for the candidates whose lower bound is within the least upper bound.
+--
+-- The window's `by` features are found from whichever side is smaller (`drive`): a whole-country
+-- question over one year reads ~2,000 sessions rather than probing the sessions' index for
+-- ~1,800 villages; a district's question probes its villages. Only a target the window leaves
+-- uncovered reads its older features, for the latest date before the window.
 
 -- name: coverage
 WITH targets AS MATERIALIZED (
@@ -26,13 +31,75 @@ WITH targets AS MATERIALIZED (
 hazard_figures AS MATERIALIZED (
     {hazard_figures}
 ),
-measured AS MATERIALIZED (
-    SELECT t.id, t.geom, t.population, hz.hazards_within, hz.nearest_hazard_m, hz.at_risk,
-           coalesce(cov.covered, false) AS covered, cov.nearest_by_m, cov.last_by_on
+at_risk AS MATERIALIZED (
+    -- Every target with its hazard figures; the `by` features are read for those at risk (for
+    -- every target with status=all).
+    SELECT t.id, hz.*
     FROM targets t
     LEFT JOIN hazard_figures f ON f.target_id = t.id
     CROSS JOIN LATERAL ({hazards}) hz
-    CROSS JOIN LATERAL ({reach}) cov
+),
+drive AS MATERIALIZED (
+    -- Which side drives the search for the window's `by` features: the features, when the
+    -- window holds fewer than :drive_ratio per target read (a probe of the targets' index per
+    -- feature), else the targets (a probe of the features' index per target). Counted up to
+    -- that limit only. Both ways give the same pairs.
+    SELECT count(x.one) < l.n AS by_features
+    FROM (SELECT :drive_ratio * count(*) AS n FROM at_risk r WHERE r.at_risk OR :all_targets) l
+    LEFT JOIN LATERAL (
+        SELECT 1 AS one FROM {by} b
+        WHERE b.deleted_at IS NULL {by_until} AND {by_in_window}
+        LIMIT l.n
+    ) x ON true
+    GROUP BY l.n
+),
+window_pairs AS MATERIALIZED (
+    -- Driven by the features: each `by` feature of the window in a read target's box, with its
+    -- bounds and whether it is within reach. The box around a feature uses the least scale
+    -- factors of all targets read, so it holds every target whose own box holds the feature.
+    SELECT t.id AS target_id, b.on_date, b.geom, t.geom AS target_geom, b2.low_m, b2.high_m,
+           {by_within} AS within
+    FROM (
+        SELECT b.geom, {by_date} AS on_date
+        FROM {by} b
+        WHERE (SELECT by_features FROM drive) AND b.deleted_at IS NULL {by_until}
+          AND {by_in_window}
+    ) b
+    JOIN {target} t0
+      ON t0.geom && ST_Expand(b.geom, :within_m / (SELECT min(kx_lo) FROM targets) + 1e-9,
+                              :within_m / (SELECT min(ky_lo) FROM targets) + 1e-9)
+    JOIN targets t ON t.id = t0.id AND b.geom && {within_box}
+    JOIN at_risk r ON r.id = t.id AND (r.at_risk OR :all_targets)
+    CROSS JOIN LATERAL (SELECT b.geom, {by_measure}) bm
+    CROSS JOIN LATERAL ({bm_bounds}) b2
+),
+window_figures AS (
+    -- Per target the window covers: the latest date, and the nearest on geography among the
+    -- candidates whose lower bound is within the least upper bound of those within reach.
+    SELECT p.target_id, max(p.on_date) AS last_in_window,
+           round(CAST(min(ST_Distance(geography(p.geom), geography(p.target_geom)))
+                      FILTER (WHERE p.low_m <= l.least_high_m) AS numeric), 2) AS nearest_by_m
+    FROM window_pairs p
+    JOIN (SELECT target_id, min(high_m) AS least_high_m FROM window_pairs WHERE within
+          GROUP BY target_id) l ON l.target_id = p.target_id
+    WHERE p.within
+    GROUP BY p.target_id
+    UNION ALL
+    -- Driven by the targets: the same figures, one target at a time.
+    SELECT t.id, w.last_in_window, w.nearest_by_m
+    FROM targets t
+    JOIN at_risk r ON r.id = t.id AND (r.at_risk OR :all_targets)
+    CROSS JOIN LATERAL ({by_target}) w
+    WHERE NOT (SELECT by_features FROM drive) AND w.covered
+),
+measured AS MATERIALIZED (
+    SELECT t.id, t.geom, t.population, r.hazards_within, r.nearest_hazard_m, r.at_risk,
+           wf.target_id IS NOT NULL AS covered, wf.nearest_by_m,
+           coalesce(wf.last_in_window, o.last_before) AS last_by_on
+    FROM targets t
+    JOIN at_risk r ON r.id = t.id
+    LEFT JOIN window_figures wf ON wf.target_id = t.id
+    CROSS JOIN LATERAL ({older}) o
 ),
 sited AS (
     -- Each target's area by point-in-polygon (generic: no layer needs a district column), driven
@@ -158,21 +225,34 @@ SELECT coalesce(f.hazards_within, 0) AS hazards_within, f.target_id IS NOT NULL 
 -- Without the risk condition: every target counts, and no hazard is read.
 SELECT CAST(NULL AS bigint) AS hazards_within, true AS at_risk, CAST(NULL AS numeric) AS nearest_hazard_m
 
--- name: reach
--- The `by` features within :within_m of a target that is counted (at risk) or shown, read once:
--- covered (one in the window), the latest date on or before :until whatever its age, and the
--- least upper bound of those in the window; then the nearest of the window on geography, for
--- the few candidates whose lower bound is within that least upper bound.
-SELECT c.covered, c.last_by_on, n.nearest_by_m
+-- name: older
+-- Only for a target read that the window does not cover: the latest date of a `by` feature
+-- within reach before the window, whatever its age (a covered target's latest on or before
+-- :until is in the window).
+SELECT max(b.on_date) FILTER (WHERE w.within) AS last_before
 FROM (
-    SELECT coalesce(bool_or(b.in_window AND w.within), false) AS covered,
-           max(b.on_date) FILTER (WHERE w.within) AS last_by_on,
-           min(b2.high_m) FILTER (WHERE b.in_window AND w.within) AS least_high_m
+    SELECT b.geom, {by_date} AS on_date, {by_measure}
+    FROM {by} b
+    WHERE wf.target_id IS NULL AND {by_before} AND (r.at_risk OR :all_targets)
+      AND b.deleted_at IS NULL AND b.geom && {within_box}
+    OFFSET 0
+) b
+CROSS JOIN LATERAL ({by_bounds}) b2
+CROSS JOIN LATERAL (SELECT {by_within} AS within) w
+
+-- name: by_target
+-- One target's `by` features of the window within :within_m: covered (any), the latest date and
+-- the least upper bound; then the nearest on geography, for the few candidates whose lower bound
+-- is within that least upper bound.
+SELECT c.covered, c.last_in_window, n.nearest_by_m
+FROM (
+    SELECT coalesce(bool_or(w.within), false) AS covered,
+           max(b.on_date) FILTER (WHERE w.within) AS last_in_window,
+           min(b2.high_m) FILTER (WHERE w.within) AS least_high_m
     FROM (
-        SELECT b.geom, {by_date} AS on_date, {by_in_window} AS in_window, {by_measure}
+        SELECT b.geom, {by_date} AS on_date, {by_measure}
         FROM {by} b
-        WHERE b.deleted_at IS NULL {by_until} AND (hz.at_risk OR :all_targets)
-          AND b.geom && {within_box}
+        WHERE b.deleted_at IS NULL {by_until} AND {by_in_window} AND b.geom && {within_box}
         OFFSET 0
     ) b
     CROSS JOIN LATERAL ({by_bounds}) b2
