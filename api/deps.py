@@ -74,6 +74,16 @@ async def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
+async def principal_of(request: Request) -> Principal:
+    """The caller, as PrincipalDep finds it, for a route that parses its own request (tiles)."""
+    return await _principal(
+        request,
+        request.app.state.engine,
+        request.headers.get("x-api-key"),
+        request.query_params.get("api_key"),
+    )
+
+
 def layer_not_found(name: str) -> NotFound:
     # The same answer for a layer that does not exist and one the caller may not read.
     return NotFound(f"no collection '{name}'")

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from api.routes.ogc import collections, items, landing, tiles, writes
 
 router = APIRouter()
-for module in (landing, collections, items, tiles, writes):
+# Tiles first: a map asks for dozens at a time, and each request walks the routes in order.
+for module in (tiles, landing, collections, items, writes):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -8,18 +8,22 @@ from __future__ import annotations
 import gzip
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, LayerDep, PrincipalDep
+from api.deps import LayerDep, PrincipalDep, layer_not_found, principal_of
 from api.responses import JSON, Links, cache_headers, json_response, respond
+from api.routes.ogc.tile_params import TILE_PARAMETERS, TileRequest, parse_tile_request
+from gis.access import Principal
 from gis.errors import NotFound
 from gis.items import read_connection
+from gis.spec import LayerSpec
 from gis.tiles import (
     MAX_ZOOM,
     MVT,
     TILE_MATRIX_SET,
     TILE_MATRIX_SET_URI,
-    TileId,
     build_tile,
     chosen_fields,
     default_fields,
@@ -158,8 +162,16 @@ def tileset_metadata(
     return json_response(request, doc, principal)
 
 
+TILE_PATH = "/collections/{layer}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"
+
+
+# The hot path of the maps: a lean route that parses its own few parameters (tile_params.py) and
+# makes one hop to the threadpool for the statement, the ETag and the gzip. FastAPI's dependency
+# and parameter machinery cost about as much as PostgreSQL building a small tile. The same checks
+# and access rules as every other route: the caller from `principal_of`, the layer refused as not
+# found when the role may not read it, the fields from the role's visible ones.
 @router.get(
-    "/collections/{layer}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    TILE_PATH,
     summary="One vector tile (MVT) of the layer",
     description="The live features intersecting the tile, with the feature id and the fields "
     "your role may read: below tileMatrix 11 only the fields the map's style reads (the tileset's "
@@ -168,37 +180,34 @@ def tileset_metadata(
     "(each field list its own tag).",
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
+    openapi_extra={"parameters": TILE_PARAMETERS},
 )
-def tile(
-    request: Request,
-    spec: LayerDep,
-    engine: EngineDep,
-    principal: PrincipalDep,
-    tile_matrix_set_id: Annotated[str, Path(alias="tileMatrixSetId")],
-    tile_matrix: Annotated[int, Path(alias="tileMatrix", description="zoom, 0…22")],
-    tile_row: Annotated[int, Path(alias="tileRow", description="y, from the north")],
-    tile_col: Annotated[int, Path(alias="tileCol", description="x, from the west")],
-    properties: Annotated[
-        str | None,
-        Query(
-            description="comma-separated fields the tile's features carry besides the id "
-            "(default: by zoom, see the tileset's description)",
-            max_length=2000,
-        ),
-    ] = None,
-) -> Response:
-    if tile_matrix_set_id != TILE_MATRIX_SET:
-        raise NotFound(f"no tileset '{tile_matrix_set_id}': only {TILE_MATRIX_SET}")
-    tile_id = TileId(tile_matrix, tile_row, tile_col)
-    tile_id.check()
+async def tile(request: Request) -> Response:
+    principal = await principal_of(request)
+    asked = parse_tile_request(request)
+    spec = request.app.state.registry.get(asked.layer)
+    if spec is None or not spec.readable_by(principal.role):
+        raise layer_not_found(asked.layer)
     role = principal.role
     fields = (
-        default_fields(spec, role, tile_matrix)
-        if properties is None
-        else chosen_fields(spec, role, properties)
+        default_fields(spec, role, asked.tile.z)
+        if asked.properties is None
+        else chosen_fields(spec, role, asked.properties)
     )
+    engine: sa.Engine = request.app.state.engine
+    return await run_in_threadpool(_tile_response, request, engine, spec, principal, asked, fields)
+
+
+def _tile_response(
+    request: Request,
+    engine: sa.Engine,
+    spec: LayerSpec,
+    principal: Principal,
+    asked: TileRequest,
+    fields: tuple[str, ...],
+) -> Response:
     with read_connection(engine) as conn:
-        body = build_tile(conn, spec, role, tile_id, fields)
+        body = build_tile(conn, spec, principal.role, asked.tile, fields)
     # The field list is part of the tag: a light and a full tile never share one, even empty.
     shape = (",".join(fields) + "\n").encode()
     if len(body) < GZIP_ABOVE or not _takes_gzip(request.headers.get("accept-encoding", "")):
@@ -226,3 +235,8 @@ def _takes_gzip(accept_encoding: str) -> bool:
         if coding.strip() == "gzip":
             return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
     return False
+
+
+# GDAL's /vsicurl/ (its MVT driver reading a tile straight from the URL) asks HEAD for the size
+# first; a 405 makes it give up. HEAD answers as GET does, without the body.
+router.add_api_route(TILE_PATH, tile, methods=["HEAD"], include_in_schema=False)
