@@ -26,6 +26,7 @@ from gis.export import MEDIA as FILE_MEDIA
 from gis.notices import NOT_SAFE
 from gis.roles import LayerRoles
 from gis.settings import Settings
+from gis.tile_cache import TileCache
 from layers import REGISTRY
 
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = REGISTRY
     app.state.roles = roles
     app.state.key_cache = KeyCache(settings.api.key_cache_seconds)
+    app.state.tiles = TileCache(int(settings.api.tile_cache_mb * 1024 * 1024))
     app.state.session_keys = SessionKeys(settings.api.key_cache_seconds)
     d = settings.downloads
     app.state.downloads = DownloadCache(d.cache_dir, d.cache_mb, d.cache_max_age_s)

@@ -124,6 +124,12 @@ class ApiSettings(BaseSettings):
     heavy_wait_s: float = Field(
         1.0, ge=0, le=60, description="How long a heavy request waits for a free slot (then 503)."
     )
+    tile_cache_mb: float = Field(
+        64,
+        ge=0,
+        description="Megabytes of built vector tiles each process keeps while their layer is "
+        "unchanged (gis/tile_cache.py; 0: build every tile).",
+    )
 
     @field_validator("public_url")
     @classmethod

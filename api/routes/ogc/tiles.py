@@ -5,7 +5,6 @@ tile) and with ETags."""
 
 from __future__ import annotations
 
-import gzip
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from gis.access import Principal
 from gis.errors import NotFound
 from gis.items import read_connection
 from gis.spec import LayerSpec
+from gis.tile_cache import TileCache
 from gis.tiles import (
     MAX_ZOOM,
     MVT,
@@ -206,12 +206,20 @@ def _tile_response(
     asked: TileRequest,
     fields: tuple[str, ...],
 ) -> Response:
+    role, tile = principal.role, asked.tile
     with read_connection(engine) as conn:
-        body = build_tile(conn, spec, principal.role, asked.tile, fields)
+        kept: TileCache = request.app.state.tiles
+        found = kept.tile(
+            conn,
+            spec,
+            (role, fields, tile),
+            lambda: build_tile(conn, spec, role, tile, fields),
+        )
+    body = found.body
     # The field list is part of the tag: a light and a full tile never share one, even empty.
     shape = (",".join(fields) + "\n").encode()
     if len(body) < GZIP_ABOVE or not _takes_gzip(request.headers.get("accept-encoding", "")):
-        return respond(request, body, MVT, principal, tagged=(shape, body))
+        return respond(request, body, MVT, principal, tagged=(shape, found.digest))
     # Compressed here, in the threadpool at a fast level, not by the app's GZip middleware on the
     # event loop at level 5: a tile of hundreds of kilobytes shrinks about as much, in half the
     # time, and the loop stays free. The ETag is the content's, whatever its encoding.
@@ -221,11 +229,11 @@ def _tile_response(
     }
     return respond(
         request,
-        gzip.compress(body, GZIP_LEVEL),
+        found.gzipped(GZIP_LEVEL),
         MVT,
         principal,
         headers=headers,
-        tagged=(shape, body),
+        tagged=(shape, found.digest),
     )
 
 
