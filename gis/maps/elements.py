@@ -28,7 +28,15 @@ from gis.templating import render
 
 HERE = Path(__file__).resolve().parent
 # SafeGround's own scripts, inlined in this order: map.js defines SG, the others extend it.
-SCRIPTS = ("map.js", "labels.js", "packed.js", "tilecanvas.js", "tiles.js", "locate.js")
+SCRIPTS = (
+    "map.js",
+    "labels.js",
+    "packed.js",
+    "canvas.js",
+    "tilecanvas.js",
+    "tiles.js",
+    "locate.js",
+)
 # Marker shapes for the specs' icon names: CSS shapes, so maps need no icon font from a CDN.
 SHAPES = {
     "school": "square", "gift": "diamond", "bullhorn": "triangle", "home": "dot", "ring": "ring",

@@ -1,8 +1,9 @@
 /* SafeGround's map helpers: styles, markers, popups and panels, configured per layer from the
    layer specs (see gis/maps/folium_map.py). Text from the data is only ever set with textContent,
    never parsed as HTML, so a name that looks like markup stays a name. The labels' placement
-   (labels.js), the packed features' decoder (packed.js), the vector-tile layers (tiles.js) and the
-   locate button (locate.js) extend SG, loaded after this file (gis/maps/elements.py). */
+   (labels.js), the packed features' decoder (packed.js), the big layers' canvas (canvas.js), the
+   vector-tile layers (tiles.js) and the locate button (locate.js) extend SG, loaded after this
+   file (gis/maps/elements.py). */
 var SG = (function () {
   "use strict";
 
@@ -153,13 +154,26 @@ var SG = (function () {
   }
 
 
-  // Big polygon layers are drawn on one canvas: a zoom step repaints it, instead of moving
-  // thousands of SVG paths. The canvas keeps every drawn shape in its _layers (tests count them).
-  function canvas(pane) {
-    return L.canvas({ pane: pane || "overlayPane", padding: 0.5 });
+  // MarkerCluster keeps the markers and bubbles of a view padded by its own size on each side
+  // (nine views' worth); on the national file's activity layers that is thousands of elements
+  // made and laid out each zoom step. A quarter view each side is enough for a pan to start on
+  // drawn markers; the rest appear when it ends, as they do on a phone (where MarkerCluster keeps
+  // only the view). Hazard areas are never clustered: this changes no hazard.
+  var CLUSTER_PAD = 0.25;
+
+  function clusterReach() {
+    var proto = L.MarkerClusterGroup && L.MarkerClusterGroup.prototype;
+    if (!proto || proto._sgReach) return;
+    proto._sgReach = true;
+    var own = proto._getExpandedVisibleBounds;
+    proto._getExpandedVisibleBounds = function () {
+      if (!this.options.removeOutsideVisibleBounds || L.Browser.mobile) return own.call(this);
+      return this._checkBoundsMaxLat(this._map.getBounds().pad(CLUSTER_PAD));
+    };
   }
 
   function clusterIcon(key) {
+    clusterReach(); // called as a cluster layer is made, with MarkerCluster loaded
     return function (cluster) {
       var n = cluster.getChildCount();
       var size = n < 100 ? "small" : n < 1000 ? "medium" : "large";
@@ -337,7 +351,7 @@ var SG = (function () {
 
   return {
     define: define, style: style, point: point, bind: bind, clusterIcon: clusterIcon, panel: panel,
-    canvas: canvas, ready: ready, start: start, panels: panels, panes: panes, gate: gate,
+    ready: ready, start: start, panels: panels, panes: panes, gate: gate,
     configure: configure, phone: phone, text: text,
     // shared with the files that extend SG (the same objects, not copies)
     internal: { configs: configs, options: options, gates: gates, span: span, table: table },
