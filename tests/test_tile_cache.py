@@ -5,42 +5,15 @@ reaches a partner."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import mapbox_vector_tile
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from gis.access import create_key
 from gis.spec import Role
-from tests.conftest import settings_for
-from tests.test_tiles import tile_of
+from tests.test_tiles import client, engine, keys, tile_of
 
-
-@pytest.fixture(scope="module")
-def keys(demo_copy: sa.URL) -> Iterator[dict[Role, str]]:
-    engine = sa.create_engine(demo_copy)
-    with engine.begin() as conn:
-        found = {
-            role: create_key(conn, f"kept {role.name}", role) for role in (Role.partner, Role.staff)
-        }
-    engine.dispose()
-    yield found
-
-
-@pytest.fixture(scope="module")
-def client(demo_copy: sa.URL, keys) -> Iterator[TestClient]:
-    with TestClient(create_app(settings_for(demo_copy))) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def engine(demo_copy: sa.URL) -> Iterator[sa.Engine]:
-    e = sa.create_engine(demo_copy)
-    yield e
-    e.dispose()
+__all__ = ["client", "engine", "keys"]  # the tile tests' module-scoped fixtures, shared
 
 
 @pytest.fixture

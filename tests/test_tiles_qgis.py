@@ -20,13 +20,12 @@ from layers import REGISTRY
 
 from .ogc_support import Demo, demo_fixture, live_server_fixture  # noqa: F401
 from .test_tiles import tile_box, tile_of
-from .test_tiles_gdal import anchor
+from .test_tiles_gdal import ROLE_CASES, Z, anchor
 
 CLIENT = Path(__file__).with_name("qgis_client.py")
 # What identifies a feature in a tile QGIS decoded (QGIS 3.22 numbers tile features itself and
 # drops the MVT id): visible values, compared as a multiset with SQL's.
 KEYS = {"hazard_areas": ("name", "status"), "outreach_sessions": ("held_on", "place_name", "men")}
-Z = 12
 
 
 def qgis(*args: str) -> dict:
@@ -60,15 +59,7 @@ def sql_rows(demo: Demo, layer: str, z: int, row: int, col: int) -> Counter[tupl
     return Counter(tuple(r) for r in rows)
 
 
-@pytest.mark.parametrize(
-    ("layer", "role"),
-    [
-        ("hazard_areas", Role.partner),
-        ("hazard_areas", Role.staff),
-        ("outreach_sessions", Role.public),
-        ("outreach_sessions", Role.staff),
-    ],
-)
+@pytest.mark.parametrize(("layer", "role"), ROLE_CASES)
 def test_qgis_vector_tile_layer_holds_exactly_the_roles_items(
     demo: Demo, live_server: str, layer: str, role: Role
 ) -> None:
