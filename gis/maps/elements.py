@@ -9,6 +9,7 @@ text is escaped here with its braces too (`escape`, `script_safe`), and `{{ 7*7 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import re
@@ -212,10 +213,17 @@ def script_safe(json_text: str) -> str:
     return _JINJA_OPEN.sub(r"\\u007b", text)
 
 
+@functools.cache
+def _own_files() -> tuple[str, str]:
+    """map.css and the scripts, read once per process (every map build inlines them)."""
+    css = (HERE / "map.css").read_text(encoding="utf-8")
+    return css, "\n".join((HERE / name).read_text(encoding="utf-8") for name in SCRIPTS)
+
+
 def own_head(extra_css: str = "") -> str:
     """SafeGround's own stylesheet and helper script (small: inlined in every map)."""
-    css = (HERE / "map.css").read_text(encoding="utf-8") + extra_css
-    js = "\n".join((HERE / name).read_text(encoding="utf-8") for name in SCRIPTS)
+    css, js = _own_files()
+    css += extra_css
     # An empty icon, or the browser fetches /favicon.ico: a request an offline file must not make.
     return f'<link rel="icon" href="data:,">\n<style>{css}</style>\n<script>{js}</script>'
 
