@@ -37,9 +37,9 @@ def features(layer: LayerData) -> list[dict[str, Any]]:
 
 
 def in_page(html: str) -> list[list[dict[str, Any]]]:
-    """Every inline layer's features in a rendered page (the data of each `SG.add(layer, …)`)."""
+    """Every inline layer's features in a rendered page (each JSON data block `SG.add` reads)."""
     decoder, found = json.JSONDecoder(), []
-    for match in re.finditer(r"SG\.add\([A-Za-z0-9_]+, ", html):
+    for match in re.finditer(r'<script type="application/json" id="[A-Za-z0-9_]+">', html):
         found.append(unpack(decoder.raw_decode(html, match.end())[0]))
     return found
 

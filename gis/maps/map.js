@@ -83,7 +83,7 @@ var SG = (function () {
         if (v > 0) size = Math.round(cfg.sizeMax ? 12 + 18 * Math.min(1, v / cfg.sizeMax)
                                                  : Math.min(30, 12 + Math.sqrt(v) / 12));
       }
-      var marker = L.marker(latlng, {
+      var marker = new (markerClass())(latlng, {
         icon: L.divIcon({
           html: dot, iconSize: [size, size],
           className: "sg-m sg-m-" + cfg.key + " sg-shape-" + cfg.shape + (cfg.emphasis ? " sg-emphasis" : ""),
@@ -107,6 +107,39 @@ var SG = (function () {
   }
 
 
+  // A point's popup and hover tooltip are bound when its marker first enters the map, or when
+  // either is asked for: a clustered marker may never enter it, and binding each of a visit
+  // map's 2,500 sessions up front (a popup, a tooltip and eight listeners each) was a fifth of
+  // its opening. Bound before the marker can be clicked or hovered, they behave the same.
+  var Marker = null;
+  var DEFERRED = ["getPopup", "openPopup", "togglePopup", "setPopupContent",
+                  "getTooltip", "openTooltip", "toggleTooltip", "setTooltipContent"];
+
+  function markerClass() {
+    if (Marker) return Marker;
+    var base = L.Marker.prototype, own = {
+      onAdd: function (map) {
+        base.onAdd.call(this, map);
+        bindNow(this);
+      },
+    };
+    DEFERRED.forEach(function (name) {
+      own[name] = function () {
+        bindNow(this);
+        return base[name].apply(this, arguments);
+      };
+    });
+    Marker = L.Marker.extend(own);
+    return Marker;
+  }
+
+  function bindNow(layer) {
+    var deferred = layer._sgBind;
+    if (!deferred) return;
+    layer._sgBind = null;
+    deferred(layer);
+  }
+
   function table(cfg, props) {
     var box = document.createElement("div");
     box.className = "sg-popup";
@@ -129,13 +162,20 @@ var SG = (function () {
     return function (feature, layer) {
       var props = feature.properties;
       list.push(feature);
-      if (cfg.fields.length) {
-        layer.bindPopup(function () {
-          var box = table(cfg, props);
-          if (cfg.shade) shadeRows(box, cfg.shade, feature.id);
-          return box;
-        }, { maxWidth: 320 });
+      function interactive(l) {
+        if (cfg.fields.length) {
+          l.bindPopup(function () {
+            var box = table(cfg, props);
+            if (cfg.shade) shadeRows(box, cfg.shade, feature.id);
+            return box;
+          }, { maxWidth: 320 });
+        }
+        if (!cfg.label && cfg.tip) {
+          l.bindTooltip(function () { return span(props[cfg.tip] || cfg.title); }, { sticky: true });
+        }
       }
+      if (layer instanceof markerClass() && !layer._map) layer._sgBind = interactive;
+      else interactive(layer);
       if (cfg.label) { // a permanent label in the layer's colour: a distance, a date, a name
         // a hazard area's says its status too ("confirmed · 1.2 km")
         var words = [cfg.labelBy && props[cfg.labelBy], props[cfg.label]].filter(function (w) {
@@ -147,8 +187,6 @@ var SG = (function () {
           permanent: true, direction: "top", offset: SG.labels.SIDES.top,
           className: "sg-label sg-label-" + cfg.key + (cfg.placeLabel ? " sg-label-place" : ""),
         }).setContent(label));
-      } else if (cfg.tip) {
-        layer.bindTooltip(function () { return span(props[cfg.tip] || cfg.title); }, { sticky: true });
       }
     };
   }

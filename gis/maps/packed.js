@@ -1,4 +1,5 @@
-/* The inline layers' features as the server packs them (gis/maps/packing.py): part of SG (map.js). */
+/* The inline layers' features as the server packs them (gis/maps/packing.py), read from the page's
+   JSON data blocks: part of SG (map.js). */
 SG.add = (function () {
   "use strict";
 
@@ -40,3 +41,9 @@ SG.add = (function () {
 
   return add;
 })();
+
+// A layer's features from the page's JSON data block of that id (gis/maps/elements.py).
+SG.data = function (id) {
+  "use strict";
+  return JSON.parse(document.getElementById(id).textContent);
+};
