@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from gis.areas import Area
 from gis.maps import names, packing
+from gis.maps.sqltypes import INTEGER, NUMERIC, TEXT
 from gis.notices import is_synthetic
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, Style
@@ -112,7 +113,7 @@ def display(spec: LayerSpec, name: str) -> sa.ColumnElement:
     elif isinstance(kind, sa.Float):
         text = number(column, name)
     else:
-        text = _words(spec, name, sa.cast(column, sa.Text))
+        text = _words(spec, name, sa.cast(column, TEXT))
     return text  # NULL stays null: the page shows a dash
 
 
@@ -120,10 +121,8 @@ def number(column: sa.ColumnElement, name: str = "") -> sa.ColumnElement:
     """Grouped digits; metres and square metres rounded to whole units, with the unit."""
     unit = next((u for suffix, u in (("_m2", " m²"), ("_m", " m")) if name.endswith(suffix)), None)
     if unit:
-        return (
-            sa.func.to_char(sa.func.round(sa.cast(column, sa.Numeric)), "FM999,999,999,990") + unit
-        )
-    return sa.func.rtrim(sa.func.to_char(sa.cast(column, sa.Numeric), "FM999,999,999,990.99"), ".")
+        return sa.func.to_char(sa.func.round(sa.cast(column, NUMERIC)), "FM999,999,999,990") + unit
+    return sa.func.rtrim(sa.func.to_char(sa.cast(column, NUMERIC), "FM999,999,999,990.99"), ".")
 
 
 def _words(spec: LayerSpec, name: str, text: sa.ColumnElement) -> sa.ColumnElement:
@@ -252,11 +251,11 @@ def collect(
                     _key("dicts"),
                     sa.func.json_build_object(*dicts),
                     _key("packed"),
-                    sa.literal(scale.digits, sa.Integer) if packed_shape else sa.null(),
+                    sa.literal(scale.digits, INTEGER) if packed_shape else sa.null(),
                     _key("rows"),
                     rows,
                 ),
-                sa.Text,
+                TEXT,
             ),
             sa.func.count(),
             sa.func.coalesce(sa.func.bool_or(is_synthetic(f.c._src)), False),
@@ -308,7 +307,7 @@ def _key(name: str) -> sa.ColumnElement:
     """A JSON key as an SQL literal: keys come from specs and this module only."""
     if not _IDENTIFIER.fullmatch(name):
         raise ValueError(f"not a plain identifier: {name!r}")
-    return sa.literal_column(f"'{name}'", sa.Text)
+    return sa.literal_column(f"'{name}'", TEXT)
 
 
 def overview(

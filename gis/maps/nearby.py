@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import shapely
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from gis import search
 from gis.analysis import proximity
@@ -21,6 +21,7 @@ from gis.analysis.common import active_clause
 from gis.errors import InvalidParameter, NotFound
 from gis.maps import names
 from gis.maps.data import DISTRICT, LOCAL, Extra, LayerData, Selection, collect, ordered
+from gis.maps.sqltypes import FLOAT, IDS, JSONB_OBJECT, NUMERIC, TEXT
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role
 
@@ -116,9 +117,9 @@ def distance_text(metres: sa.ColumnElement) -> sa.ColumnElement:
         (metres < 0.5, "0 m (the centre is inside)"),
         (
             metres < 1000,
-            sa.func.to_char(sa.func.round(sa.cast(metres, sa.Numeric)), "FM990") + " m",
+            sa.func.to_char(sa.func.round(sa.cast(metres, NUMERIC)), "FM990") + " m",
         ),
-        else_=sa.func.to_char(sa.cast(metres, sa.Numeric) / 1000, "FM999,990.0") + " km",
+        else_=sa.func.to_char(sa.cast(metres, NUMERIC) / 1000, "FM999,990.0") + " km",
     )
 
 
@@ -151,6 +152,9 @@ def visit(
     check_point(place.lon, place.lat, radius_m)
     point = shapely.Point(place.lon, place.lat)
     reached: dict[str, list[tuple[int, float, float | None]]] = {}
+    # Each layer's expressions are built once and shared by its statements: a statement that
+    # uses one twice sends its (for 2,500 sessions, 60 kB) parameter once.
+    built: dict[tuple[str, str], sa.ColumnElement] = {}
 
     def measured(spec: LayerSpec) -> list[tuple[int, float, float | None]]:
         """(id, distance, bearing) of the features within reach, measured once per layer."""
@@ -160,6 +164,11 @@ def visit(
             reached[spec.name] = [r for r in found if r[1] <= radius_m]
         return reached[spec.name]
 
+    def once(spec: LayerSpec, what: str, build: Callable[[], sa.ColumnElement]) -> sa.ColumnElement:
+        if (spec.name, what) not in built:
+            built[spec.name, what] = build()
+        return built[spec.name, what]
+
     def looked_up(
         spec: LayerSpec, values: list[object], kind: sa.types.TypeEngine
     ) -> sa.ColumnElement:
@@ -168,23 +177,27 @@ def visit(
         2,500 sessions within reach of a village). The object is read once per statement (an
         InitPlan), whatever plan the server chooses."""
         by_id = {str(r[0]): v for r, v in zip(measured(spec), values, strict=True)}
-        table = sa.select(sa.cast(sa.literal(json.dumps(by_id), sa.Text), JSONB)).scalar_subquery()
-        return sa.cast(table.op("->>")(sa.cast(spec.table.c.id, sa.Text)), kind)
+        table = sa.select(sa.cast(sa.literal(json.dumps(by_id), TEXT), JSONB_OBJECT))
+        return sa.cast(table.scalar_subquery().op("->>")(sa.cast(spec.table.c.id, TEXT)), kind)
 
     def metres(spec: LayerSpec) -> sa.ColumnElement:
-        return looked_up(spec, [r[1] for r in measured(spec)], sa.Float())
+        return once(spec, "m", lambda: looked_up(spec, [r[1] for r in measured(spec)], FLOAT))
 
     def within(spec: LayerSpec) -> sa.ColumnElement:
         # one array parameter, not one bound value per feature (thousands of sessions)
-        ids = sa.literal([r[0] for r in measured(spec)], ARRAY(sa.BigInteger))
-        return spec.table.c.id == sa.func.any(ids)
+        def build() -> sa.ColumnElement:
+            ids = sa.literal([r[0] for r in measured(spec)], IDS)
+            return spec.table.c.id == sa.func.any(ids)
+
+        return once(spec, "within", build)
 
     def distance(spec: LayerSpec) -> Extra:
-        return Extra("distance", "Distance from the centre", distance_text(metres(spec)))
+        text = once(spec, "distance", lambda: distance_text(metres(spec)))
+        return Extra("distance", "Distance from the centre", text)
 
     def bearing(spec: LayerSpec) -> Extra:
         texts: list[object] = [bearing_text(r[2]) for r in measured(spec)]
-        return Extra("bearing", "Bearing from the centre", looked_up(spec, texts, sa.Text()))
+        return Extra("bearing", "Bearing from the centre", looked_up(spec, texts, TEXT))
 
     selection = Selection()
     result = Visit(place, radius_m, selection, None, None, None, None, None)
@@ -224,7 +237,7 @@ def visit(
         elif spec is roles.facilities:
             result.facilities_within = layer.count
         elif spec is roles.activities and spec.temporal_field:
-            last = _last(conn, spec, role, within(spec), metres(spec), distance(spec), lang)
+            last = _last(conn, spec, role, within(spec), measured(spec), lang)
             if last is not None:
                 result.last_session, layer_last = last
                 selection.layers.append(layer_last)
@@ -247,12 +260,9 @@ def visit(
             lang=lang,
         )
         selection.layers.append(layer)
-        nearest = conn.scalar(
-            sa.select(sa.func.min(metres(spec))).where(
-                spec.table.c.deleted_at.is_(None), within(spec)
-            )
-        )
-        result.others.append(Within(spec, layer.count, None if nearest is None else float(nearest)))
+        # the features drawn are those measured (live ones within reach): the nearest is theirs
+        nearest = min((r[1] for r in measured(spec)), default=None)
+        result.others.append(Within(spec, layer.count, nearest))
     return result
 
 
@@ -272,21 +282,24 @@ def _last(
     spec: LayerSpec,
     role: Role,
     within: sa.ColumnElement,
-    metres: sa.ColumnElement,
-    distance: Extra,
+    measured: list[tuple[int, float, float | None]],
     lang: str = names.DEFAULT_LANG,
 ) -> tuple[LastSession, LayerData] | None:
+    """The latest session within reach, the nearest of that day's (then the lowest id): the
+    database gives that day's sessions, their distances are those already measured."""
     t = spec.table
     when = t.c[spec.temporal_field or "id"]
     place = t.c.place_name if "place_name" in t.c else sa.null()
-    row = conn.execute(
-        sa.select(t.c.id, when, place, metres)
-        .where(t.c.deleted_at.is_(None), within)
-        .order_by(when.desc(), metres, t.c.id)
-        .limit(1)
-    ).first()
-    if row is None:
+    live = (t.c.deleted_at.is_(None), within)
+    latest = sa.select(sa.func.max(when)).where(*live).scalar_subquery()
+    rows = conn.execute(sa.select(t.c.id, when, place).where(*live, when == latest)).all()
+    if not rows:
         return None
+    metres = {r[0]: r[1] for r in measured}
+    row = min(rows, key=lambda r: (metres[r[0]], r[0]))
+    distance = Extra(
+        "distance", "Distance from the centre", distance_text(sa.literal(metres[row[0]], FLOAT))
+    )
     layer = collect(
         conn,
         spec,
@@ -300,4 +313,4 @@ def _last(
         label_key=spec.temporal_field,
         lang=lang,
     )
-    return LastSession(row[1], row[2], float(row[3])), layer
+    return LastSession(row[1], row[2], float(metres[row[0]])), layer

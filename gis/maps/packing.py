@@ -5,8 +5,9 @@ values most features share sent once per layer."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from gis.maps.sqltypes import INTEGER, INTEGERS, JSON
 from gis.spec import LayerSpec
 
 # Encoded polylines hold whole numbers of 10^-digits degrees in 32-bit arithmetic (map.js): up to
@@ -37,13 +38,13 @@ def shape_json(
     simplified for display as, per part, its rings as encoded polylines (Google's format: deltas,
     about 4 characters a vertex instead of 18), or else the GeoJSON geometry."""
     if geometry_type == "Point":  # a place to the metre, whatever the scale's outlines
-        return sa.cast(sa.func.ST_AsGeoJSON(g, max(digits, 5)), sa.JSON)["coordinates"]
+        return sa.cast(sa.func.ST_AsGeoJSON(g, max(digits, 5)), JSON)["coordinates"]
     if not packed:
-        return sa.cast(sa.func.ST_AsGeoJSON(g, digits), sa.JSON)
-    path = sa.column("path", ARRAY(sa.Integer))
+        return sa.cast(sa.func.ST_AsGeoJSON(g, digits), JSON)
+    path = sa.column("path", INTEGERS)
     part = sa.func.ST_Dump(g).table_valued(path, "geom").lateral("part")
     ring = sa.func.ST_DumpRings(part.c.geom).table_valued(path, "geom").lateral("ring")
-    first = sa.literal_column("1", sa.Integer)  # inline: GROUP BY matches it (a bound one not)
+    first = sa.literal_column("1", INTEGER)  # inline: GROUP BY matches it (a bound one not)
     rings = (
         sa.select(
             part.c.path[first].label("n"),
