@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from pyproj import Geod
 
 from gis.maps import builders, nearby
@@ -45,3 +46,21 @@ def test_a_layer_the_role_may_not_read_is_named_hidden_on_the_visit(conn) -> Non
     found = nearby.visit(conn, REGISTRY, Role.public, nearby.Place(46.25, 40.25), 5_000)
     assert "Distributions" in found.selection.hidden
     assert "distributions" not in {w.spec.name for w in found.others}
+
+
+def test_a_distance_just_under_a_kilometre_reads_as_one_kilometre_never_as_hashes(conn) -> None:
+    # to_char(1000, 'FM990') is '###': a distance that rounds up to 1,000 m must read in km
+    texts = {
+        m: conn.scalar(sa.select(nearby.distance_text(sa.literal(m, sa.Float()))))
+        for m in (0.2, 12.4, 999.4, 999.5, 999.9, 1000.0, 1049.0, 4_999.96)
+    }
+    assert texts == {
+        0.2: "0 m (the centre is inside)",
+        12.4: "12 m",
+        999.4: "999 m",
+        999.5: "1.0 km",
+        999.9: "1.0 km",
+        1000.0: "1.0 km",
+        1049.0: "1.0 km",
+        4_999.96: "5.0 km",
+    }

@@ -112,11 +112,12 @@ def check_point(lon: float, lat: float, radius_m: float) -> None:
 
 
 def distance_text(metres: sa.ColumnElement) -> sa.ColumnElement:
-    """`850 m`, `1.2 km`, or that the point lies inside."""
+    """`850 m`, `1.2 km`, or that the point lies inside. From 999.5 m on in km: rounded to whole
+    metres it would be 1000, which the metres' format cannot show (`### m`)."""
     return sa.case(
         (metres < 0.5, "0 m (the centre is inside)"),
         (
-            metres < 1000,
+            metres < 999.5,
             sa.func.to_char(sa.func.round(sa.cast(metres, NUMERIC)), "FM990") + " m",
         ),
         else_=sa.func.to_char(sa.cast(metres, NUMERIC) / 1000, "FM999,990.0") + " km",
