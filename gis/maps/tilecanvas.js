@@ -86,17 +86,24 @@ SG.tileCanvas = (function () {
   // Polygons and lines first, then points above them: an area too small for the tile's grid
   // comes as a point (gis/tiles.py), and no larger area's fill may cover its dot. Within each,
   // the groups in the order their first feature came.
+  // A style function that returns the same object for the same look (tiles.js's do) spares
+  // building each feature's group key: the group is found by the object.
   function draw(ctx, tile, vectorTile, styles, zoom) {
-    var groups = {}, order = [];
+    var groups = {}, order = [], known = new Map();
     for (var name in vectorTile.layers) {
       var layer = vectorTile.layers[name], k = tile.size.x / layer.extent, style = styles[name];
       layer.features.forEach(function (f) {
         var s = typeof style === "function" ? style(f.properties, zoom) : style;
         if (!s) return;
         var kind = f.type === 1 ? "point" : f.type === 3 ? "polygon" : "line";
-        var id = [kind, s.color, s.weight, s.opacity, s.fill, s.fillColor, s.fillOpacity, s.radius].join("|");
-        var group = groups[id];
-        if (!group) group = groups[id] = order[order.push({ kind: kind, style: s, shapes: [] }) - 1];
+        var kinds = known.get(s), group = kinds && kinds[kind];
+        if (!group) {
+          var id = [kind, s.color, s.weight, s.opacity, s.fill, s.fillColor, s.fillOpacity, s.radius].join("|");
+          group = groups[id];
+          if (!group) group = groups[id] = order[order.push({ kind: kind, style: s, shapes: [] }) - 1];
+          if (!kinds) known.set(s, (kinds = {}));
+          kinds[kind] = group;
+        }
         group.shapes.push(shape(f, kind, s, k));
         tile._features[f.id] = true;
       });
