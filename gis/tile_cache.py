@@ -70,7 +70,7 @@ class TileCache:
         built by `build` on `conn` when none is kept."""
         if self.max_bytes <= 0:
             return KeptTile(build())
-        version = layer_versions.counters(conn, (spec.table.name,))[str(spec.table.name)]
+        version = layer_versions.counter(conn, spec.table.name)
         full = (spec.name, version, key)
         with self._lock:
             found = self._tiles.get(full)

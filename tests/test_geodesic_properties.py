@@ -111,6 +111,31 @@ def test_many_pairs_at_once_match_one_at_a_time() -> None:
         assert batch.distance_m[i] == one.distance_m[0]
 
 
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(SHAPES, min_size=2, max_size=3), st.permutations(range(5)))
+def test_one_batch_of_every_family_and_lone_points_agrees_with_the_oracle(
+    cases: list, shuffle: list[int]
+) -> None:
+    # The batch path expands every pair's vertices at once (holes, parts, lone points and
+    # lines mixed, geometries shared by pairs in any order): each pair against the oracle.
+    shapes: list[shapely.Geometry] = [shape for _, shape in cases]
+    shapes += [shapely.Point(*cases[0][0]), shapely.LineString([c[0] for c in cases])]
+    points = np.array([c[0] for c in cases])
+    pairs = [(p, g) for p in range(len(points)) for g in range(len(shapes))]
+    order = sorted(range(len(pairs)), key=lambda i: shuffle[i % len(shuffle)] * len(pairs) + i)
+    pair_point = np.array([pairs[i][0] for i in order])
+    pair_geometry = np.array([pairs[i][1] for i in order])
+    got = measure(points, shapes, pair_point, pair_geometry)
+    for k, (p, g) in enumerate(zip(pair_point, pair_geometry, strict=True)):
+        shape = shapes[g]
+        if shape.geom_type == "Point":  # no edge: the oracle is one geodesic
+            expected = GEOD.inv(*points[p], shape.x, shape.y)[2]
+        else:
+            expected, _ = reference(*points[p], shape)
+        assert abs(got.distance_m[k] - expected) <= 0.01, (p, g, got.distance_m[k], expected)
+        assert got.lower_m[k] <= expected + 0.002
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SHAPES, st.floats(0, 360), st.floats(20, 60))
 def test_a_short_route_is_as_near_as_its_nearest_point(

@@ -98,6 +98,56 @@ def _rings(geometry: shapely.Geometry) -> list[np.ndarray]:
     return out
 
 
+def _vertices(geometries: Sequence[shapely.Geometry]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_rings` of many geometries at once, concatenated: the vertices (lon, lat), the index of
+    the geometry each belongs to, and whether each is followed by the next vertex of its
+    sequence (the start of a piece). Geometry by geometry, part by part, a polygon's exterior
+    before its holes: the order `_rings` gives, so ties between equal distances fall alike."""
+    parts, owner = shapely.get_parts(np.asarray(geometries, dtype=object), return_index=True)
+    while True:  # a collection's members may themselves be multipart
+        kinds = shapely.get_type_id(parts)
+        nested = kinds >= 4
+        if not nested.any():
+            break
+        inner, at = shapely.get_parts(parts[nested], return_index=True)
+        order = np.argsort(
+            np.concatenate([np.nonzero(~nested)[0], np.nonzero(nested)[0][at]]), kind="stable"
+        )
+        parts = np.concatenate([parts[~nested], inner])[order]
+        owner = np.concatenate([owner[~nested], owner[nested][at]])[order]
+    polygon = kinds == 3
+    rings, ring_part = shapely.get_rings(parts[polygon], return_index=True)
+    part_index = np.arange(len(parts))
+    sequences = np.concatenate([rings, parts[~polygon]])
+    sequence_part = np.concatenate([part_index[polygon][ring_part], part_index[~polygon]])
+    order = np.argsort(sequence_part, kind="stable")
+    sequences, sequence_part = sequences[order], sequence_part[order]
+    xy, sequence = shapely.get_coordinates(sequences, return_index=True)
+    piece = np.zeros(len(xy), dtype=bool)
+    piece[:-1] = sequence[:-1] == sequence[1:]
+    return xy, owner[sequence_part[sequence]], piece
+
+
+def _pair_vertices(
+    geometries: Sequence[shapely.Geometry], pair_geometry: np.ndarray, todo: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the pairs `todo`, in order: each vertex of the pair's geometry with the pair it
+    belongs to, and the positions where a piece starts (its end is the next vertex)."""
+    if not len(todo):
+        return np.zeros(0, dtype=int), np.zeros((0, 2)), np.zeros(0, dtype=int)
+    used, local = np.unique(pair_geometry[todo], return_inverse=True)
+    xy, owner, piece = _vertices([geometries[g] for g in used])
+    counts = np.bincount(owner, minlength=len(used))
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    per_pair = counts[local]
+    total = int(per_pair.sum())
+    # vertex k of the expansion is vertex first[g] + (k - where its pair's run began)
+    begins = np.concatenate([[0], np.cumsum(per_pair)[:-1]])
+    index = np.repeat(first[local] - begins, per_pair) + np.arange(total)
+    vp = np.repeat(todo, per_pair)
+    return vp, xy[index], np.nonzero(piece[index])[0]
+
+
 def _arc_bound(ay: np.ndarray, by: np.ndarray, dlam: np.ndarray) -> np.ndarray:
     """Upper bound of the arc length (and speed) of lon/lat-straight pieces (proof, step 1)."""
     pa, pb = np.radians(ay), np.radians(by)
@@ -137,7 +187,6 @@ def measure(
     best = np.full((n, 3), np.nan)  # lon, lat, azimuth
     if n == 0:
         return Measured(upper, upper.copy(), best[:, 0], best[:, 1], best[:, 2])
-    rings = {int(g): _rings(geometries[g]) for g in np.unique(pair_geometry)}
     polygonal = np.array([g.geom_type in ("Polygon", "MultiPolygon") for g in geometries])
     # A point inside (or on) a polygon is 0 m away: lon/lat point-in-polygon, the edge rule.
     inside = np.zeros(n, dtype=bool)
@@ -152,19 +201,8 @@ def measure(
 
     # Every vertex of every (outside) pair, and the pieces between consecutive vertices.
     todo = np.nonzero(~inside)[0]
-    vert_pair, vert_xy, piece_start = [], [], []
-    offset = 0
-    for i in todo:
-        for ring in rings[pair_geometry[i]]:
-            k = len(ring)
-            vert_pair.append(np.full(k, i))
-            vert_xy.append(ring)
-            piece_start.append(np.arange(offset, offset + k - 1))
-            offset += k
-    if offset:
-        vp = np.concatenate(vert_pair)
-        xy = np.concatenate(vert_xy)
-        starts = np.concatenate(piece_start)
+    vp, xy, starts = _pair_vertices(geometries, pair_geometry, todo)
+    if len(vp):
         az, _, dist = GEOD.inv(px[vp], py[vp], xy[:, 0], xy[:, 1])
         dist, az = np.asarray(dist), np.asarray(az)
         _improve(upper, best, vp, xy[:, 0], xy[:, 1], dist, az)

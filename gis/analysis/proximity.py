@@ -122,16 +122,25 @@ def measured(
 ) -> list[tuple[int, float, float | None]]:
     """(id, distance, bearing or None) of each feature, nearest first (ties by id)."""
     m = geodesic.measure_from(geometry, shapes)
-    point = geometry.geom_type == "Point"
-    rows = [
-        (
-            i,
-            float(d),
-            float(round(b, 6)) % 360 if point and d > 0 and np.isfinite(b) else None,
+    if len(ids) != len(m.distance_m):
+        raise ValueError("one shape per id")
+    order = np.lexsort((np.asarray(ids, dtype=np.int64), m.distance_m))  # ties by id
+    distance = m.distance_m[order]
+    # a bearing only from a point, to a feature it is outside of (the azimuth is NaN at 0 m)
+    shown = (distance > 0) & np.isfinite(m.azimuth_deg[order])
+    if geometry.geom_type != "Point":
+        shown[:] = False
+    bearing = np.round(m.azimuth_deg[order], 6) % 360
+    return [
+        (i, d, b if s else None)
+        for i, d, b, s in zip(
+            np.asarray(ids, dtype=np.int64)[order].tolist(),
+            distance.tolist(),
+            bearing.tolist(),
+            shown.tolist(),
+            strict=True,
         )
-        for i, d, b in zip(ids, m.distance_m, m.azimuth_deg, strict=True)
     ]
-    return sorted(rows, key=lambda r: (r[1], r[0]))
 
 
 def nearest(
