@@ -141,8 +141,8 @@ SG.tileCanvas = (function () {
   // size of its box grown by half the width each side. Stroking (joins and all) is what costs the
   // canvas most: the national hazard tile's 20,000 areas took 0.15-0.35 s to raster stroked, and
   // 0.02-0.03 s filled as below. At national zoom nearly every hazard area is such a speck (19,671
-  // of the 19,696 areas of the large demo's z 7 tile), so a speck is filled as that grown box: the
-  // same place, never smaller, in the outline's colour and opacity.
+  // of the 19,696 areas of the large demo's z 7 tile), so a speck is filled as that grown box with
+  // the stroke's round corners: all the stroke covers (never smaller), in its colour and opacity.
   function isSpeck(sh, w) {
     return sh.kind === "polygon" && sh.box[2] - sh.box[0] <= 2 * w && sh.box[3] - sh.box[1] <= 2 * w;
   }
@@ -155,7 +155,11 @@ SG.tileCanvas = (function () {
     for (var i = 0; i < found.length; i += CHUNK / 4) { // a rect is four vertices
       ctx.beginPath();
       found.slice(i, i + CHUNK / 4).forEach(function (sh) {
-        ctx.rect(sh.box[0], sh.box[1], sh.box[2] - sh.box[0], sh.box[3] - sh.box[1]);
+        var b = sh.box, x = b[0], y = b[1], dx = b[2] - x, dy = b[3] - y;
+        // corners rounded by half the outline's width, as the stroke's are (older browsers
+        // have no roundRect: square corners, a hair larger)
+        if (ctx.roundRect) ctx.roundRect(x, y, dx, dy, Math.min(sh.half, dx / 2, dy / 2));
+        else ctx.rect(x, y, dx, dy);
       });
       ctx.fill("nonzero");
     }
