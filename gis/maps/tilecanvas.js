@@ -2,8 +2,9 @@
    leaflet.vectorgrid makes a Leaflet path object per feature and fills and strokes each on its
    own, which for the national hazard tile (about 20,000 areas) took most of a second of the
    page's main thread before the hazards showed. Here the tile's features are grouped by style,
-   each group filled and stroked a few thousand vertices at a time; the shapes are kept (tile pixels) to answer a
-   click or a hover, and the ids drawn (SG.tiledIds). Decoding is vectorgrid's (Pbf, vector-tile). */
+   each group filled and stroked a few thousand vertices at a time (specks and points filled only,
+   see below); the shapes are kept (tile pixels) to answer a click or a hover, and the ids drawn
+   (SG.tiledIds). Decoding is vectorgrid's (Pbf, vector-tile). */
 SG.tileCanvas = (function () {
   "use strict";
 
@@ -85,17 +86,24 @@ SG.tileCanvas = (function () {
   // Polygons and lines first, then points above them: an area too small for the tile's grid
   // comes as a point (gis/tiles.py), and no larger area's fill may cover its dot. Within each,
   // the groups in the order their first feature came.
+  // A style function that returns the same object for the same look (tiles.js's do) spares
+  // building each feature's group key: the group is found by the object.
   function draw(ctx, tile, vectorTile, styles, zoom) {
-    var groups = {}, order = [];
+    var groups = {}, order = [], known = new Map();
     for (var name in vectorTile.layers) {
       var layer = vectorTile.layers[name], k = tile.size.x / layer.extent, style = styles[name];
       layer.features.forEach(function (f) {
         var s = typeof style === "function" ? style(f.properties, zoom) : style;
         if (!s) return;
         var kind = f.type === 1 ? "point" : f.type === 3 ? "polygon" : "line";
-        var id = [kind, s.color, s.weight, s.opacity, s.fill, s.fillColor, s.fillOpacity, s.radius].join("|");
-        var group = groups[id];
-        if (!group) group = groups[id] = order[order.push({ kind: kind, style: s, shapes: [] }) - 1];
+        var kinds = known.get(s), group = kinds && kinds[kind];
+        if (!group) {
+          var id = [kind, s.color, s.weight, s.opacity, s.fill, s.fillColor, s.fillOpacity, s.radius].join("|");
+          group = groups[id];
+          if (!group) group = groups[id] = order[order.push({ kind: kind, style: s, shapes: [] }) - 1];
+          if (!kinds) known.set(s, (kinds = {}));
+          kinds[kind] = group;
+        }
         group.shapes.push(shape(f, kind, s, k));
         tile._features[f.id] = true;
       });
@@ -107,18 +115,21 @@ SG.tileCanvas = (function () {
     });
   }
 
+  // The decoded points are the tile's own (vectorgrid's, used by nothing else): scaled in place to
+  // tile pixels and kept, without a copy of each of the tile's 250,000 vertices.
   function shape(feature, kind, style, k) {
-    var rings = feature.geometry.map(function (ring) {
-      return ring.map(function (p) { return [p.x * k, p.y * k]; });
-    });
-    var r = kind === "point" ? style.radius || 4 : 0, w = (style.weight || 0) / 2;
-    var box = [Infinity, Infinity, -Infinity, -Infinity];
-    rings.forEach(function (ring) {
-      ring.forEach(function (p) {
-        box[0] = Math.min(box[0], p[0] - r - w); box[1] = Math.min(box[1], p[1] - r - w);
-        box[2] = Math.max(box[2], p[0] + r + w); box[3] = Math.max(box[3], p[1] + r + w);
-      });
-    });
+    var rings = feature.geometry, r = kind === "point" ? style.radius || 4 : 0, w = (style.weight || 0) / 2;
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (var i = 0; i < rings.length; i++) {
+      for (var j = 0, ring = rings[i]; j < ring.length; j++) {
+        var p = ring[j], x = (p.x *= k), y = (p.y *= k);
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+    var box = [x0 - r - w, y0 - r - w, x1 + r + w, y1 + r + w];
     return { id: feature.id, properties: feature.properties, kind: kind, rings: rings, radius: r, half: w, box: box };
   }
 
@@ -126,8 +137,73 @@ SG.tileCanvas = (function () {
   // of 20,000 a thirtieth of that): a group is filled and stroked a few thousand vertices at a time.
   var CHUNK = 4000;
 
+  // An area no wider or taller than its outline's width is all outline: stroked, it is a blob the
+  // size of its box grown by half the width each side. Stroking (joins and all) is what costs the
+  // canvas most: the national hazard tile's 20,000 areas took 0.15-0.35 s to raster stroked, and
+  // 0.02-0.03 s filled as below. At national zoom nearly every hazard area is such a speck (19,671
+  // of the 19,696 areas of the large demo's z 7 tile), so a speck is filled as that grown box with
+  // the stroke's round corners: all the stroke covers (never smaller), in its colour and opacity.
+  function isSpeck(sh, w) {
+    return sh.kind === "polygon" && sh.box[2] - sh.box[0] <= 2 * w && sh.box[3] - sh.box[1] <= 2 * w;
+  }
+
+  // The specks after the larger areas of their group, above their fills, as the points are.
+  function specks(ctx, group, found) {
+    var s = group.style;
+    ctx.fillStyle = s.color;
+    ctx.globalAlpha = s.opacity === undefined ? 1 : s.opacity;
+    for (var i = 0; i < found.length; i += CHUNK / 4) { // a rect is four vertices
+      ctx.beginPath();
+      found.slice(i, i + CHUNK / 4).forEach(function (sh) {
+        var b = sh.box, x = b[0], y = b[1], dx = b[2] - x, dy = b[3] - y;
+        // corners rounded by half the outline's width, as the stroke's are (older browsers
+        // have no roundRect: square corners, a hair larger)
+        if (ctx.roundRect) ctx.roundRect(x, y, dx, dy, Math.min(sh.half, dx / 2, dy / 2));
+        else ctx.rect(x, y, dx, dy);
+      });
+      ctx.fill("nonzero");
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  // A point is a disc and an outline ring; the ring is filled (outer circle, inner one the other
+  // way round) rather than stroked, for the same reason as the specks: the same pixels, drawn in a
+  // fraction of the time. The disc first, the ring over it, as a stroke over a fill would be.
+  function points(ctx, group) {
+    var s = group.style, w = s.weight > 0 && s.stroke !== false ? s.weight : 0;
+    function pass(colour, alpha, ring) {
+      var n = 0;
+      ctx.fillStyle = colour;
+      ctx.globalAlpha = alpha;
+      ctx.beginPath();
+      group.shapes.forEach(function (sh) {
+        sh.rings.forEach(function (pts) {
+          pts.forEach(function (p) {
+            var outer = ring ? sh.radius + w / 2 : sh.radius, inner = sh.radius - w / 2;
+            ctx.moveTo(p.x + outer, p.y);
+            ctx.arc(p.x, p.y, outer, 0, 2 * Math.PI);
+            if (ring && inner > 0) {
+              ctx.moveTo(p.x + inner, p.y);
+              ctx.arc(p.x, p.y, inner, 2 * Math.PI, 0, true);
+            }
+            if (++n >= CHUNK / 8) { ctx.fill("nonzero"); ctx.beginPath(); n = 0; }
+          });
+        });
+      });
+      if (n) ctx.fill("nonzero");
+    }
+    if (s.fill) pass(s.fillColor || s.color, s.fillOpacity === undefined ? 0.2 : s.fillOpacity, false);
+    if (w) pass(s.color, s.opacity === undefined ? 1 : s.opacity, true);
+    ctx.globalAlpha = 1;
+  }
+
   function paint(ctx, group) {
+    if (group.kind === "point") return points(ctx, group);
     var s = group.style, fill = s.fill && group.kind !== "line", stroke = s.weight > 0 && s.stroke !== false;
+    var shapes = group.shapes, found = [];
+    if (group.kind === "polygon" && stroke) {
+      shapes = shapes.filter(function (sh) { return isSpeck(sh, s.weight) ? !found.push(sh) : true; });
+    }
     ctx.fillStyle = s.fillColor || s.color;
     ctx.strokeStyle = s.color;
     ctx.lineWidth = s.weight;
@@ -148,21 +224,18 @@ SG.tileCanvas = (function () {
       vertices = 0;
     }
     ctx.beginPath();
-    group.shapes.forEach(function (sh) {
+    shapes.forEach(function (sh) {
       sh.rings.forEach(function (ring) {
-        if (sh.kind === "point") {
-          ring.forEach(function (p) { ctx.moveTo(p[0] + sh.radius, p[1]); ctx.arc(p[0], p[1], sh.radius, 0, 2 * Math.PI); });
-        } else {
-          ctx.moveTo(ring[0][0], ring[0][1]);
-          for (var i = 1; i < ring.length; i++) ctx.lineTo(ring[i][0], ring[i][1]);
-          if (sh.kind === "polygon") ctx.closePath();
-        }
+        ctx.moveTo(ring[0].x, ring[0].y);
+        for (var i = 1; i < ring.length; i++) ctx.lineTo(ring[i].x, ring[i].y);
+        if (sh.kind === "polygon") ctx.closePath();
         vertices += ring.length;
       });
       if (vertices >= CHUNK) flush();
     });
     if (vertices) flush();
     ctx.globalAlpha = 1;
+    if (found.length) specks(ctx, group, found);
   }
 
   function hits(sh, x, y, tol) {
@@ -173,7 +246,7 @@ SG.tileCanvas = (function () {
       var ring = sh.rings[r];
       if (sh.kind === "point") {
         for (var p = 0; p < ring.length; p++) {
-          if (Math.hypot(ring[p][0] - x, ring[p][1] - y) <= sh.radius + near) return true;
+          if (Math.hypot(ring[p].x - x, ring[p].y - y) <= sh.radius + near) return true;
         }
         continue;
       }
@@ -181,16 +254,16 @@ SG.tileCanvas = (function () {
         var a = ring[i], c = ring[j];
         if (i === 0 && sh.kind === "line") continue; // a line's last point does not join its first
         if (segment(x, y, a, c) <= near) return true;
-        if (sh.kind === "polygon" && (a[1] > y) !== (c[1] > y) && x < ((c[0] - a[0]) * (y - a[1])) / (c[1] - a[1]) + a[0]) inside = !inside;
+        if (sh.kind === "polygon" && (a.y > y) !== (c.y > y) && x < ((c.x - a.x) * (y - a.y)) / (c.y - a.y) + a.x) inside = !inside;
       }
     }
     return inside;
   }
 
   function segment(x, y, a, b) {
-    var dx = b[0] - a[0], dy = b[1] - a[1], len = dx * dx + dy * dy;
-    var t = len ? Math.max(0, Math.min(1, ((x - a[0]) * dx + (y - a[1]) * dy) / len)) : 0;
-    return Math.hypot(a[0] + t * dx - x, a[1] + t * dy - y);
+    var dx = b.x - a.x, dy = b.y - a.y, len = dx * dx + dy * dy;
+    var t = len ? Math.max(0, Math.min(1, ((x - a.x) * dx + (y - a.y) * dy) / len)) : 0;
+    return Math.hypot(a.x + t * dx - x, a.y + t * dy - y);
   }
 
   return { layer: function (url, options) { return new (layerClass())(url, options); } };

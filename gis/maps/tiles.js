@@ -13,9 +13,13 @@
   function tiled(map, key, url, minZoom) {
     var cfg = configs[key];
     var hazard = cfg.pane === "sgHazards";
-    var styles = {};
+    var styles = {}, looks = {};
     styles[cfg.tileLayer] = function (props, zoom) {
       var c = (cfg.tileBy && cfg.colors[String(props[cfg.tileBy])]) || cfg.color;
+      var key = c + "|" + zoom; // one object per look: tilecanvas.js groups features by it
+      return looks[key] || (looks[key] = look(c, zoom));
+    };
+    function look(c, zoom) {
       if (cfg.shape && cfg.point) {
         return { radius: zoom < 9 ? 3 : 5, weight: 1, color: "#ffffff", fill: true, fillColor: c, fillOpacity: 0.9 };
       }
@@ -23,7 +27,7 @@
       // for the tile's grid comes as a point (gis/tiles.py), drawn as a dot of a few pixels
       var weight = hazard ? (zoom < 10 ? 3 : 2) : cfg.weight;
       return { color: c, weight: weight, opacity: 0.9, fill: cfg.fillOpacity > 0, fillColor: c, fillOpacity: cfg.fillOpacity, radius: 4 };
-    };
+    }
     var layer = SG.tileCanvas.layer(url, {
       vectorTileLayerStyles: styles, pane: cfg.pane || "overlayPane", maxNativeZoom: 16,
       className: "sg-tiled sg-tiled-" + key, fetchOptions: { credentials: "same-origin" },
