@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import psycopg
 import sqlalchemy as sa
 
 from gis.spec import metadata
@@ -30,16 +29,3 @@ def counters(conn: sa.Connection, tables: Iterable[str]) -> dict[str, int]:
         )
     )
     return {name: 0 for name in names} | {row.layer: int(row.version) for row in rows}
-
-
-COUNTER_SQL = "SELECT version FROM layer_versions WHERE layer = %s"
-
-
-def counter(conn: sa.Connection, table: str) -> int:
-    """One table's counter, as `counters` reads it, on the hot path of a kept tile: straight on
-    the driver as a prepared statement (SQLAlchemy's compile and result handling cost about as
-    much as the read itself)."""
-    driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
-    with driver.cursor() as cur:
-        row = cur.execute(COUNTER_SQL, (str(table),), prepare=True).fetchone()
-    return int(row[0]) if row else 0

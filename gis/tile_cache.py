@@ -1,15 +1,16 @@
 """Built vector tiles kept in memory, per process, while their layer is unchanged.
 
 A map asks every visitor's browser for the same few dozen tiles, and the national hazard tile
-takes PostgreSQL about half a second to build. A tile is kept under everything its bytes depend
-on: the layer, the caller's role and the field list (so a partner and staff never share a tile,
-nor a light and a full one), the tile, and the layer's change counter (gis/layer_versions.py).
+takes PostgreSQL about a fifth of a second to build. A tile is kept under everything its bytes
+depend on: the layer, the caller's role and the field list (so a partner and staff never share a
+tile, nor a light and a full one) and the tile, with the layer's change counter
+(gis/layer_versions.py) it was built at.
 
 Why a kept tile is never staler than the database: the counter moves in the writing transaction
-of every statement that writes the layer, so a request reads it in its own snapshot and then
-looks up the tile kept under that value. A tile is kept under the counter read *before* it was
-built, and a build sees at least every write that counter counts: a tile kept under N holds every
-write up to N (and maybe later ones, which a later reader sees as N + 1, a miss). Writes with
+of every statement that writes the layer. Each request runs one statement (gis/tiles.py,
+`counted_tile`) that reads the counter and, unless it equals the kept tile's, builds the tile, in
+the same snapshot: a tile built at N holds exactly the writes N counts, and a kept tile is served
+only to a statement that sees the counter still at N, so no write it cannot see. Writes with
 triggers disabled are not seen, as for the download cache; restore, then make any app write.
 """
 
@@ -22,9 +23,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
-from gis import layer_versions
 from gis.spec import LayerSpec
 
 MAX_BYTES = 64 * 1024 * 1024  # per process: every tile of the national overview many times over
@@ -32,9 +30,11 @@ MAX_BYTES = 64 * 1024 * 1024  # per process: every tile of the national overview
 
 @dataclass
 class KeptTile:
-    """A tile's bytes, and their gzip once a client has asked for it (made once, kept beside)."""
+    """A tile's bytes at a counter of its layer, and their gzip once a client has asked for it
+    (made once, kept beside)."""
 
     body: bytes
+    version: int = 0
     _gzipped: dict[int, bytes] = field(default_factory=dict)
     _digest: bytes | None = None
 
@@ -52,9 +52,14 @@ class KeptTile:
         return found
 
 
+# Given the counter of the tile kept (None: none), the layer's counter now and the tile's bytes,
+# unless the counter is the kept one (then None): gis/tiles.py's `counted_tile`.
+Fetch = Callable[[int | None], tuple[int, bytes | None]]
+
+
 class TileCache:
     """Least recently used tiles, up to `max_bytes` of tile bytes (their gzip, smaller, is kept
-    beside and not counted); safe across threads."""
+    beside and not counted), the latest built of each; safe across threads."""
 
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -63,34 +68,46 @@ class TileCache:
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def tile(
-        self, conn: sa.Connection, spec: LayerSpec, key: Hashable, build: Callable[[], bytes]
-    ) -> KeptTile:
-        """The tile under `key` (what else its bytes depend on) at the layer's current counter,
-        built by `build` on `conn` when none is kept."""
+    def tile(self, spec: LayerSpec, key: Hashable, fetch: Fetch) -> KeptTile:
+        """The tile under `key` (what else its bytes depend on): the kept one while the layer's
+        counter stands where it was built, else built by `fetch` in the same statement."""
         if self.max_bytes <= 0:
-            return KeptTile(build())
-        version = layer_versions.counter(conn, spec.table.name)
-        full = (spec.name, version, key)
+            return KeptTile(*_built(fetch(None)))
+        full = (spec.name, key)
         with self._lock:
-            found = self._tiles.get(full)
-            if found is not None:
-                self._tiles.move_to_end(full)
-                self.hits += 1
-                return found
-            self.misses += 1
-        made = KeptTile(build())
-        if len(made.body) <= self.max_bytes:
+            held = self._tiles.get(full)
+        version, body = fetch(None if held is None else held.version)
+        if body is None and held is not None and held.version == version:
             with self._lock:
-                if full not in self._tiles:
-                    self._tiles[full] = made
-                    self._bytes += len(made.body)
-                while self._bytes > self.max_bytes:
-                    _, dropped = self._tiles.popitem(last=False)
-                    self._bytes -= len(dropped.body)
+                if full in self._tiles:
+                    self._tiles.move_to_end(full)
+                self.hits += 1
+            return held  # built at this very counter: right even if dropped meanwhile
+        if body is None:  # cannot be (nothing kept asks for a build); build it
+            body, version = _built(fetch(None))
+        made = KeptTile(body, version)
+        with self._lock:
+            self.misses += 1
+            current = self._tiles.get(full)
+            if len(body) <= self.max_bytes and (current is None or current.version <= version):
+                if current is not None:
+                    self._bytes -= len(current.body)
+                self._tiles[full] = made
+                self._tiles.move_to_end(full)
+                self._bytes += len(body)
+            while self._bytes > self.max_bytes:
+                _, dropped = self._tiles.popitem(last=False)
+                self._bytes -= len(dropped.body)
         return made
 
     def clear(self) -> None:
         with self._lock:
             self._tiles.clear()
             self._bytes = 0
+
+
+def _built(fetched: tuple[int, bytes | None]) -> tuple[bytes, int]:
+    version, body = fetched
+    if body is None:
+        raise RuntimeError("a tile asked for without a kept counter came back unbuilt")
+    return body, version

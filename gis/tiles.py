@@ -155,28 +155,41 @@ _PSYCOPG_SQL: dict[tuple[str, tuple[str, ...]], str] = {}
 _REMEMBERED = 512
 
 
-def build_tile(
+def counted_tile(
     conn: sa.Connection,
     spec: LayerSpec,
     role: Role,
     tile: TileId,
-    fields: tuple[str, ...] | None = None,
-) -> bytes:
-    """The tile as MVT bytes; the caller has checked that `role` may read `spec`, and that
-    `fields` (default: the zoom's, `default_fields`) are visible to it."""
+    fields: tuple[str, ...],
+    kept_version: int | None,
+) -> tuple[int, bytes | None]:
+    """In one statement, so in one snapshot: the layer's change counter (gis/layer_versions.py)
+    and the tile as MVT bytes, built only when the counter differs from `kept_version` (None
+    when the bytes come back). The caller has checked that `role` may read `spec` and that
+    `fields` are visible to it."""
     tile.check()
-    shape = default_fields(spec, role, tile.z) if fields is None else fields
-    sql = _PSYCOPG_SQL.get((spec.name, shape))
+    sql = _PSYCOPG_SQL.get((spec.name, fields))
     if sql is None:
         if len(_PSYCOPG_SQL) >= _REMEMBERED:
             _PSYCOPG_SQL.clear()
-        sql = _PSYCOPG_SQL[(spec.name, shape)] = _sql(shape, spec, lambda name: f"%({name})s")
+        built = _sql(fields, spec, lambda name: f"%({name})s")
+        # The tile is a scalar subquery, run only when its value is needed: a CASE that takes
+        # the other branch never runs it (PostgreSQL evaluates an InitPlan on first use).
+        sql = _PSYCOPG_SQL[(spec.name, fields)] = f"""
+SELECT v.version,
+       CASE WHEN v.version = CAST(%(kept)s AS bigint) THEN NULL ELSE ({built}) END
+FROM (SELECT COALESCE((SELECT version FROM layer_versions WHERE layer = %(table)s), 0)
+             AS version) v
+"""
+    values = _values(spec, tile) | {"kept": kept_version, "table": str(spec.table.name)}
     driver: psycopg.Connection = conn.connection.driver_connection  # type: ignore[assignment]
     with driver.cursor() as cur:
         # prepared on each pooled connection from its first tile on (planning is about a
         # quarter of a millisecond, as much as PostgreSQL takes to build a small tile)
-        row = cur.execute(sql, _values(spec, tile), prepare=True).fetchone()
-    return bytes(row[0]) if row else b""
+        row = cur.execute(sql, values, prepare=True).fetchone()
+    if row is None:  # the FROM is one row, always
+        raise RuntimeError("the tile statement returned no row")
+    return int(row[0]), None if row[1] is None else bytes(row[1])
 
 
 def tileset(spec: LayerSpec, role: Role) -> dict[str, object]:

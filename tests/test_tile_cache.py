@@ -11,6 +11,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from gis.spec import Role
+from gis.tile_cache import TileCache
+from gis.tiles import TileId, counted_tile, default_fields, tile_statement
+from layers import REGISTRY
 from tests.test_tiles import client, engine, keys, tile_of
 
 __all__ = ["client", "engine", "keys"]  # the tile tests' module-scoped fixtures, shared
@@ -108,3 +111,49 @@ def test_a_light_and_a_full_tile_are_kept_apart(client, keys, engine, hazard) ->
 
     assert fields(light.content) == {"status"}
     assert "notes" in fields(full.content)
+
+
+def test_one_statement_reads_the_counter_and_builds_only_when_it_moved(engine, hazard) -> None:
+    # gis/tiles.py's counted_tile on the database itself: unbuilt (None) exactly when the counter
+    # is the kept one, the same features as the plain tile statement otherwise.
+    spec, tile = REGISTRY["hazard_areas"], TileId(*hazard[1])
+    fields = default_fields(spec, Role.staff, tile.z)
+    with engine.connect() as conn:
+        version, body = counted_tile(conn, spec, Role.staff, tile, fields, None)
+        stmt, values = tile_statement(spec, Role.staff, tile)
+        plain = bytes(conn.execute(stmt, values).scalar_one())
+        assert version == conn.scalar(
+            sa.text("SELECT version FROM layer_versions WHERE layer = 'hazard_areas'")
+        )
+        assert counted_tile(conn, spec, Role.staff, tile, fields, version) == (version, None)
+        again = counted_tile(conn, spec, Role.staff, tile, fields, version - 1)
+    assert again[0] == version and again[1] is not None
+
+    def ids(b: bytes | None) -> list[int]:
+        assert b is not None
+        return sorted(f["id"] for f in mapbox_vector_tile.decode(b)["hazard_areas"]["features"])
+
+    assert hazard[0] in ids(body) and ids(body) == ids(again[1]) == ids(plain)
+
+
+def test_the_latest_build_is_kept_and_an_older_one_never_replaces_it() -> None:
+    # The cache's own bookkeeping, with the statement's answers given: (counter, bytes or None).
+    kept, spec = TileCache(max_bytes=10), REGISTRY["hazard_areas"]
+    asked: list[int | None] = []
+
+    def answers(version: int, body: bytes | None):
+        def fetch(held: int | None) -> tuple[int, bytes | None]:
+            asked.append(held)
+            return version, body
+
+        return fetch
+
+    first = kept.tile(spec, "k", answers(3, b"abc"))
+    assert kept.tile(spec, "k", answers(3, None)) is first  # the counter stood: kept
+    newer = kept.tile(spec, "k", answers(5, b"defg"))
+    assert asked == [None, 3, 3] and newer.version == 5
+    older = kept.tile(spec, "k", answers(4, b"xy"))  # a slower request's older snapshot
+    assert older.body == b"xy" and kept.tile(spec, "k", answers(5, None)) is newer
+    kept.tile(spec, "other", answers(5, b"0123456"))  # 4 + 7 bytes > 10: the oldest goes
+    assert kept.tile(spec, "k", answers(5, b"rebuilt")).body == b"rebuilt"
+    assert (kept.hits, kept.misses) == (2, 5)

@@ -24,8 +24,8 @@ from gis.tiles import (
     MVT,
     TILE_MATRIX_SET,
     TILE_MATRIX_SET_URI,
-    build_tile,
     chosen_fields,
+    counted_tile,
     default_fields,
     tileset,
 )
@@ -210,10 +210,9 @@ def _tile_response(
     with read_connection(engine) as conn:
         kept: TileCache = request.app.state.tiles
         found = kept.tile(
-            conn,
             spec,
             (role, fields, tile),
-            lambda: build_tile(conn, spec, role, tile, fields),
+            lambda held: counted_tile(conn, spec, role, tile, fields, held),
         )
     body = found.body
     # The field list is part of the tag: a light and a full tile never share one, even empty.
