@@ -34,7 +34,7 @@ class KeptTile:
     (made once, kept beside)."""
 
     body: bytes
-    version: int = 0
+    version: int
     _gzipped: dict[int, bytes] = field(default_factory=dict)
     _digest: bytes | None = None
 
@@ -72,29 +72,28 @@ class TileCache:
         """The tile under `key` (what else its bytes depend on): the kept one while the layer's
         counter stands where it was built, else built by `fetch` in the same statement."""
         if self.max_bytes <= 0:
-            return KeptTile(*_built(fetch(None)))
+            return _built(fetch(None))
         full = (spec.name, key)
         with self._lock:
             held = self._tiles.get(full)
-        version, body = fetch(None if held is None else held.version)
-        if body is None and held is not None and held.version == version:
+        fetched = fetch(None if held is None else held.version)
+        if fetched[1] is None and held is not None:  # the counter stands where `held` was built
             with self._lock:
                 if full in self._tiles:
                     self._tiles.move_to_end(full)
                 self.hits += 1
-            return held  # built at this very counter: right even if dropped meanwhile
-        if body is None:  # cannot be (nothing kept asks for a build); build it
-            body, version = _built(fetch(None))
-        made = KeptTile(body, version)
+            return held  # right even if dropped meanwhile
+        made = _built(fetched)
         with self._lock:
             self.misses += 1
             current = self._tiles.get(full)
-            if len(body) <= self.max_bytes and (current is None or current.version <= version):
+            fits = len(made.body) <= self.max_bytes
+            if fits and (current is None or current.version <= made.version):
                 if current is not None:
                     self._bytes -= len(current.body)
                 self._tiles[full] = made
                 self._tiles.move_to_end(full)
-                self._bytes += len(body)
+                self._bytes += len(made.body)
             while self._bytes > self.max_bytes:
                 _, dropped = self._tiles.popitem(last=False)
                 self._bytes -= len(dropped.body)
@@ -106,8 +105,8 @@ class TileCache:
             self._bytes = 0
 
 
-def _built(fetched: tuple[int, bytes | None]) -> tuple[bytes, int]:
+def _built(fetched: tuple[int, bytes | None]) -> KeptTile:
     version, body = fetched
-    if body is None:
+    if body is None:  # `counted_tile` builds whenever it is not given the counter it reads
         raise RuntimeError("a tile asked for without a kept counter came back unbuilt")
-    return body, version
+    return KeptTile(body, version)
