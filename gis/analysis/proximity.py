@@ -122,23 +122,18 @@ def measured(
 ) -> list[tuple[int, float, float | None]]:
     """(id, distance, bearing or None) of each feature, nearest first (ties by id)."""
     m = geodesic.measure_from(geometry, shapes)
-    if len(ids) != len(m.distance_m):
+    keys = np.asarray(ids, dtype=np.int64)
+    if len(keys) != len(m.distance_m):
         raise ValueError("one shape per id")
-    order = np.lexsort((np.asarray(ids, dtype=np.int64), m.distance_m))  # ties by id
-    distance = m.distance_m[order]
+    order = np.lexsort((keys, m.distance_m))  # nearest first, ties by id
+    distance, azimuth = m.distance_m[order], m.azimuth_deg[order]
     # a bearing only from a point, to a feature it is outside of (the azimuth is NaN at 0 m)
-    shown = (distance > 0) & np.isfinite(m.azimuth_deg[order])
-    if geometry.geom_type != "Point":
-        shown[:] = False
-    bearing = np.round(m.azimuth_deg[order], 6) % 360
+    shown = (distance > 0) & np.isfinite(azimuth) & (geometry.geom_type == "Point")
+    bearing = np.round(azimuth, 6) % 360
     return [
         (i, d, b if s else None)
         for i, d, b, s in zip(
-            np.asarray(ids, dtype=np.int64)[order].tolist(),
-            distance.tolist(),
-            bearing.tolist(),
-            shown.tolist(),
-            strict=True,
+            keys[order].tolist(), distance.tolist(), bearing.tolist(), shown.tolist(), strict=True
         )
     ]
 
