@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
-from gis.maps.data import Detail, Extra, LayerData, collect
+from gis.maps.data import Detail, Extra, LayerData, by_id, collect, looked_up
 from gis.spec import LayerSpec, Role
 
 Figures = Mapping[int, Mapping[str, object]]
@@ -29,18 +27,8 @@ def answered(
     """The features of `spec` whose ids are the keys of `figures`, each with the figures named in
     `labels` (key, label) as extra properties, already text (the page shows them as they are)."""
     t = spec.table
-    document = sa.cast(
-        sa.bindparam(
-            "answer_figures",
-            json.dumps({str(i): dict(f) for i, f in figures.items()}, default=str),
-            type_=sa.Text,
-        ),
-        JSONB,
-    )
-    figure_extras = [
-        Extra(key, label, sa.func.jsonb_extract_path_text(document, sa.cast(t.c.id, sa.Text), key))
-        for key, label in labels
-    ]
+    document = by_id(figures)
+    figure_extras = [Extra(key, label, looked_up(document, spec, key)) for key, label in labels]
     where = [t.c.id.in_([int(i) for i in figures])]
     return collect(
         conn,

@@ -9,8 +9,9 @@ never touches a feature.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from gis.areas import Area
 from gis.maps import names, packing
-from gis.maps.sqltypes import INTEGER, NUMERIC, TEXT
+from gis.maps.sqltypes import INTEGER, JSONB_OBJECT, NUMERIC, TEXT
 from gis.notices import is_synthetic
 from gis.roles import LayerRoles
 from gis.spec import LayerSpec, Registry, Role, Style
@@ -134,6 +135,20 @@ def _words(spec: LayerSpec, name: str, text: sa.ColumnElement) -> sa.ColumnEleme
     if not labels:
         return words
     return sa.case(*((text == value, label) for value, label in labels.items()), else_=words)
+
+
+def by_id(values: Mapping[int, object]) -> sa.ScalarSelect:
+    """Values per feature id as one JSON object, bound once and read once per statement (a
+    scalar subquery: an InitPlan, whatever plan the server chooses); `looked_up` reads a row's.
+    A keyed lookup per row: an array_position in parallel arrays scanned the whole array for
+    each row, 0.1 s for the 2,500 sessions within reach of a village."""
+    document = json.dumps({str(i): v for i, v in values.items()}, default=str)
+    return sa.select(sa.cast(sa.literal(document, TEXT), JSONB_OBJECT)).scalar_subquery()
+
+
+def looked_up(document: sa.ScalarSelect, spec: LayerSpec, *path: str) -> sa.ColumnElement:
+    """A row's value in `document` (`by_id`), as text: under its id, then `path` below it."""
+    return sa.func.jsonb_extract_path_text(document, sa.cast(spec.table.c.id, TEXT), *path)
 
 
 def popup_fields(spec: LayerSpec, role: Role) -> tuple[str, ...]:
