@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import sqlalchemy as sa
 
 from gis.analysis import answers
@@ -16,7 +15,7 @@ from gis.notices import NOT_SAFE
 from gis.settings import AnalysisSettings
 from gis.spec import Role, geography
 from layers import REGISTRY
-from tests.browser.chromium import another, drawn, open_map, screenshot
+from tests.browser.chromium import another, drawn, open_map, saved_map, screenshot
 from tests.test_maps_browser import NO_NETWORK, Demo, assert_clean, base_url, browser, demo
 
 __all__ = ["base_url", "browser", "demo"]  # the module-scoped fixtures, shared
@@ -58,14 +57,8 @@ def test_coverage_map_draws_the_answers_targets_and_rings(demo, base_url, browse
 def test_offline_coverage_file_renders_with_the_network_refused(
     demo, base_url, browser, tmp_path
 ) -> None:
-    response = httpx.get(
-        f"{base_url}/maps/coverage?district=Aghdam&offline=true",
-        headers={"X-API-Key": demo.key},
-        timeout=60,
-    )
-    assert response.status_code == 200
-    offline = tmp_path / "safeground-coverage.html"
-    offline.write_bytes(response.content)
+    url = f"{base_url}/maps/coverage?district=Aghdam&offline=true"
+    offline = saved_map(url, demo.key, tmp_path / "safeground-coverage.html")
     expected = coverage_expected(demo, district="Aghdam")
     with (
         another(browser, NO_NETWORK) as isolated,

@@ -12,7 +12,6 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -24,7 +23,7 @@ from gis.notices import NOT_SAFE
 from gis.settings import ApiSettings
 from gis.spec import Role, geography
 from layers import REGISTRY
-from tests.browser.chromium import another, chromium, drawn, open_map, screenshot, zoom
+from tests.browser.chromium import another, chromium, drawn, open_map, saved_map, screenshot, zoom
 from tests.browser.records import XSS, insert, point, square
 from tests.conftest import DemoTemplate, settings_for
 from tests.serving import serving
@@ -325,12 +324,8 @@ def test_visit_map_draws_what_lies_within_reach_and_prints(demo, base_url, brows
 def test_offline_file_renders_everything_with_the_network_refused(
     demo, base_url, browser, tmp_path
 ) -> None:
-    response = httpx.get(
-        f"{base_url}/maps/overview?offline=true", headers={"X-API-Key": demo.key}, timeout=60
-    )
-    assert response.status_code == 200
-    offline = tmp_path / "safeground-overview.html"
-    offline.write_bytes(response.content)
+    url = f"{base_url}/maps/overview?offline=true"
+    offline = saved_map(url, demo.key, tmp_path / "safeground-overview.html")
     expected = sql_counts(demo.engine)
     with (
         another(browser, NO_NETWORK) as isolated,

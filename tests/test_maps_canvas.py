@@ -6,12 +6,11 @@ into view by a pan is projected and answers a click with its popup and its recor
 
 from __future__ import annotations
 
-import httpx
 import sqlalchemy as sa
 
 from layers import REGISTRY
 from tests import test_maps_browser as base
-from tests.browser.chromium import another, open_map, zoom
+from tests.browser.chromium import another, open_map, saved_map, zoom
 
 # the same module-scoped fixtures: the national demo served on a loopback port, a partner's key
 demo, base_url, browser = base.demo, base.base_url, base.browser
@@ -103,12 +102,8 @@ INSIDE = """(id) => {
 def test_offline_canvas_projects_every_hazard_in_view_at_every_zoom(
     demo, base_url, browser, tmp_path
 ) -> None:
-    response = httpx.get(
-        f"{base_url}/maps/overview?offline=true", headers={"X-API-Key": demo.key}, timeout=60
-    )
-    assert response.status_code == 200
-    offline = tmp_path / "safeground-overview.html"
-    offline.write_bytes(response.content)
+    url = f"{base_url}/maps/overview?offline=true"
+    offline = saved_map(url, demo.key, tmp_path / "safeground-overview.html")
     live = base.live_ids(demo.engine, "hazard_areas")
     with (
         another(browser, base.NO_NETWORK) as isolated,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -18,7 +17,7 @@ from gis.maps import choropleth, nearby
 from gis.spec import geography
 from layers import REGISTRY
 from tests.browser.boxes import boxes, intersects
-from tests.browser.chromium import another, open_map, screenshot
+from tests.browser.chromium import another, open_map, saved_map, screenshot
 from tests.test_maps_browser import NO_NETWORK, Demo, assert_clean, base_url, browser, demo
 from tests.test_maps_pages import _configs
 
@@ -132,14 +131,8 @@ def test_choropleth_fills_each_district_by_its_figure_under_the_hazards(
 def test_offline_shaded_file_renders_with_the_network_refused(
     demo, base_url, browser, tmp_path
 ) -> None:
-    response = httpx.get(
-        f"{base_url}/maps/overview?offline=true&shade=coverage&lang=ru",
-        headers={"X-API-Key": demo.key},
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
-    offline = tmp_path / "shaded.html"
-    offline.write_bytes(response.content)
+    url = f"{base_url}/maps/overview?offline=true&shade=coverage&lang=ru"
+    offline = saved_map(url, demo.key, tmp_path / "shaded.html", timeout=120)
     with (
         another(browser, NO_NETWORK) as isolated,
         open_map(isolated, offline.as_uri(), offline=True) as (page, report),

@@ -13,11 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, Page, Route
 
 from bench.browser import CHROMIUM_ARGS, ZOOM, chromium, chromium_path
 
-__all__ = ["another", "chromium", "drawn", "open_map", "screenshot", "zoom"]
+__all__ = ["another", "chromium", "drawn", "open_map", "saved_map", "screenshot", "zoom"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -165,4 +166,12 @@ def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
+    return path
+
+
+def saved_map(url: str, key: str, path: Path, timeout: float = 60) -> Path:
+    """The map at `url` downloaded with the API key, as a user saves it, into `path`."""
+    response = httpx.get(url, headers={"X-API-Key": key}, timeout=timeout)
+    assert response.status_code == 200, response.text[:500]
+    path.write_bytes(response.content)
     return path
